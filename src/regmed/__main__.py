@@ -1,0 +1,3 @@
+from regmed.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""regmed.design — see DESIGN.md."""

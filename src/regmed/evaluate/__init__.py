@@ -1,0 +1,1 @@
+"""regmed.evaluate — see DESIGN.md."""

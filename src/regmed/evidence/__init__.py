@@ -1,0 +1,1 @@
+"""regmed.evidence — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""regmed.plan — see DESIGN.md."""

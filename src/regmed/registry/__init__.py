@@ -1,0 +1,1 @@
+"""regmed.registry — see DESIGN.md."""

@@ -1,0 +1,1 @@
+"""regmed.report — see DESIGN.md."""
