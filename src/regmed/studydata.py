@@ -1,0 +1,68 @@
+"""StudyData: the analysis-ready frames that ``registry.extract`` hands to ``evaluate``.
+
+A neutral container (like :mod:`regmed.errors` and :mod:`regmed.results`) so that the
+science side can take study data without importing the registry (DESIGN.md's boundary).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import pandas as pd
+
+from regmed.results import Result, to_jsonable
+
+__all__ = ["StudyData", "frame_hash"]
+
+
+def frame_hash(*frames: pd.DataFrame) -> str:
+    """SHA-256 over the frames' CSV text (sorted columns, as stored) — the data hash of a run."""
+    h = hashlib.sha256()
+    for frame in frames:
+        h.update(frame.reindex(sorted(frame.columns), axis=1).to_csv(index=True).encode())
+    return h.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyData(Result):
+    """Analysis-ready data for one evaluation plan.
+
+    Attributes
+    ----------
+    patients : pandas.DataFrame
+        One row per patient, indexed by ``patient_id`` (the pseudonym), with ``site_code``,
+        ``cohort`` (treated, concurrent_control, external_control, historical_control),
+        ``direction``, ``source``, ``index_on``, ``era`` (calendar year of the index date),
+        ``age``, ``sex``, the baseline covariates (one column per variable), the lot
+        (``lot_code``, ``oos``, ``q_<attribute>`` per quality attribute) for treated patients,
+        and per endpoint ``<id>`` (binary/continuous value, NaN when missing) or
+        ``<id>_time``/``<id>_event`` (survival), plus ``<id>_status`` saying why a value is
+        missing (``observed``, ``missing``, ``out_of_window``, ``died``, ``ineligible``).
+    attrition : pandas.DataFrame
+        Rows ``step, cohort, n_before, n_after, n_excluded, reason``.
+    endpoints : dict
+        Endpoint id → ``{"kind", "role", "derivation"}`` as the plan defined them.
+    facts : dict
+        Observed facts the plan checklist re-runs against: per cohort, the collection period
+        (first and last index date), counts, and the share of blinded outcome assessments.
+    data_hash : str
+        SHA-256 of the frames (see :func:`frame_hash`).
+    """
+
+    patients: pd.DataFrame
+    attrition: pd.DataFrame
+    endpoints: dict[str, dict[str, Any]]
+    facts: dict[str, Any]
+    data_hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "StudyData",
+            "n_patients": int(len(self.patients)),
+            "attrition": to_jsonable(self.attrition),
+            "endpoints": to_jsonable(self.endpoints),
+            "facts": to_jsonable(self.facts),
+            "data_hash": self.data_hash,
+        }
