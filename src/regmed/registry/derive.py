@@ -161,7 +161,14 @@ def _derive_endpoint(
         died = death.notna() & ((death - patients["index_on"]).dt.days <= target)
         status[died & (status != "observed")] = "died"
 
-    if derivation == "ais_improvement":
+    if derivation in {"ais_improvement", "change", "change_at_least"} and base is None:
+        raise DataError(
+            f"endpoint {eid} cannot be derived",
+            [Problem(f"derivation {derivation} needs a baseline_visit",
+                     field=f"endpoints[{eid}].measurement.baseline_visit")],
+        )
+    assert base is not None or derivation not in {"ais_improvement", "change", "change_at_least"}
+    if derivation == "ais_improvement" and base is not None:
         b = base["value_text"].map(AIS_ORDER)
         o = outcome["value_text"].map(AIS_ORDER)
         gain = o - b
@@ -170,7 +177,7 @@ def _derive_endpoint(
         status[(b >= 3) & (status == "observed")] = "ineligible"
         # death before the outcome visit counts as no improvement (composite failure)
         value[status == "died"] = 0.0
-    elif derivation in {"change", "change_at_least"}:
+    elif derivation in {"change", "change_at_least"} and base is not None:
         gain = outcome["value_num"] - base["value_num"]
         if derivation == "change":
             value = gain
