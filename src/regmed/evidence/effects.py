@@ -263,7 +263,8 @@ def estimate_effect(
     rows.append(diff_row)
     extra: dict[str, Any] = {}
     if kind == "binary":
-        for family, term in (("poisson_log", "log_risk_ratio"), ("binomial_logit", "log_odds_ratio")):
+        ratio_models = (("poisson_log", "log_risk_ratio"), ("binomial_logit", "log_odds_ratio"))
+        for family, term in ratio_models:
             bad = (r1, r0) if family == "poisson_log" else (r1, r0, 1.0 - r1, 1.0 - r0)
             if min(bad) <= 0.0:
                 rows.append(_row(term, math.nan, math.nan, math.inf, conf_level))
