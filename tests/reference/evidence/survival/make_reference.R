@@ -49,6 +49,8 @@ cox <- list(
                                         data = vet, robust = TRUE)),
   sim_weights_cluster = cox_out(coxph(Surv(time, event) ~ treat, data = sim, weights = weights,
                                       cluster = subclass)),
+  sim_weights_robust_treat = cox_out(coxph(Surv(time, event) ~ treat, data = sim,
+                                           weights = weights, robust = TRUE)),
   sim_weights_robust = cox_out(coxph(Surv(time, event) ~ treat + x, data = sim,
                                      weights = weights, robust = TRUE)),
   sim_weights_naive = cox_out(coxph(Surv(time, event) ~ treat + x, data = sim,
