@@ -349,7 +349,7 @@ def estimate_survival_effect(
     diff_se = float(math.hypot(rm.loc[1, "std_err"], rm.loc[0, "std_err"]))
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     row = cox.estimates.iloc[0]
-    rmst_row = {"term": "rmst_difference", "estimate": diff, "std_error": diff_se,
+    rmst_row: dict[str, Any] = {"term": "rmst_difference", "estimate": diff, "std_error": diff_se,
                 "ci_lower": diff - z * diff_se, "ci_upper": diff + z * diff_se,
                 "statistic": diff / diff_se if diff_se > 0 else math.nan,
                 "p_value": float(2 * stats.norm.sf(abs(diff / diff_se))) if diff_se > 0
