@@ -1,6 +1,6 @@
 """E-values and tipping points.
 
-References: tests/reference/evidence/sensitivity/make_reference.R (EValue's formulas written
+References: tests/reference/evidence/effects/sensitivity/make_reference.R (EValue's formulas written
 out in R, VanderWeele & Ding 2017's worked example; fisher.test). Tolerance 1e-10 relative.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from regmed.errors import DataError
 from regmed.evidence.sensitivity import e_value, tipping_point
 
-REF = Path(__file__).parents[1] / "reference" / "evidence" / "sensitivity"
+REF = Path(__file__).parents[1] / "reference" / "evidence" / "effects" / "sensitivity"
 EXPECTED = json.loads((REF / "expected.json").read_text())
 
 
