@@ -29,6 +29,7 @@ class GlmFit:
 
     coef: np.ndarray
     vcov: np.ndarray
+    bread: np.ndarray  # inverse information: the model-based variance (dispersion 1)
     df_residual: int
     family: str
 
@@ -102,4 +103,4 @@ def fit_glm(
             meat = meat * (n - 1.0) / (n - k)
     vcov = bread @ meat @ bread
     df_residual = int(np.count_nonzero(w > 0)) - k
-    return GlmFit(coef=beta, vcov=vcov, df_residual=df_residual, family=family)
+    return GlmFit(coef=beta, vcov=vcov, bread=bread, df_residual=df_residual, family=family)
