@@ -266,7 +266,7 @@ def tipping_point(
 
     Examples
     --------
-    >>> tp = tipping_point(40, 50, 5, 25, 50, 5)
+    >>> tp = tipping_point(35, 50, 8, 25, 50, 4)
     >>> tp.significant_observed, tp.significant_worst_case
     (True, False)
     """
