@@ -1,0 +1,292 @@
+"""The evaluation workflow: locked plan + StudyData → Evaluation.
+
+For each primary and secondary endpoint, each control source in the plan is compared with
+the treated patients (and all sources pooled when there are several); the verdict uses the
+first control source the plan lists (concurrent controls first, as the index prefers) and
+the other comparisons are sensitivity analyses. The plan checklist runs again against the
+data; the achieved power is set against the planned one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regmed import __version__, evidence
+from regmed.errors import PlanError, RegmedError
+from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
+from regmed.evaluate.power_check import power_entry
+from regmed.evaluate.quality_table import response_by_tertile
+from regmed.plan import DataFacts, Plan, check_plan
+from regmed.plan.checks_controls import effective_adjustment
+from regmed.results import Result, to_jsonable
+from regmed.studydata import StudyData
+
+__all__ = ["Evaluation", "evaluate"]
+
+_MEASURE_FOR_KIND = {"binary": "risk_difference", "continuous": "mean_difference",
+                     "survival": "hazard_ratio"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation(Result):
+    """The evaluation of a plan on study data.
+
+    Attributes
+    ----------
+    document : dict
+        The JSON-ready evaluation document the report renders (``regmed.report.schema``).
+    overall : str
+        ``met``, ``not_met`` or ``inconclusive``.
+    """
+
+    document: dict[str, Any]
+    overall: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.document
+
+    def summary(self) -> str:
+        lines = [f"Verdict: {self.overall} — {self.document['verdict']['statement']}"]
+        for c in self.document["verdict"]["criteria"]:
+            lines.append(f"  {c['endpoint']} {c['measure']}: {c['reason']}")
+        return "\n".join(lines)
+
+
+def _facts(plan: Plan, data: StudyData) -> DataFacts:
+    cohorts = data.facts.get("cohorts", {})
+
+    def period(c: str) -> tuple[dt.date, dt.date] | None:
+        p = cohorts.get(c)
+        return None if p is None else (dt.date.fromisoformat(p["start"]),
+                                       dt.date.fromisoformat(p["end"]))
+
+    control_periods = {}
+    for i, control in enumerate(plan.controls):
+        p = period(COHORT_OF_CONTROL[control.kind])
+        if p is not None:
+            control_periods[i] = p
+    n_by = {"treated": cohorts.get("treated", {}).get("n", 0)}
+    for kind, cohort in COHORT_OF_CONTROL.items():
+        n_by[kind] = cohorts.get(cohort, {}).get("n", 0)
+    treated = data.patients[data.patients["cohort"] == "treated"]
+    q_cols = [c for c in treated.columns if c.startswith("q_")]
+    linked = float(treated[q_cols].notna().any(axis=1).mean()) if q_cols and len(treated) else 0.0
+    return DataFacts(
+        treated_period=period("treated"), control_periods=control_periods, n_by_cohort=n_by,
+        site_count=data.facts.get("n_sites"), blinded_share=data.facts.get("blinded_share"),
+        lot_linked_share=linked,
+    )
+
+
+def _criterion_entry(criterion: Any, effect: Any, source: str) -> dict[str, Any]:
+    direction = {"higher": "greater", "lower": "less", None: None}[criterion.direction]
+    verdict = evidence.judge(effect, {
+        "measure": criterion.measure, "threshold": criterion.threshold, "direction": direction,
+        "ci_lower_above": criterion.ci_lower_above, "ci_upper_below": criterion.ci_upper_below,
+    })
+    return {
+        "endpoint": criterion.endpoint, "measure": criterion.measure,
+        "threshold": criterion.threshold, "direction": verdict.direction,
+        "ci_lower_above": criterion.ci_lower_above, "ci_upper_below": criterion.ci_upper_below,
+        "estimate": _num(verdict.estimate), "ci_lower": _num(verdict.ci_lower),
+        "ci_upper": _num(verdict.ci_upper), "met": bool(verdict.met), "reason": verdict.reason,
+        "control_source": source,
+    }
+
+
+def _num(x: Any) -> float | None:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _sensitivity(primary: Comparison, others: list[Comparison], patients: pd.DataFrame,
+                 endpoint: str, kind: str, measure: str) -> list[dict[str, Any]]:
+    rows = []
+    e = primary.entry["effect"]
+    rows.append({"analysis": f"primary ({primary.entry['control_source']} controls, "
+                 f"{primary.entry['method']})", "estimate": e["estimate"],
+                 "ci_lower": e["ci_lower"], "ci_upper": e["ci_upper"], "note": measure})
+    for other in others:
+        o = other.entry["effect"]
+        label = {"pooled": "all control sources pooled",
+                 "concurrent": "concurrent controls only (without historical controls)",
+                 "historical": "historical controls only",
+                 "external": "external controls only"}.get(other.entry["control_source"],
+                                                           other.entry["control_source"])
+        rows.append({"analysis": label, "estimate": o["estimate"], "ci_lower": o["ci_lower"],
+                     "ci_upper": o["ci_upper"], "note": f"{other.entry['method']}; "
+                     f"{other.entry['n_treated']} treated, {other.entry['n_control']} controls"})
+    ev = primary.entry.get("evalue")
+    if ev:
+        rows.append({"analysis": "E-value (unmeasured confounding)", "estimate": ev["point"],
+                     "ci_lower": ev["ci"], "ci_upper": None,
+                     "note": "risk-ratio scale; second number is the E-value of the CI limit"})
+    if kind == "binary":
+        rows += _tipping(patients, endpoint, primary.entry["control_source"])
+        hist = patients[patients["cohort"] == "historical_control"]
+        if len(hist) and hist[endpoint].notna().sum() > 10 and hist["era"].nunique() > 1:
+            try:
+                trend = evidence.calendar_trend(hist.dropna(subset=[endpoint]), endpoint, "era")
+                r = trend.estimates.iloc[0]
+                rows.append({"analysis": "calendar-time trend in historical controls",
+                             "estimate": _num(r["estimate"]), "ci_lower": _num(r["ci_lower"]),
+                             "ci_upper": _num(r["ci_upper"]),
+                             "note": f"log odds ratio per year, p = {float(r['p_value']):.3g}"})
+            except RegmedError:
+                pass
+    return rows
+
+
+def _tipping(patients: pd.DataFrame, endpoint: str, source: str) -> list[dict[str, Any]]:
+    cohort = COHORT_OF_CONTROL.get(source)
+    status = f"{endpoint}_status"
+    if cohort is None or status not in patients:
+        return []
+    t = patients[patients["cohort"] == "treated"]
+    c = patients[patients["cohort"] == cohort]
+    mt = int(t[status].isin(["missing", "out_of_window"]).sum())
+    mc = int(c[status].isin(["missing", "out_of_window"]).sum())
+    if mt + mc == 0:
+        return []
+    ot, oc = t[endpoint].dropna(), c[endpoint].dropna()
+    tp = evidence.tipping_point(int(ot.sum()), int(len(ot)), mt, int(oc.sum()), int(len(oc)), mc)
+    worst = tp.grid.sort_values(["responders_missing_treated", "responders_missing_control"],
+                                ascending=[True, False]).iloc[0]
+    return [{"analysis": "tipping point: missing treated fail, missing controls respond",
+             "estimate": _num(worst["risk_difference"]), "ci_lower": _num(worst["ci_lower"]),
+             "ci_upper": _num(worst["ci_upper"]),
+             "note": f"{mt} treated and {mc} controls with missing outcome (crude); "
+             f"significant in the worst case: {bool(tp.significant_worst_case)}"}]
+
+
+def evaluate(
+    plan: Plan,
+    data: StudyData,
+    *,
+    plan_info: dict[str, Any] | None = None,
+    exploratory: bool = False,
+    seed: int = 20260401,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    """Evaluate a plan on study data and state the verdict.
+
+    Parameters
+    ----------
+    plan : regmed.plan.Plan
+        The (locked) evaluation plan.
+    data : StudyData
+        From ``regmed.registry.extract``.
+    plan_info : dict, optional
+        ``name, version, sha256, locked_at, signer`` of the locked plan version.
+    exploratory : bool
+        The plan is not locked (or changed since): printed on every output.
+    seed : int
+        Seed for the random parts (random matching order, ties).
+    progress : callable, optional
+        Called with a short label before each step.
+
+    Returns
+    -------
+    Evaluation
+    """
+    say = progress or (lambda _label: None)
+    rng = np.random.default_rng(seed)
+    patients = data.patients
+    attrition = to_jsonable(data.attrition)
+    analyses: list[dict[str, Any]] = []
+    criteria: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    quality: list[dict[str, Any]] = []
+    if not plan.controls:
+        raise PlanError("the plan names no control group; nothing to compare against")
+    for endpoint in plan.endpoints:
+        if endpoint.role == "exploratory":
+            continue
+        measure = _MEASURE_FOR_KIND[endpoint.kind]
+        comps: list[Comparison] = []
+        sources = []
+        for i, control in enumerate(plan.controls):
+            adjustment, _ = effective_adjustment(plan, i)
+            sources.append((control.kind, [COHORT_OF_CONTROL[control.kind]], adjustment))
+        if len(plan.controls) > 1:
+            adjustment, _ = effective_adjustment(plan, 0)
+            sources.append(("pooled", sorted({COHORT_OF_CONTROL[c.kind] for c in plan.controls}),
+                            adjustment))
+        for source, cohorts, adjustment in sources:
+            say(f"{endpoint.id}: treated vs {source} controls")
+            covariates = list(getattr(adjustment, "covariates", []) or [])
+            try:
+                comp = compare(patients, endpoint=endpoint.id, kind=endpoint.kind,
+                               role=endpoint.role, control_source=source,
+                               control_cohorts=cohorts, covariates=covariates,
+                               adjustment=adjustment, measure=measure, rng=rng)
+            except RegmedError as exc:
+                warnings.append(f"{endpoint.id} vs {source} controls not analysed: {exc}")
+                continue
+            comps.append(comp)
+            attrition += comp.attrition
+        if not comps:
+            continue
+        primary, others = comps[0], comps[1:]
+        primary.entry["sensitivity"] = _sensitivity(primary, others, patients, endpoint.id,
+                                                    endpoint.kind, measure)
+        for other in others:
+            other.entry["sensitivity"] = []
+        analyses += [c.entry for c in comps]
+        for criterion in plan.achievement_criteria:
+            if criterion.endpoint == endpoint.id:
+                criteria.append(_criterion_entry(criterion, primary.effect,
+                                                 primary.entry["control_source"]))
+        if endpoint.role == "primary" and endpoint.kind == "binary":
+            treated = patients[patients["cohort"] == "treated"]
+            attrs = [q.attribute for q in plan.quality_efficacy_analyses if q.attribute]
+            if not attrs:
+                attrs = [c[2:] for c in treated.columns
+                         if c.startswith("q_") and ("potency" in c or "viab" in c)]
+            quality = response_by_tertile(treated, endpoint.id, attrs)
+
+    say("checklist against the data")
+    checklist = check_plan(plan, _facts(plan, data))
+    power = power_entry(plan, data)
+    primary_ids = {e.id for e in plan.endpoints if e.role == "primary"}
+    judged = [c for c in criteria if c["endpoint"] in primary_ids] or criteria
+    if not judged or len({c["endpoint"] for c in judged}) < len(primary_ids):
+        overall = "inconclusive"
+        statement = "No primary endpoint could be judged against its achievement criterion."
+    elif all(c["met"] for c in judged):
+        overall = "met"
+        statement = "The pre-set achievement criteria are met."
+    else:
+        overall = "not_met"
+        statement = "The pre-set achievement criteria are not met."
+    if power and power.get("shortfall"):
+        statement += " " + power["message"]
+    plan_meta = {"name": "", "version": "", "sha256": "", "locked_at": None, "signer": None,
+                 **(plan_info or {}), "product": plan.product.name,
+                 "indication": plan.indication,
+                 "endpoints": [e.id for e in plan.endpoints]}
+    document = {
+        "meta": {"evaluation_id": None,
+                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                 "regmed_version": __version__, "seed": seed, "data_hash": data.data_hash,
+                 "exploratory": bool(exploratory), "plan": plan_meta},
+        "verdict": {"overall": overall, "statement": statement, "criteria": criteria},
+        "power": power,
+        "checklist": [f.to_dict() for f in checklist.findings],
+        "attrition": attrition,
+        "analyses": analyses,
+        "quality": {"tables": quality, "note": "Response of treated patients by tertile of the "
+                    "lot's quality attribute (Wilson 95% intervals); descriptive only."},
+        "warnings": warnings,
+    }
+    return Evaluation(document=to_jsonable(document), overall=overall)
