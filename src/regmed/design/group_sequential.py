@@ -106,7 +106,7 @@ def _drift_walk(rates: np.ndarray, theta: float) -> Walk:
 
 
 def rejection_probabilities(
-    rates: Sequence[float],
+    rates: Sequence[float] | np.ndarray,
     critical_values: Sequence[float],
     theta: float,
     *,

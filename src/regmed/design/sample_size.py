@@ -337,7 +337,10 @@ def sample_size_survival(
         check.add("follow_up_time", "accrual_time + follow_up_time must be positive")
         check.raise_if_any()
     r = float(allocation_ratio)
-    lam2 = float(lambda_control) if lambda_control is not None else math.log(2) / median_control
+    lam2 = (
+        float(lambda_control) if lambda_control is not None
+        else math.log(2) / float(median_control)  # type: ignore[arg-type]
+    )
     lam1 = hazard_ratio * lam2
     za, zb = _z(alpha / sided), _z(1 - power)
     events = (1 + r) ** 2 / r * (za + zb) ** 2 / math.log(hazard_ratio) ** 2
