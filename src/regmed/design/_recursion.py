@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 __all__ = ["Walk"]
 
 _SD_RANGE = 10.0  # the continuation grid spans mean +- 10 standard deviations
 _POINTS_PER_SD = 24.0
 _MAX_POINTS = 3001
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def _simpson_grid(a: float, b: float, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -58,8 +59,8 @@ class Walk:
     def probabilities(self, upper: float, lower: float = -math.inf) -> tuple[float, float]:
         """P(continued so far and S_k >= upper), P(continued so far and S_k <= lower)."""
         mu, sd = self._transition()
-        p_up = float(self._mass @ stats.norm.sf((upper - mu) / sd)) if upper < math.inf else 0.0
-        p_low = float(self._mass @ stats.norm.cdf((lower - mu) / sd)) if lower > -math.inf else 0.0
+        p_up = float(self._mass @ special.ndtr((mu - upper) / sd)) if upper < math.inf else 0.0
+        p_low = float(self._mass @ special.ndtr((lower - mu) / sd)) if lower > -math.inf else 0.0
         return p_up, p_low
 
     def advance(self, upper: float, lower: float = -math.inf) -> None:
@@ -79,5 +80,6 @@ class Walk:
         if self.stage < len(self.variances):
             scale = min(scale, math.sqrt(self.variances[self.stage]))
         x, w = _simpson_grid(a, b, scale / _POINTS_PER_SD)
-        dens = (stats.norm.pdf((x[:, None] - mu[None, :]) / sd) @ self._mass) / sd
+        u = (x[:, None] - mu[None, :]) / sd
+        dens = (np.exp(-0.5 * u * u) @ self._mass) / (sd * _SQRT_2PI)
         self._locs, self._mass = x, dens * w

@@ -317,7 +317,7 @@ def group_sequential(
             hi *= 2
         theta = optimize.brentq(shortfall, 0.0, hi, xtol=1e-12, rtol=1e-14)
 
-    up1, _, fut1 = rejection_probabilities(t, crit, theta, sided=sided,
+    up1, low1, fut1 = rejection_probabilities(t, crit, theta, sided=sided,
                                            futility_bounds=futility_bounds)
     up0, low0, fut0 = rejection_probabilities(t, crit, 0.0, sided=sided,
                                               futility_bounds=futility_bounds)
@@ -346,5 +346,5 @@ def group_sequential(
         power=[float(x) for x in np.cumsum(up1)],
         futility_probabilities=[float(x) for x in fut1[:-1]] if futility else [],
         expected_sample_size_h0=expected(up0 + low0 + fut0),
-        expected_sample_size_h1=expected(up1 + fut1),
+        expected_sample_size_h1=expected(up1 + low1 + fut1),
     )

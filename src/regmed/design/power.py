@@ -54,7 +54,8 @@ def power_rates(
     ``h = 2 asin(sqrt(p_treated)) - 2 asin(sqrt(p_control))`` (one-sided: the alternative in
     the direction of the assumed difference; two-sided: ``alpha`` split over both sides).
     ``method="normal"`` is the normal approximation of :func:`sample_size_rates` (pooled
-    variance under H0, unpooled under H1), as ``rpact::getPowerRates`` for a fixed design.
+    variance under H0, unpooled under H1), as ``rpact::getPowerRates`` for a fixed design
+    (two-sided: both rejection regions count).
 
     References
     ----------
@@ -96,6 +97,8 @@ def power_rates(
     diff = abs(p_treated - p_control)
     z = stats.norm.isf(alpha / sided)
     value = stats.norm.sf((z * sd0 - diff) / sd1)
+    if sided == 2:
+        value += stats.norm.cdf((-z * sd0 - diff) / sd1)
     return PowerResult(options=options, power=float(value), effect_size=float(diff))
 
 
@@ -153,7 +156,8 @@ def power_survival(
 ) -> PowerResult:
     """Power of the log-rank test after ``events`` events (Schoenfeld).
 
-    ``Phi(sqrt(events r) / (1 + r) |log HR| - z_{alpha/sided})``, as rpact's
+    ``Phi(sqrt(events r) / (1 + r) |log HR| - z_{alpha/sided})`` (plus the opposite tail
+    when two-sided), as rpact's
     ``getPowerSurvival`` for a fixed design with ``maxNumberOfEvents = events``.
 
     References
@@ -175,7 +179,10 @@ def power_survival(
     check.raise_if_any()
     r = float(allocation_ratio)
     shift = math.sqrt(events * r) / (1 + r) * abs(math.log(hazard_ratio))
-    value = stats.norm.sf(stats.norm.isf(alpha / sided) - shift)
+    z = stats.norm.isf(alpha / sided)
+    value = stats.norm.sf(z - shift)
+    if sided == 2:
+        value += stats.norm.cdf(-z - shift)
     options = dict(
         hazard_ratio=hazard_ratio, events=events, alpha=alpha, sided=sided,
         allocation_ratio=allocation_ratio,
