@@ -81,8 +81,7 @@ def test_every_problem_is_collected_in_one_error(example_text):
     )
     problems = _problems(text)
     assert problems == [
-        "endpoints[0].kind: must be one of 'binary', 'continuous' or 'survival', "
-        "got 'dichotomous'",
+        "endpoints[0].kind: must be one of 'binary', 'continuous' or 'survival', got 'dichotomous'",
         "sample_size.assumptions.power: must be less than 1.0, got 1.8",
         "sites.count: not a whole number, got 'six'",
         "controls[0].direction: must be one of 'prospective' or 'retrospective', got 'forwards'",
@@ -92,7 +91,7 @@ def test_every_problem_is_collected_in_one_error(example_text):
 
 
 def test_missing_required_key_and_unknown_method(example_text):
-    text = example_text.replace("    definition: \"AIS", "    note: \"AIS").replace(
+    text = example_text.replace('    definition: "AIS', '    note: "AIS').replace(
         "method: rates", "method: ratios"
     )
     problems = _problems(text)
@@ -108,7 +107,10 @@ def test_cross_references_and_orders(example_text):
     text = (
         example_text.replace("  - endpoint: ais_improvement", "  - endpoint: ais_improvment")
         .replace("end: 2030-12-31}\n    adjustment", "end: 2020-12-31}\n    adjustment")
-        .replace("kind: historical\n    direction: retrospective", "kind: historical\n    direction: prospective")
+        .replace(
+            "kind: historical\n    direction: retrospective",
+            "kind: historical\n    direction: prospective",
+        )
     )
     assert _problems(text) == [
         "achievement_criteria[0].endpoint: unknown endpoint 'ais_improvment' "
@@ -131,7 +133,10 @@ def test_conditional_term_is_at_most_seven_years(example_text):
 
 def test_key_path_translation():
     assert key_path(("controls", 1, "period", "start")) == "controls[1].period.start"
-    assert key_path(("sample_size", "rates", "assumptions", "alpha")) == "sample_size.assumptions.alpha"
+    assert (
+        key_path(("sample_size", "rates", "assumptions", "alpha"))
+        == "sample_size.assumptions.alpha"
+    )
     assert key_path(()) == "(top level)"
 
 

@@ -61,15 +61,15 @@ def check(
             table.add_column(col, overflow="fold")
         for f in checklist.findings:
             style = _STYLE.get(f.status, "")
-            table.add_row(
-                f.item, f.point, f"[{style}]{f.status}[/]", f.message, f.reference
-            )
+            table.add_row(f.item, f.point, f"[{style}]{f.status}[/]", f.message, f.reference)
         console = Console()
         console.print(table)
         counts = ", ".join(f"{k} {v}" for k, v in checklist.counts().items())
         console.print(("OK: " if checklist.ok else "NOT OK: ") + counts, highlight=False)
     if not checklist.ok:
-        raise typer.Exit(code=1)
+        # SystemExit, not typer.Exit: regmed.cli.main runs click with standalone_mode=False,
+        # where click turns typer.Exit into a return value that main() drops.
+        raise SystemExit(1)
 
 
 @plan_app.command("render")

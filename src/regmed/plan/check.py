@@ -9,7 +9,7 @@ products and the subsequent efficacy evaluation plan (``seeds/000``), section 6 
 from __future__ import annotations
 
 from regmed.plan.checks_controls import check_items_6_and_7
-from regmed.plan.checks_core import SampleSizeCalculator, design_calculator, check_items_1_to_5
+from regmed.plan.checks_core import SampleSizeCalculator, check_items_1_to_5, design_calculator
 from regmed.plan.findings import Checklist, DataFacts
 from regmed.plan.model import Plan
 

@@ -103,9 +103,7 @@ class DataFacts:
     """
 
     treated_period: tuple[dt.date, dt.date] | None = None
-    control_periods: Mapping[int, tuple[dt.date, dt.date]] = dataclasses.field(
-        default_factory=dict
-    )
+    control_periods: Mapping[int, tuple[dt.date, dt.date]] = dataclasses.field(default_factory=dict)
     n_by_cohort: Mapping[str, int] = dataclasses.field(default_factory=dict)
     site_count: int | None = None
     blinded_share: float | None = None

@@ -13,6 +13,7 @@ __all__ = [
     "ITEM_LABELS",
     "POINT_LABELS",
     "STATUS_LABELS",
+    "FIELD_VALUE_LABELS",
     "field_label",
     "value_label",
     "item_label",
@@ -180,7 +181,7 @@ VALUE_LABELS: dict[str, Pair] = {
     "prospective": ("前向き", "prospective"),
     "retrospective": ("後ろ向き", "retrospective"),
     "same": ("同一施設", "same sites"),
-    "other": ("他施設", "other sites"),
+    "other": ("その他", "other"),
     "same_and_other": ("同一施設及び他施設", "same and other sites"),
     "equivalent": ("同等の施設", "equivalent sites"),
     "rates": ("割合の比較", "comparison of rates"),
@@ -211,6 +212,20 @@ VALUE_LABELS: dict[str, Pair] = {
     "biodistribution": ("体内動態・体内分布", "biodistribution"),
     "responders": ("有効性が期待できる患者群", "responders"),
     "technique": ("手技の改善・標準化", "technique"),
+    "complete_case": ("完全ケース解析", "complete cases"),
+    "non_responder": ("非改善とみなす", "counted as non-responder"),
+    "multiple_imputation": ("多重代入法", "multiple imputation"),
+    "worst_case": ("最悪値代入", "worst case"),
+    "ipcw": ("打ち切りの逆確率重み付け", "inverse probability of censoring weighting"),
+    "ais_improvement": ("AIS グレードの改善", "AIS grade improvement"),
+    "change": ("変化量", "change"),
+    "change_at_least": ("一定以上の変化", "change of at least the threshold"),
+    "value": ("測定値", "value"),
+    "time_to_death": ("死亡までの時間", "time to death"),
+    "days": ("日", "days"),
+    "weeks": ("週", "weeks"),
+    "months": ("月", "months"),
+    "years": ("年", "years"),
     "True": ("はい", "yes"),
     "False": ("いいえ", "no"),
     "None": ("—", "—"),
@@ -264,6 +279,11 @@ POINT_LABELS: dict[tuple[str, str], Pair] = {
     ("7", "C"): ("有効性評価マネジメントプラン", "Efficacy-evaluation management plan"),
 }
 
+#: Labels of a value that depend on the key it belongs to.
+FIELD_VALUE_LABELS: dict[tuple[str, str], Pair] = {
+    ("sites", "other"): ("他施設", "other sites"),
+}
+
 STATUS_LABELS: dict[str, Pair] = {
     "met": ("充足", "met"),
     "justified": ("説明あり", "justified"),
@@ -287,12 +307,13 @@ def field_label(name: str, lang: str = "ja") -> str:
     return _pick(FIELD_LABELS.get(name), name, lang)
 
 
-def value_label(value: object, lang: str = "ja") -> str:
-    """The label of an enumerated value; free text and numbers pass through."""
+def value_label(value: object, lang: str = "ja", field: str | None = None) -> str:
+    """The label of an enumerated value (of key ``field``); free text and numbers pass through."""
     text = str(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return text
-    return _pick(VALUE_LABELS.get(text), text, lang)
+    pair = FIELD_VALUE_LABELS.get((field, text)) if field else None
+    return _pick(pair or VALUE_LABELS.get(text), text, lang)
 
 
 def item_label(item: str, lang: str = "ja") -> str:

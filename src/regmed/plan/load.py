@@ -42,9 +42,7 @@ def _construct_mapping(loader: _PlanLoader, node: yaml.MappingNode) -> dict[Any,
         key = loader.construct_object(key_node)
         if key in seen:
             mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
         seen[key] = key_node
     return loader.construct_mapping(node)
 
@@ -203,14 +201,14 @@ def _cross_problems(plan: Plan, file: str | None) -> list[Problem]:
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             add(field, f"unknown endpoint {eid!r}{hint}")
 
-    for i, c in enumerate(plan.achievement_criteria):
-        ref(f"achievement_criteria[{i}].endpoint", c.endpoint)
+    for i, crit in enumerate(plan.achievement_criteria):
+        ref(f"achievement_criteria[{i}].endpoint", crit.endpoint)
     if plan.sample_size is not None:
         ref("sample_size.endpoint", plan.sample_size.endpoint)
-    for i, s in enumerate(plan.subgroup_analyses):
-        ref(f"subgroup_analyses[{i}].endpoint", s.endpoint)
-    for i, s in enumerate(plan.sensitivity_analyses):
-        ref(f"sensitivity_analyses[{i}].endpoint", s.endpoint)
+    for i, sub in enumerate(plan.subgroup_analyses):
+        ref(f"subgroup_analyses[{i}].endpoint", sub.endpoint)
+    for i, sens in enumerate(plan.sensitivity_analyses):
+        ref(f"sensitivity_analyses[{i}].endpoint", sens.endpoint)
     for i, q in enumerate(plan.quality_efficacy_analyses):
         ref(f"quality_efficacy_analyses[{i}].endpoint", q.endpoint)
 

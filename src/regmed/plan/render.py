@@ -32,7 +32,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 _TEXT = {
-    "heading": ("製造販売後承認条件評価計画（有効性評価計画）", "Post-marketing efficacy evaluation plan"),
+    "heading": (
+        "製造販売後承認条件評価計画（有効性評価計画）",
+        "Post-marketing efficacy evaluation plan",
+    ),
     "t_overview": ("概要", "Overview"),
     "t_none": ("記載なし", "not stated"),
     "t_item": ("項目", "Item"),
@@ -44,9 +47,13 @@ _TEXT = {
     "t_summary": ("チェック結果", "Checklist"),
     "t_checklist": ("チェックリスト", "Checklist"),
     "t_checklist_all": ("チェックリスト（全項目）", "Checklist (all items)"),
-    "t_analyses": ("解析計画（部分集団・欠測・感度分析）", "Analyses (subgroups, missing data, sensitivity)"),
+    "t_analyses": (
+        "解析計画（部分集団・欠測・感度分析）",
+        "Analyses (subgroups, missing data, sensitivity)",
+    ),
     "t_source_note": (
-        "評価指標：ヒト MSC 加工製品の条件及び期限付承認並びにその後の有効性評価計画に関する評価指標 6.（１）～（７）",
+        "評価指標：ヒト MSC 加工製品の条件及び期限付承認並びにその後の有効性評価計画に関する"
+        "評価指標 6.（１）～（７）",
         "Index: MHLW evaluation index for MSC products, section 6 (1)–(7)",
     ),
 }
@@ -103,7 +110,7 @@ def render_plan(
         sha256=plan_sha256(plan),
         lock=lock,
         field=lambda k: labels.field_label(str(k), lang),
-        val=lambda v: labels.value_label(v, lang),
+        val=lambda v, k=None: labels.value_label(v, lang, k),
         point=lambda item, p: labels.point_label(item, p, lang),
         status=lambda s: labels.status_label(s, lang),
         item_title=lambda item: labels.item_label(item, lang),
