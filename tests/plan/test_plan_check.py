@@ -425,3 +425,41 @@ def test_checklist_is_frozen_and_serializes(run_check):
     full = checklist.to_dict()
     assert full["type"] == "Checklist" and full["findings"][0]["source"] == "plan"
     assert "Checklist: met" in checklist.summary()
+
+
+def test_facts_from_study_data_mapping(run_check, example_text):
+    """The facts dict that registry extraction puts on StudyData feeds the same checks."""
+    plan = load_plan(example_text)
+    facts = DataFacts.from_mapping(
+        {
+            "cohorts": {
+                "treated": {"start": "2026-04-03", "end": "2030-11-30", "n": 70, "sites": ["A"]},
+                "concurrent_control": {"start": "2026-04-10", "end": "2029-03-31", "n": 130},
+                "historical_control": {"start": "2019-02-01", "end": "2025-10-01", "n": 40},
+            },
+            "n_sites": 5,
+            "blinded_share": 0.98,
+        },
+        plan,
+    )
+    assert facts.control_periods[0] == (dt.date(2026, 4, 10), dt.date(2029, 3, 31))
+    assert facts.treated_period == (dt.date(2026, 4, 3), dt.date(2030, 11, 30))
+    assert facts.n_by_cohort["concurrent_control"] == 130 and facts.site_count == 5
+    checklist = run_check(facts=facts)
+    d6 = [f for f in checklist.findings if f.point == "D6" and f.source == "data"]
+    assert [f.status for f in d6] == ["not_met"]  # controls stop in 2029, treated go on to 2030
+    assert _statuses(checklist, "1", "enrolment", "data") == ["met"]
+    assert _statuses(checklist, "5", "assessor", "data") == ["met"]
+
+
+def test_design_function_that_rejects_an_option_is_reported(example_text):
+    calls = []
+
+    def strict(method, assumptions):
+        calls.append(dict(assumptions))
+        raise TypeError("sample_size_rates() got an unexpected keyword argument 'sided'")
+
+    checklist = check_plan(load_plan(example_text), sample_size_calculator=strict)
+    size = checklist.find("1", "size")[0]
+    assert size.status == "missing" and "unexpected keyword" in size.message
+    assert "sided" in calls[0] and "sided" not in calls[1]  # retried with the stated options

@@ -101,9 +101,15 @@ def _check_sample_size(
     if ss is None:
         return [_f("1", "size", "missing", "no sample_size block: the plan states no size", ref)]
     out: list[Finding] = []
-    kwargs = ss.assumptions.model_dump()
     try:
-        req = calc(ss.method, kwargs)
+        try:
+            req = calc(ss.method, ss.assumptions.model_dump())
+        except TypeError:
+            # the design function may not take every option; retry with what the plan states
+            req = calc(ss.method, ss.assumptions.model_dump(exclude_unset=True))
+    except TypeError as exc:
+        out.append(_f("1", "size", "missing", f"cannot recompute the sample size: {exc}", ref))
+        req = None
     except LookupError as exc:
         out.append(_f("1", "size", "missing", f"cannot recompute the sample size: {exc}", ref))
         req = None

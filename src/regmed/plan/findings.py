@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from regmed.plan.model import Plan
 from regmed.results import Result, format_table
 
 __all__ = ["Finding", "Checklist", "DataFacts", "STATUSES", "FAILING"]
@@ -111,6 +112,42 @@ class DataFacts:
     control_covariates: Mapping[int, frozenset[str]] = dataclasses.field(default_factory=dict)
     lot_linked_share: float | None = None
     min_share: float = 0.9
+
+    @classmethod
+    def from_mapping(cls, facts: Mapping[str, Any], plan: Plan) -> DataFacts:
+        """Build from the ``facts`` dict of :class:`regmed.studydata.StudyData`.
+
+        That dict holds ``cohorts`` (cohort → ``start``, ``end`` ISO dates, ``n``), ``n_sites``
+        and ``blinded_share``; cohorts are ``treated`` and ``<kind>_control``. A control's
+        period is that of the cohort of its kind (all controls of one kind share it). Other
+        keys of this class (``adjudicated_share``, ``lot_linked_share``,
+        ``control_covariates`` keyed by control index) are taken when present.
+        """
+        cohorts: Mapping[str, Any] = facts.get("cohorts") or {}
+
+        def period(entry: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
+            return (
+                dt.date.fromisoformat(str(entry["start"])[:10]),
+                dt.date.fromisoformat(str(entry["end"])[:10]),
+            )
+
+        treated = cohorts.get("treated")
+        control_periods = {}
+        for i, control in enumerate(plan.controls):
+            entry = cohorts.get(f"{control.kind}_control") or cohorts.get(control.kind)
+            if entry and entry.get("start") and entry.get("end"):
+                control_periods[i] = period(entry)
+        covariates = facts.get("control_covariates") or {}
+        return cls(
+            treated_period=period(treated) if treated and treated.get("start") else None,
+            control_periods=control_periods,
+            n_by_cohort={str(k): int(v["n"]) for k, v in cohorts.items() if "n" in v},
+            site_count=facts.get("n_sites"),
+            blinded_share=facts.get("blinded_share"),
+            adjudicated_share=facts.get("adjudicated_share"),
+            control_covariates={int(k): frozenset(v) for k, v in covariates.items()},
+            lot_linked_share=facts.get("lot_linked_share"),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
