@@ -1,11 +1,96 @@
-"""`regmed` commands for the plan area."""
+"""`regmed plan` commands: check a plan against the evaluation index, render its document.
+
+``plan lock`` / ``amend`` / ``history`` need the registry and are added by the lead.
+"""
 
 from __future__ import annotations
 
-import typer
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
 
-__all__ = ["register"]
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["register", "plan_app"]
+
+plan_app = typer.Typer(
+    name="plan",
+    help="The evaluation plan: check it against the index, render it.",
+    no_args_is_help=True,
+)
+
+_STYLE = {"met": "green", "justified": "yellow", "missing": "bold red", "not_met": "bold red"}
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Language(str, Enum):
+    ja = "ja"
+    en = "en"
+
+
+PlanPath = Annotated[Path, typer.Argument(help="The plan file (YAML).", show_default=False)]
+
+
+@plan_app.command("check")
+def check(
+    plan_file: PlanPath,
+    format: Annotated[
+        OutputFormat, typer.Option("--format", help="table (readable) or json.")
+    ] = OutputFormat.table,
+) -> None:
+    """Check PLAN_FILE against every item of the evaluation index.
+
+    Exit code 0 only when nothing is missing or not met; 1 otherwise; 2 when the plan
+    cannot be read.
+    """
+    from regmed.plan import check_plan, load_plan
+
+    checklist = check_plan(load_plan(plan_file))
+    if format is OutputFormat.json:
+        typer.echo(json.dumps(checklist.to_json(), ensure_ascii=False, indent=2))
+    else:
+        table = Table(title=f"Evaluation plan checklist — {plan_file}", show_lines=False)
+        for col in ("item", "point", "status", "message", "reference"):
+            table.add_column(col, overflow="fold")
+        for f in checklist.findings:
+            style = _STYLE.get(f.status, "")
+            table.add_row(f.item, f.point, f"[{style}]{f.status}[/]", f.message, f.reference)
+        console = Console()
+        console.print(table)
+        counts = ", ".join(f"{k} {v}" for k, v in checklist.counts().items())
+        console.print(("OK: " if checklist.ok else "NOT OK: ") + counts, highlight=False)
+    if not checklist.ok:
+        # SystemExit, not typer.Exit: regmed.cli.main runs click with standalone_mode=False,
+        # where click turns typer.Exit into a return value that main() drops.
+        raise SystemExit(1)
+
+
+@plan_app.command("render")
+def render(
+    plan_file: PlanPath,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write plan.html (and .pdf).")],
+    lang: Annotated[Language, typer.Option("--lang", help="ja or en.")] = Language.ja,
+    pdf: Annotated[
+        bool | None,
+        typer.Option("--pdf/--no-pdf", help="PDF via headless Chromium (default: if installed)."),
+    ] = None,
+) -> None:
+    """Write the plan document (with its checklist) as HTML and, with Chromium, PDF."""
+    from regmed.plan import check_plan, load_plan, write_plan_document
+
+    plan = load_plan(plan_file)
+    written = write_plan_document(plan, check_plan(plan), out, lang.value, pdf=pdf)
+    for path in written:
+        typer.echo(str(path))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the `regmed` app."""
+    """Add the ``plan`` sub-app to the ``regmed`` app."""
+    app.add_typer(plan_app, name="plan")

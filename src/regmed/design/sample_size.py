@@ -1,0 +1,365 @@
+"""Fixed-design sample sizes for two proportions, two means and two survival curves (rpact)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy import optimize, stats
+
+from regmed.design._base import DesignResult
+from regmed.design._checks import Checker
+
+__all__ = [
+    "SampleSizeResult",
+    "SurvivalSampleSizeResult",
+    "sample_size_rates",
+    "sample_size_means",
+    "sample_size_survival",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleSizeResult(DesignResult):
+    """Sample size of a two-group fixed design.
+
+    ``n_treated``, ``n_control`` and ``n_total`` are unrounded, as rpact reports them
+    (``nFixed1``, ``nFixed2``, ``nFixed``); the ``*_rounded`` values round each group up to
+    a whole patient and add them (``n_total_rounded = n_treated_rounded + n_control_rounded``).
+    """
+
+    n_treated: float
+    n_control: float
+    n_total: float
+    n_treated_rounded: int
+    n_control_rounded: int
+    n_total_rounded: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SurvivalSampleSizeResult(SampleSizeResult):
+    """Events and subjects of a two-group survival design (rpact ``getSampleSizeSurvival``).
+
+    ``events`` is the unrounded number of events (Schoenfeld), ``events_rounded`` its ceiling;
+    ``lambda_treated``/``lambda_control`` the exponential hazards; ``accrual_intensity`` the
+    subjects per time unit; ``event_probability`` the probability that a subject has had the
+    event at the end of the study (both groups pooled by allocation).
+    """
+
+    events: float
+    events_rounded: int
+    lambda_treated: float
+    lambda_control: float
+    accrual_intensity: float
+    event_probability: float
+
+
+def _z(p: float) -> float:
+    return float(stats.norm.isf(p))
+
+
+def _groups(n_total: float, allocation_ratio: float) -> tuple[float, float]:
+    n_treated = n_total * allocation_ratio / (1.0 + allocation_ratio)
+    return n_treated, n_total / (1.0 + allocation_ratio)
+
+
+def _result(cls, options, n_treated, n_control, **extra):
+    nt, nc = math.ceil(n_treated - 1e-9), math.ceil(n_control - 1e-9)
+    return cls(
+        options=options,
+        n_treated=float(n_treated),
+        n_control=float(n_control),
+        n_total=float(n_treated + n_control),
+        n_treated_rounded=int(nt),
+        n_control_rounded=int(nc),
+        n_total_rounded=int(nt + nc),
+        **extra,
+    )
+
+
+def _common(check: Checker, alpha, power, sided, allocation_ratio) -> None:
+    check.probability("alpha", alpha)
+    check.probability("power", power)
+    check.sided(sided)
+    check.number("allocation_ratio", allocation_ratio, low=0.0, low_open=True, high=100.0)
+    if check.number("alpha", alpha) and check.number("power", power):
+        if 0 < alpha < 1 and 0 < power < 1 and power <= alpha / (sided if sided in (1, 2) else 1):
+            check.add("power", "must exceed the one-sided significance level")
+
+
+def farrington_manning_diff(
+    rate1: float, rate2: float, theta: float, allocation: float
+) -> tuple[float, float]:
+    """Restricted maximum-likelihood rates under H0: p1 - p2 = theta (Farrington-Manning).
+
+    References
+    ----------
+    Farrington CP, Manning G (1990). Test statistics and sample size formulae for comparative
+    binomial trials with null hypothesis of non-zero risk difference or non-unity relative
+    risk. Statistics in Medicine 9:1447-1454. Closed form as in rpact 3.3.4.
+    """
+    if theta == 0:
+        ml = (allocation * rate1 + rate2) / (1 + allocation)
+        return ml, ml
+    a = 1 + 1 / allocation
+    b = -(1 + 1 / allocation + rate1 + rate2 / allocation + theta * (1 / allocation + 2))
+    c = theta**2 + theta * (2 * rate1 + 1 / allocation + 1) + rate1 + rate2 / allocation
+    d = -theta * (1 + theta) * rate1
+    v = b**3 / (3 * a) ** 3 - b * c / (6 * a**2) + d / (2 * a)
+    root = math.sqrt(max(b**2 / (3 * a) ** 2 - c / (3 * a), 0.0))
+    if v == 0:
+        u, w = root, math.pi / 2
+    else:
+        u = math.copysign(root, v)
+        w = (math.pi + math.acos(max(-1.0, min(1.0, v / u**3)))) / 3
+    ml1 = min(max(0.0, 2 * u * math.cos(w) - b / (3 * a)), 1.0)
+    ml2 = min(max(0.0, ml1 - theta), 1.0)
+    return ml1, ml2
+
+
+def sample_size_rates(
+    *,
+    p_treated: float,
+    p_control: float,
+    alpha: float = 0.025,
+    power: float = 0.8,
+    sided: int = 1,
+    allocation_ratio: float = 1.0,
+    theta_h0: float = 0.0,
+) -> SampleSizeResult:
+    """Sample size to compare two proportions (normal approximation, as rpact).
+
+    The variance under H0 uses the Farrington-Manning restricted estimates (for
+    ``theta_h0 = 0`` the pooled rate ``(r p1 + p2) / (1 + r)``); the variance under H1 the
+    unpooled rates, exactly as ``rpact::getSampleSizeRates(normalApproximation = TRUE)``.
+
+    Parameters
+    ----------
+    p_treated, p_control : float
+        Response probabilities assumed in the treated and the control group.
+    alpha : float
+        Significance level; with ``sided=2`` it is split over both sides.
+    power : float
+        Target power (1 - beta).
+    sided : {1, 2}
+        One- or two-sided test.
+    allocation_ratio : float
+        n_treated / n_control (0.5 means two controls per treated patient).
+    theta_h0 : float
+        Difference p_treated - p_control under H0 (non-zero for non-inferiority).
+
+    Returns
+    -------
+    SampleSizeResult
+
+    References
+    ----------
+    Wassmer G, Brannath W (2016). Group Sequential and Confirmatory Adaptive Designs in
+    Clinical Trials. Springer. rpact 3.3.4, ``getSampleSizeRates``. Farrington and Manning
+    (1990), Statistics in Medicine 9:1447-1454.
+
+    Examples
+    --------
+    >>> r = sample_size_rates(p_treated=0.45, p_control=0.25, allocation_ratio=0.5)
+    >>> round(r.n_total, 2)
+    193.99
+    """
+    check = Checker("sample_size_rates")
+    check.probability("p_treated", p_treated)
+    check.probability("p_control", p_control)
+    check.number("theta_h0", theta_h0, low=-1.0, high=1.0, low_open=True, high_open=True)
+    _common(check, alpha, power, sided, allocation_ratio)
+    check.raise_if_any()
+    if p_treated - p_control == theta_h0:
+        check.add("p_treated", "the assumed difference equals theta_h0; no sample size exists")
+        check.raise_if_any()
+    r = float(allocation_ratio)
+    ml1, ml2 = farrington_manning_diff(p_treated, p_control, theta_h0, r)
+    za, zb = _z(alpha / sided), _z(1 - power)
+    n1 = (
+        za * math.sqrt(ml1 * (1 - ml1) + ml2 * (1 - ml2) * r)
+        + zb * math.sqrt(p_treated * (1 - p_treated) + p_control * (1 - p_control) * r)
+    ) ** 2 / (p_treated - p_control - theta_h0) ** 2
+    options = dict(
+        p_treated=p_treated, p_control=p_control, alpha=alpha, power=power, sided=sided,
+        allocation_ratio=allocation_ratio, theta_h0=theta_h0,
+    )
+    return _result(SampleSizeResult, options, n1, n1 / r)
+
+
+def sample_size_means(
+    *,
+    difference: float,
+    sd: float,
+    alpha: float = 0.025,
+    power: float = 0.8,
+    sided: int = 1,
+    allocation_ratio: float = 1.0,
+) -> SampleSizeResult:
+    """Sample size to compare two means with the two-sample t-test (as rpact).
+
+    Solves ``P(T >= t_{1-alpha/sided, df} | ncp) = power`` for the control-group size
+    ``n2`` with ``df = n2 (1 + r) - 2`` and ``ncp = sqrt(n2 r / (1 + r)) |difference| / sd``
+    (non-central t), as ``rpact::getSampleSizeMeans(normalApproximation = FALSE)``; with
+    ``sided = 2`` the other side's rejection region is ignored (rpact's default
+    ``twoSidedPower = FALSE``).
+
+    Parameters
+    ----------
+    difference : float
+        Assumed difference of means, treated minus control (its sign does not matter).
+    sd : float
+        Common standard deviation.
+    alpha, power, sided, allocation_ratio
+        As in :func:`sample_size_rates`.
+
+    Returns
+    -------
+    SampleSizeResult
+
+    References
+    ----------
+    rpact 3.3.4, ``getSampleSizeMeans``. Wassmer and Brannath (2016), Springer, ch. 1.
+
+    Examples
+    --------
+    >>> r = sample_size_means(difference=5, sd=12, power=0.9)
+    >>> r.n_total_rounded
+    246
+    """
+    check = Checker("sample_size_means")
+    if check.number("difference", difference) and float(difference) == 0:
+        check.add("difference", "must not be zero")
+    check.number("sd", sd, low=0.0, low_open=True)
+    _common(check, alpha, power, sided, allocation_ratio)
+    check.raise_if_any()
+    r = float(allocation_ratio)
+    effect = abs(float(difference)) / float(sd)
+    level = alpha / sided
+    beta = 1.0 - power
+
+    def miss(n2: float) -> float:
+        df = max(0.001, n2 * (1 + r) - 2)
+        ncp = math.sqrt(n2) * math.sqrt(r / (1 + r)) * effect
+        return float(stats.nct.cdf(stats.t.isf(level, df), df, ncp)) - beta
+
+    upper = 2.0
+    while miss(upper) > 0:
+        upper *= 2
+    n2 = optimize.brentq(miss, 0.001, upper, xtol=1e-10, rtol=1e-14)
+    options = dict(
+        difference=difference, sd=sd, alpha=alpha, power=power, sided=sided,
+        allocation_ratio=allocation_ratio,
+    )
+    n_treated, n_control = _groups(n2 * (1 + r), r)
+    return _result(SampleSizeResult, options, n_treated, n_control)
+
+
+def _event_probability(lam: float, drop: float, accrual: float, follow_up: float) -> float:
+    """P(event observed by study end) with uniform entry on [0, accrual], exponential times."""
+    h = lam + drop
+    if accrual <= 0:
+        return lam / h * (1 - math.exp(-h * follow_up))
+    tail = (math.exp(-h * follow_up) - math.exp(-h * (accrual + follow_up))) / (h * accrual)
+    return lam / h * (1 - tail)
+
+
+def sample_size_survival(
+    *,
+    hazard_ratio: float,
+    median_control: float | None = None,
+    lambda_control: float | None = None,
+    accrual_time: float,
+    follow_up_time: float,
+    alpha: float = 0.025,
+    power: float = 0.8,
+    sided: int = 1,
+    allocation_ratio: float = 1.0,
+    dropout_rate: float = 0.0,
+    dropout_time: float = 12.0,
+) -> SurvivalSampleSizeResult:
+    """Events (Schoenfeld) and subjects for a log-rank comparison, as rpact.
+
+    Events: ``(1 + r)^2 / r * (z_{alpha/sided} + z_beta)^2 / log(HR)^2``. Subjects: uniform
+    accrual over ``accrual_time``, a further ``follow_up_time`` of follow-up, exponential
+    event times (hazard ``lambda_control`` or ``log(2) / median_control`` in the control
+    group, ``hazard_ratio`` times that in the treated group) and exponential dropout with
+    ``dropout_rate`` = probability of dropping out by ``dropout_time`` (both groups), as
+    ``rpact::getSampleSizeSurvival(accrualTime, followUpTime, dropoutRate1/2, dropoutTime)``.
+
+    Parameters
+    ----------
+    hazard_ratio : float
+        Hazard ratio treated / control under H1.
+    median_control, lambda_control : float
+        Control-group median survival or hazard (give exactly one).
+    accrual_time, follow_up_time : float
+        Length of the accrual period and of the follow-up after accrual ends.
+    alpha, power, sided, allocation_ratio
+        As in :func:`sample_size_rates`.
+    dropout_rate, dropout_time : float
+        Probability of dropout by ``dropout_time`` (0 means none).
+
+    Returns
+    -------
+    SurvivalSampleSizeResult
+
+    References
+    ----------
+    Schoenfeld DA (1981). The asymptotic properties of nonparametric tests for comparing
+    survival distributions. Biometrika 68:316-319. Lachin JM, Foulkes MA (1986). Biometrics
+    42:507-519. rpact 3.3.4, ``getSampleSizeSurvival``.
+
+    Examples
+    --------
+    >>> r = sample_size_survival(hazard_ratio=0.6, median_control=18, accrual_time=24,
+    ...                          follow_up_time=12)
+    >>> round(r.events, 2), r.n_total_rounded
+    (120.32, 240)
+    """
+    check = Checker("sample_size_survival")
+    if check.number("hazard_ratio", hazard_ratio, low=0.0, low_open=True) and hazard_ratio == 1:
+        check.add("hazard_ratio", "must differ from 1")
+    if (median_control is None) == (lambda_control is None):
+        check.add("median_control", "give exactly one of median_control and lambda_control")
+    elif median_control is not None:
+        check.number("median_control", median_control, low=0.0, low_open=True)
+    else:
+        check.number("lambda_control", lambda_control, low=0.0, low_open=True)
+    check.number("accrual_time", accrual_time, low=0.0)
+    check.number("follow_up_time", follow_up_time, low=0.0)
+    check.number("dropout_rate", dropout_rate, low=0.0, high=1.0, high_open=True)
+    check.number("dropout_time", dropout_time, low=0.0, low_open=True)
+    _common(check, alpha, power, sided, allocation_ratio)
+    check.raise_if_any()
+    if float(accrual_time) + float(follow_up_time) <= 0:
+        check.add("follow_up_time", "accrual_time + follow_up_time must be positive")
+        check.raise_if_any()
+    r = float(allocation_ratio)
+    lam2 = (
+        float(lambda_control) if lambda_control is not None
+        else math.log(2) / float(median_control)  # type: ignore[arg-type]
+    )
+    lam1 = hazard_ratio * lam2
+    za, zb = _z(alpha / sided), _z(1 - power)
+    events = (1 + r) ** 2 / r * (za + zb) ** 2 / math.log(hazard_ratio) ** 2
+    drop = -math.log(1 - dropout_rate) / dropout_time if dropout_rate > 0 else 0.0
+    p1 = _event_probability(lam1, drop, accrual_time, follow_up_time)
+    p2 = _event_probability(lam2, drop, accrual_time, follow_up_time)
+    prob = (r * p1 + p2) / (1 + r)
+    n_total = events / prob
+    n_treated, n_control = _groups(n_total, r)
+    options = dict(
+        hazard_ratio=hazard_ratio, median_control=median_control, lambda_control=lambda_control,
+        accrual_time=accrual_time, follow_up_time=follow_up_time, alpha=alpha, power=power,
+        sided=sided, allocation_ratio=allocation_ratio, dropout_rate=dropout_rate,
+        dropout_time=dropout_time,
+    )
+    return _result(
+        SurvivalSampleSizeResult, options, n_treated, n_control,
+        events=float(events), events_rounded=int(math.ceil(events - 1e-9)),
+        lambda_treated=float(lam1), lambda_control=float(lam2),
+        accrual_intensity=float(n_total / accrual_time) if accrual_time > 0 else float(np.inf),
+        event_probability=float(prob),
+    )

@@ -1,0 +1,100 @@
+"""`regmed plan check` / `render`: output formats and exit codes; never a traceback."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+from regmed.plan import example_path
+
+with warnings.catch_warnings():
+    # typer 0.20 imports click.utils.get_binary_stream, deprecated in the installed click 8.5;
+    # a third-party import-time warning, not ours (reported to the lead).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from regmed.cli import main
+
+
+def _run(argv, capsys):
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_check_example_json_exit_0(capsys, use_calculator):
+    code, out, _ = _run(
+        ["plan", "check", str(example_path("sci_example")), "--format", "json"], capsys
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert list(doc) == ["findings"]
+    first = doc["findings"][0]
+    assert list(first) == ["item", "point", "status", "message", "reference"]
+    d6 = [f for f in doc["findings"] if (f["item"], f["point"]) == ("6", "D6")]
+    assert d6 and d6[0]["status"] == "met" and d6[0]["reference"] == "6 (6) D-6"
+
+
+def test_check_table_and_exit_1_on_defect(capsys, use_calculator, example_text, write_plan):
+    path = write_plan(
+        example_text.replace("end: 2030-12-31}\n    adjustment", "end: 2028-12-31}\n    adjustment")
+    )
+    code, out, _ = _run(["plan", "check", str(path)], capsys)
+    assert code == 1
+    assert "D6" in out and "not_met" in out and "NOT OK" in out
+
+
+def test_check_json_exit_1_on_missing(capsys, use_calculator, example_text, write_plan):
+    path = write_plan(example_text.replace("management_plan:", "management_plan_old:"))
+    code, out, err = _run(["plan", "check", str(path), "--format", "json"], capsys)
+    assert code == 2  # an unknown key is a load error, not a finding
+    assert "management_plan_old: unknown key" in err and "Traceback" not in err
+    path = write_plan(example_text.split("management_plan:")[0])
+    code, out, _ = _run(["plan", "check", str(path), "--format", "json"], capsys)
+    assert code == 1
+    c = [f for f in json.loads(out)["findings"] if f["item"] == "7" and f["point"] == "C"]
+    assert c == [
+        {
+            "item": "7",
+            "point": "C",
+            "status": "missing",
+            "message": "no management_plan",
+            "reference": "6 (7) C",
+        }
+    ]
+
+
+def test_bad_yaml_exit_2_without_traceback(capsys, write_plan):
+    path = write_plan("product: [unclosed\n")
+    code, out, err = _run(["plan", "check", str(path)], capsys)
+    assert code == 2
+    assert "not valid YAML" in err and "line 2" in err and "Traceback" not in err
+
+
+def test_wrong_type_exit_2_with_key_path(capsys, example_text, write_plan):
+    path = write_plan(example_text.replace("start: 2019-01-01", "start: soon"))
+    code, _, err = _run(["plan", "check", str(path)], capsys)
+    assert code == 2
+    assert "controls[1].period.start: not a date" in err
+
+
+def test_render_writes_html(capsys, use_calculator, tmp_path):
+    out_dir = tmp_path / "doc"
+    code, out, _ = _run(
+        [
+            "plan",
+            "render",
+            str(example_path("sci_example")),
+            "--out",
+            str(out_dir),
+            "--lang",
+            "en",
+            "--no-pdf",
+        ],
+        capsys,
+    )
+    assert code == 0
+    html = (out_dir / "plan.html").read_text(encoding="utf-8")
+    assert "(1) Sample size" in html and out.strip().endswith("plan.html")
