@@ -214,7 +214,7 @@ def evaluate(
             continue
         measure = _MEASURE_FOR_KIND[endpoint.kind]
         comps: list[Comparison] = []
-        sources = []
+        sources: list[tuple[str, list[str], Any]] = []
         for i, control in enumerate(plan.controls):
             adjustment, _ = effective_adjustment(plan, i)
             sources.append((control.kind, [COHORT_OF_CONTROL[control.kind]], adjustment))
@@ -277,7 +277,7 @@ def evaluate(
                  "endpoints": [e.id for e in plan.endpoints]}
     document = {
         "meta": {"evaluation_id": None,
-                 "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                  "regmed_version": __version__, "seed": seed, "data_hash": data.data_hash,
                  "exploratory": bool(exploratory), "plan": plan_meta},
         "verdict": {"overall": overall, "statement": statement, "criteria": criteria},

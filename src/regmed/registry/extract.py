@@ -1,0 +1,83 @@
+"""``extract(session, plan)``: the registry's records as analysis-ready StudyData."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from regmed.errors import DataError
+from regmed.registry.derive import build_study_data
+from regmed.registry.dictionary import PSEUDONYM_COLUMN
+from regmed.registry.io import export_frames
+from regmed.registry.models import Evaluation
+from regmed.registry.services import add_record
+from regmed.studydata import StudyData
+
+__all__ = ["extract", "store_evaluation", "load_evaluation", "list_evaluations"]
+
+
+def _with_refs(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, frame in tables.items():
+        if PSEUDONYM_COLUMN in frame.columns and "patient_ref" not in frame.columns:
+            frame = frame.rename(columns={PSEUDONYM_COLUMN: "patient_ref"})
+        out[name] = frame
+    return out
+
+
+def extract(session: Session, plan: Any) -> StudyData:
+    """Analysis-ready frames for the plan's endpoints, from the registry's records.
+
+    Patients appear under their pseudonym (``site_code:pseudonym``); the derivation of each
+    endpoint (visit windows, assessor roles, rule) follows the plan's ``measurement`` blocks,
+    and every exclusion is an attrition row (see :func:`regmed.registry.derive.build_study_data`).
+    """
+    return build_study_data(_with_refs(export_frames(session)), plan)
+
+
+def store_evaluation(
+    document: dict[str, Any],
+    *,
+    session: Session,
+    actor: str,
+    plan_version_id: int | None,
+) -> int:
+    """Store an evaluation document (audited, as written) and return its id.
+
+    The stored JSON is exactly what was audited; :func:`load_evaluation` fills in
+    ``meta.evaluation_id`` when it reads the document back.
+    """
+    meta = document["meta"]
+    record = Evaluation(
+        plan_version_id=plan_version_id,
+        created_at=pd.Timestamp(meta["created_at"]).to_pydatetime(),
+        regmed_version=str(meta["regmed_version"]), data_hash=str(meta["data_hash"]),
+        seed=meta.get("seed"), exploratory=bool(meta.get("exploratory")),
+        result_json=json.dumps(document, sort_keys=True, allow_nan=False),
+    )
+    add_record(record, session=session, actor=actor, reason="evaluation run")
+    return int(record.id)
+
+
+def load_evaluation(session: Session, evaluation_id: int) -> dict[str, Any]:
+    """The stored evaluation document with this id."""
+    record = session.get(Evaluation, int(evaluation_id))
+    if record is None:
+        ids = session.scalars(select(Evaluation.id).order_by(Evaluation.id)).all()
+        raise DataError(f"no evaluation {evaluation_id} in the registry"
+                        + (f"; stored ids: {', '.join(map(str, ids))}" if ids else ""))
+    document = dict(json.loads(record.result_json))
+    document.setdefault("meta", {})["evaluation_id"] = int(record.id)
+    return document
+
+
+def list_evaluations(session: Session) -> list[dict[str, Any]]:
+    """Stored evaluations: id, created_at, plan version id, exploratory, data hash."""
+    rows = session.scalars(select(Evaluation).order_by(Evaluation.id)).all()
+    return [{"id": r.id, "created_at": r.created_at.isoformat(), "plan_version_id":
+             r.plan_version_id, "exploratory": r.exploratory, "data_hash": r.data_hash}
+            for r in rows]
