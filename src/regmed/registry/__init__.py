@@ -1,1 +1,132 @@
-"""regmed.registry — see DESIGN.md."""
+"""regmed.registry — the registry of record.
+
+SQLAlchemy models, engines and sessions, Alembic migrations (the only way the schema is made),
+the append-only hash-chained audit trail, pseudonymization of patient identifiers, and the
+validated import/export of the column dictionary (``dictionary.yaml``).
+
+Examples
+--------
+>>> import regmed.registry as reg
+>>> engine = reg.make_engine("sqlite://")
+>>> reg.upgrade(engine) == reg.head_revision()
+True
+>>> with reg.session_scope(engine) as session:
+...     reg.verify_audit(session).ok
+True
+"""
+
+from __future__ import annotations
+
+from regmed.registry.audit import AuditVerification, audit_log, count_events, verify_audit
+from regmed.registry.db import (
+    DEFAULT_URL,
+    current_revision,
+    database_url,
+    head_revision,
+    make_engine,
+    session_scope,
+    upgrade,
+)
+from regmed.registry.dictionary import (
+    PSEUDONYM_COLUMN,
+    ColumnDictionary,
+    format_dictionary,
+    load_dictionary,
+)
+from regmed.registry.importer import ImportSummary, import_tables
+from regmed.registry.io import export_frames, export_tables, read_folder
+from regmed.registry.models import (
+    COHORTS,
+    ROLES,
+    Adjudication,
+    Administration,
+    AdverseEvent,
+    Assessment,
+    AuditEvent,
+    Base,
+    Baseline,
+    Donor,
+    Enrollment,
+    Evaluation,
+    FollowUp,
+    Indication,
+    Lot,
+    LotResult,
+    Patient,
+    PlanVersion,
+    Product,
+    QualityAttribute,
+    Setting,
+    Shipment,
+    Site,
+    User,
+)
+from regmed.registry.pseudonym import ensure_key, load_key, pseudonymize
+from regmed.registry.services import (
+    add_record,
+    add_user,
+    delete_record,
+    hash_password,
+    list_users,
+    record_key,
+    update_record,
+    verify_password,
+)
+
+__all__ = [
+    "DEFAULT_URL",
+    "database_url",
+    "make_engine",
+    "session_scope",
+    "upgrade",
+    "current_revision",
+    "head_revision",
+    "AuditVerification",
+    "verify_audit",
+    "audit_log",
+    "count_events",
+    "PSEUDONYM_COLUMN",
+    "ColumnDictionary",
+    "load_dictionary",
+    "format_dictionary",
+    "ImportSummary",
+    "import_tables",
+    "read_folder",
+    "export_tables",
+    "export_frames",
+    "ensure_key",
+    "load_key",
+    "pseudonymize",
+    "add_record",
+    "update_record",
+    "delete_record",
+    "record_key",
+    "add_user",
+    "list_users",
+    "hash_password",
+    "verify_password",
+    "COHORTS",
+    "ROLES",
+    "Base",
+    "Product",
+    "Indication",
+    "Site",
+    "Donor",
+    "Lot",
+    "QualityAttribute",
+    "LotResult",
+    "Shipment",
+    "Patient",
+    "Baseline",
+    "Enrollment",
+    "Administration",
+    "Assessment",
+    "Adjudication",
+    "AdverseEvent",
+    "FollowUp",
+    "User",
+    "PlanVersion",
+    "Evaluation",
+    "Setting",
+    "AuditEvent",
+]

@@ -1,0 +1,415 @@
+"""The append-only, hash-chained audit trail.
+
+Every insert, update and delete made through regmed's services appends one
+:class:`~regmed.registry.models.AuditEvent`: actor, UTC timestamp, table, record (surrogate id
+and natural key), action, old and new values (canonical JSON of the row's columns) and a reason.
+Event ``seq`` numbers run 1, 2, 3, ... and each event's ``hash`` is the SHA-256 of the canonical
+JSON array ``[seq, occurred_at, actor, table_name, record_id, record_key, action, old_values,
+new_values, reason, prev_hash]``; ``prev_hash`` is the previous event's hash (64 zeros for the
+first). :func:`verify_audit` walks the chain, then compares every audited record's current row
+with its last audited values, so that a row edited outside regmed (raw SQL) is named.
+
+The database refuses UPDATE and DELETE on ``audit_events`` (triggers made by the migration).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from regmed.registry.models import AUDITED_MODELS, AuditEvent, Base
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditWriter",
+    "AuditVerification",
+    "audit_values",
+    "canonical_json",
+    "event_hash",
+    "verify_audit",
+    "audit_log",
+    "count_events",
+    "utc_now",
+]
+
+#: ``prev_hash`` of the first event.
+GENESIS_HASH = "0" * 64
+#: Columns whose audited value is a digest of the stored value rather than the value itself.
+DIGESTED = {("users", "password_hash")}
+
+
+def utc_now() -> str:
+    """The current UTC time as the ISO 8601 string stored in ``occurred_at``."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    raise TypeError(f"cannot audit a value of type {type(value).__name__}")
+
+
+def canonical_json(values: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8, dates as ISO strings."""
+    return json.dumps(
+        values, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def audit_values(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The audited form of a row: every column but ``id``; secrets replaced by a digest."""
+    out = {k: v for k, v in row.items() if k != "id"}
+    for t, col in DIGESTED:
+        if t == table and out.get(col) is not None:
+            out[col] = "sha256:" + hashlib.sha256(str(out[col]).encode()).hexdigest()
+    return out
+
+
+def event_hash(
+    seq: int,
+    occurred_at: str,
+    actor: str,
+    table_name: str,
+    record_id: int,
+    record_key: str,
+    action: str,
+    old_values: str | None,
+    new_values: str | None,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the canonical JSON array of an event's fields and ``prev_hash``."""
+    payload = json.dumps(
+        [
+            seq,
+            occurred_at,
+            actor,
+            table_name,
+            record_id,
+            record_key,
+            action,
+            old_values,
+            new_values,
+            reason,
+            prev_hash,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class AuditWriter:
+    """Appends events to the chain within the caller's transaction.
+
+    The writer reads the chain's tail once (on PostgreSQL under a table lock, so that two
+    writers cannot fork the chain) and then appends in memory; :meth:`flush` bulk-inserts.
+    """
+
+    def __init__(self, session: Session, actor: str) -> None:
+        if not actor or not str(actor).strip():
+            from regmed.errors import DataError
+
+            raise DataError("every change needs an actor (who made it)")
+        self.session = session
+        self.actor = str(actor)
+        self.occurred_at = utc_now()
+        bind = session.connection()
+        if bind.dialect.name == "postgresql":
+            session.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
+        last = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+        ).first()
+        self.seq = int(last[0]) if last else 0
+        self.prev_hash = str(last[1]) if last else GENESIS_HASH
+        self.pending: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        table: str,
+        record_id: int,
+        record_key: str,
+        action: str,
+        old: str | None,
+        new: str | None,
+        reason: str | None,
+    ) -> None:
+        """Append one event (``old``/``new`` are canonical JSON strings or None)."""
+        self.seq += 1
+        h = event_hash(
+            self.seq,
+            self.occurred_at,
+            self.actor,
+            table,
+            record_id,
+            record_key,
+            action,
+            old,
+            new,
+            reason,
+            self.prev_hash,
+        )
+        self.pending.append(
+            {
+                "seq": self.seq,
+                "occurred_at": self.occurred_at,
+                "actor": self.actor,
+                "table_name": table,
+                "record_id": record_id,
+                "record_key": record_key,
+                "action": action,
+                "old_values": old,
+                "new_values": new,
+                "reason": reason,
+                "prev_hash": self.prev_hash,
+                "hash": h,
+            }
+        )
+        self.prev_hash = h
+
+    def add_inserts(
+        self,
+        table: str,
+        ids: Sequence[int],
+        keys: Sequence[str],
+        new_json: Sequence[str],
+        reason: str | None,
+    ) -> None:
+        """Append one insert event per row (a tight loop for bulk imports)."""
+        seq, prev = self.seq, self.prev_hash
+        at, actor, pending = self.occurred_at, self.actor, self.pending
+        sha, dumps = hashlib.sha256, json.dumps
+        for rid, key, new in zip(ids, keys, new_json, strict=True):
+            seq += 1
+            payload = dumps(
+                [seq, at, actor, table, rid, key, "insert", None, new, reason, prev],
+                separators=(",", ":"),
+                ensure_ascii=False,
+            )
+            h = sha(payload.encode("utf-8")).hexdigest()
+            pending.append(
+                {
+                    "seq": seq,
+                    "occurred_at": at,
+                    "actor": actor,
+                    "table_name": table,
+                    "record_id": rid,
+                    "record_key": key,
+                    "action": "insert",
+                    "old_values": None,
+                    "new_values": new,
+                    "reason": reason,
+                    "prev_hash": prev,
+                    "hash": h,
+                }
+            )
+            prev = h
+        self.seq, self.prev_hash = seq, prev
+
+    def flush(self) -> int:
+        """Insert the pending events; returns how many were written."""
+        n = len(self.pending)
+        if n:
+            self.session.execute(insert(AuditEvent), self.pending)
+            self.pending = []
+        return n
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """Outcome of :func:`verify_audit`.
+
+    Attributes
+    ----------
+    ok : bool
+        True when the chain is intact and every audited record matches its last audited values.
+    events : int
+        Number of events checked.
+    records : int
+        Number of records compared.
+    broken_event : int or None
+        ``seq`` of the first event whose hash or link is wrong.
+    record : str or None
+        ``table:key`` (with ``#id``) of the first record that no longer matches.
+    message : str
+        One sentence saying what was found.
+    problems : tuple of str
+        Every mismatch found (the first is the one named in ``message``).
+    """
+
+    ok: bool
+    events: int
+    records: int
+    message: str
+    broken_event: int | None = None
+    record: str | None = None
+    problems: tuple[str, ...] = field(default=())
+
+
+def _row_dicts(session: Session, model: type[Base]) -> dict[int, dict[str, Any]]:
+    table = model.__table__
+    rows = session.execute(select(table)).mappings()
+    return {int(r["id"]): dict(r) for r in rows}
+
+
+def _normalize(values: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(canonical_json(values))
+
+
+def verify_audit(session: Session) -> AuditVerification:
+    """Walk the hash chain, then compare every audited record with its last audited values.
+
+    Returns an :class:`AuditVerification` naming the first broken event (a changed, removed or
+    reordered event) or, if the chain is intact, the first record whose current values differ
+    from its last audited new values (e.g. edited with raw SQL), that exists without any audit
+    event (inserted outside regmed), or that is missing although never deleted through regmed.
+    """
+    prev = GENESIS_HASH
+    expected_seq = 0
+    last: dict[tuple[str, int], tuple[int, str, str | None, str]] = {}
+    n = 0
+    cols = [
+        AuditEvent.seq,
+        AuditEvent.occurred_at,
+        AuditEvent.actor,
+        AuditEvent.table_name,
+        AuditEvent.record_id,
+        AuditEvent.record_key,
+        AuditEvent.action,
+        AuditEvent.old_values,
+        AuditEvent.new_values,
+        AuditEvent.reason,
+        AuditEvent.prev_hash,
+        AuditEvent.hash,
+    ]
+    result = session.execute(select(*cols).order_by(AuditEvent.seq)).yield_per(20000)
+    for ev in result:
+        n += 1
+        expected_seq += 1
+        seq = int(ev[0])
+        problem = None
+        if seq != expected_seq:
+            problem = f"audit event {expected_seq} is missing (next event is {seq})"
+        elif ev[10] != prev:
+            problem = f"audit event {seq} does not link to the event before it"
+        elif event_hash(*ev[:11]) != ev[11]:
+            problem = f"audit event {seq} was altered (its hash does not match its contents)"
+        if problem:
+            return AuditVerification(
+                ok=False,
+                events=n,
+                records=0,
+                message=f"audit chain broken: {problem}",
+                broken_event=seq if seq == expected_seq else expected_seq,
+                problems=(problem,),
+            )
+        prev = ev[11]
+        last[(ev[3], int(ev[4]))] = (seq, ev[6], ev[8], ev[5])
+    problems: list[tuple[str, str]] = []
+    n_records = 0
+    tables = {t for t, _ in last} | set(AUDITED_MODELS)
+    for table in sorted(tables, key=_table_order):
+        model = AUDITED_MODELS.get(table)
+        if model is None:
+            continue
+        rows = _row_dicts(session, model)
+        audited = {rid: v for (t, rid), v in last.items() if t == table}
+        for rid, (seq, action, new, key) in sorted(audited.items()):
+            row = rows.get(rid)
+            where = f"{table}:{key} (id {rid})"
+            if action == "delete":
+                if row is not None:
+                    problems.append((where, f"record {where} exists but was deleted (event {seq})"))
+                continue
+            n_records += 1
+            if row is None:
+                problems.append((where, f"record {where} is missing from the database"))
+                continue
+            current = _normalize(audit_values(table, row))
+            audited_values = json.loads(new) if new else {}
+            if current != audited_values:
+                changed = sorted(
+                    k
+                    for k in set(current) | set(audited_values)
+                    if current.get(k) != audited_values.get(k)
+                )
+                problems.append(
+                    (
+                        where,
+                        f"record {where} does not match its last audited values "
+                        f"(event {seq}); changed: {', '.join(changed)}",
+                    )
+                )
+        for rid in sorted(set(rows) - set(audited)):
+            where = f"{table}: id {rid}"
+            problems.append((where, f"record {where} has no audit event (written outside regmed)"))
+    if problems:
+        return AuditVerification(
+            ok=False,
+            events=n,
+            records=n_records,
+            message=f"audit check failed: {problems[0][1]}",
+            record=problems[0][0],
+            problems=tuple(p for _, p in problems),
+        )
+    return AuditVerification(
+        ok=True,
+        events=n,
+        records=n_records,
+        message=f"audit trail intact: {n} events, {n_records} records match",
+    )
+
+
+def _table_order(table: str) -> tuple[int, str]:
+    names = list(AUDITED_MODELS)
+    return (names.index(table) if table in names else len(names), table)
+
+
+def audit_log(
+    session: Session, table: str, key: str | None = None, record_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The history of one record: its events (oldest first) as dicts.
+
+    The record is named by its natural key (``record_key``, as shown by ``regmed audit log``)
+    or by its surrogate id.
+    """
+    q = select(AuditEvent).where(AuditEvent.table_name == table)
+    if key is not None:
+        q = q.where(AuditEvent.record_key == key)
+    if record_id is not None:
+        q = q.where(AuditEvent.record_id == record_id)
+    events = session.execute(q.order_by(AuditEvent.seq)).scalars()
+    return [
+        {
+            "seq": e.seq,
+            "occurred_at": e.occurred_at,
+            "actor": e.actor,
+            "table": e.table_name,
+            "record_id": e.record_id,
+            "record_key": e.record_key,
+            "action": e.action,
+            "old_values": json.loads(e.old_values) if e.old_values else None,
+            "new_values": json.loads(e.new_values) if e.new_values else None,
+            "reason": e.reason,
+            "hash": e.hash,
+        }
+        for e in events
+    ]
+
+
+def count_events(session: Session) -> int:
+    """Number of audit events."""
+    return int(session.execute(select(func.count()).select_from(AuditEvent)).scalar_one())

@@ -1,0 +1,274 @@
+"""Column-level validation of import tables, vectorized with pandas.
+
+:func:`parse_table` turns one raw table (strings from CSV, or typed cells from Excel, Parquet or
+the demo generator) into a frame of plain Python values in dictionary form and lists every
+problem with its file, 1-based row and column: unknown or missing columns, missing required
+values, wrong types, values outside the enum or the range, dates in the wrong order within a row,
+and duplicate keys. Cross-table checks (references, units, date order against other tables)
+live in :mod:`regmed.registry.importer`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from regmed.errors import Problem
+from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
+
+__all__ = ["ParsedTable", "parse_table", "parse_column", "problems_at"]
+
+_TRUE = {"true", "1", "yes", "y", "t", "1.0"}
+_FALSE = {"false", "0", "no", "n", "f", "0.0"}
+_HEX = set("0123456789abcdef")
+
+
+@dataclass
+class ParsedTable:
+    """A validated table: values in dictionary form, which columns the file gave, problems."""
+
+    name: str
+    file: str
+    frame: pd.DataFrame
+    given: frozenset[str]
+    problems: list[Problem]
+
+
+def problems_at(
+    mask: pd.Series, file: str, field: str, message: str, values: pd.Series | None = None
+) -> list[Problem]:
+    """One problem per True row of ``mask`` (rows are 1-based: index + 1)."""
+    idx = np.flatnonzero(mask.to_numpy(dtype=bool))
+    if values is None:
+        return [Problem(message, file=file, row=int(i) + 1, field=field) for i in idx]
+    vals = values.to_numpy(dtype=object)
+    return [Problem(f"{message}: {vals[i]!r}", file=file, row=int(i) + 1, field=field) for i in idx]
+
+
+def _missing(raw: pd.Series) -> pd.Series:
+    miss = raw.isna()
+    if raw.dtype == object:
+        miss = miss | raw.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+    return miss
+
+
+def _text(raw: pd.Series, missing: pd.Series) -> pd.Series:
+    def conv(v: object) -> str:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))  # Excel gives numeric codes as floats
+        return str(v).strip()
+
+    if raw.dtype == object and not missing.any():
+        out = raw.map(lambda v: v.strip() if isinstance(v, str) else conv(v))
+    else:
+        out = raw.where(missing, raw[~missing].map(conv)) if len(raw) else raw
+    return out.astype(object).where(~missing, None)
+
+
+def _to_date(v: object) -> object:
+    if isinstance(v, dt.datetime):
+        return v.date() if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0) else None
+    if isinstance(v, dt.date):
+        return v
+    s = str(v).strip()
+    if len(s) == 19 and s.endswith(" 00:00:00"):
+        s = s[:10]
+    if len(s) != 10 or s[4] != "-" or s[7] != "-":
+        return None
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        return None
+
+
+def parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse one column.
+
+    Returns ``(values, missing, bad)``: the parsed values (object Series of Python values,
+    None where missing or unreadable), the mask of empty cells and the mask of cells that
+    could not be read.
+    """
+    values, missing, bad = _parse_column(raw, spec)
+    values = values.astype(object)
+    return values.where(values.notna(), None), missing.astype(bool), bad.astype(bool)
+
+
+def _parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse one column.
+
+    Returns ``(values, missing, bad)``: the parsed values (object Series of Python values,
+    None where missing), the mask of empty cells and the mask of cells that could not be read.
+    """
+    raw = raw.reset_index(drop=True)
+    missing = _missing(raw)
+    none = pd.Series(False, index=raw.index)
+    kind = spec.type
+    if kind in ("string", "enum"):
+        values = _text(raw, missing)
+        bad = none
+        if kind == "enum":
+            bad = ~missing & ~values.isin(list(spec.values))
+        return values, missing, bad
+    if kind in ("integer", "number"):
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            num = pd.Series(np.nan, index=raw.index)
+        else:
+            src = raw if raw.dtype != object else raw.where(~missing, None)
+            num = pd.to_numeric(src, errors="coerce").astype("float64")
+        bad = ~missing & (num.isna() | ~np.isfinite(num.fillna(0.0)))
+        if kind == "integer":
+            bad = bad | (~missing & num.notna() & (num % 1 != 0))
+            ok = ~missing & ~bad
+            values = pd.Series(None, index=raw.index, dtype=object)
+            values[ok] = [int(x) for x in num[ok].tolist()]
+        else:
+            values = num.astype(object).where(~missing & ~bad, None)
+        return values, missing, bad
+    if kind == "date":
+        if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+            ts = pd.to_datetime(raw)
+            values = pd.Series(ts.dt.date, index=raw.index, dtype=object)
+            bad = ~missing & (ts.dt.normalize() != ts)
+        else:
+            values = raw.map(lambda v: None if v is None else _to_date(v)).astype(object)
+            values = values.where(~missing, None)
+            bad = ~missing & values.isna()
+        return values.where(~bad, None), missing, bad
+    if kind == "boolean":
+        if pd.api.types.is_bool_dtype(raw.dtype):
+            return raw.astype(object).where(~missing, None), missing, none
+        low = raw.map(lambda v: str(v).strip().lower())
+        values = pd.Series(None, index=raw.index, dtype=object)
+        values[low.isin(_TRUE) & ~missing] = True
+        values[low.isin(_FALSE) & ~missing] = False
+        bad = ~missing & values.isna()
+        return values, missing, bad
+    raise ValueError(f"unknown column type {kind!r}")  # pragma: no cover
+
+
+def _type_message(spec: ColumnSpec) -> str:
+    return {
+        "integer": "not a whole number",
+        "number": "not a number",
+        "date": "not a date (YYYY-MM-DD)",
+        "boolean": "not a boolean (true/false, 1/0, yes/no)",
+        "enum": f"not one of {', '.join(spec.values)}",
+    }.get(spec.type, "not valid")
+
+
+def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> ParsedTable:
+    """Parse and check one table at column level (see the module docstring)."""
+    raw = raw.reset_index(drop=True)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    problems: list[Problem] = []
+    allowed = set(spec.columns) | ({PSEUDONYM_COLUMN} if spec.has_patient else set())
+    for c in raw.columns:
+        if c not in allowed:
+            problems.append(Problem("unknown column", file=file, field=c))
+    dup_cols = raw.columns[raw.columns.duplicated()].unique().tolist()
+    for c in dup_cols:
+        problems.append(Problem("column given more than once", file=file, field=c))
+    raw = raw.loc[:, ~raw.columns.duplicated()]
+    given = set(raw.columns) & allowed
+    if spec.has_patient and "patient_ref" in given and PSEUDONYM_COLUMN in given:
+        problems.append(
+            Problem(
+                f"give patient_ref or {PSEUDONYM_COLUMN}, not both",
+                file=file,
+                field=PSEUDONYM_COLUMN,
+            )
+        )
+    out = pd.DataFrame(index=raw.index)
+    for col, cs in spec.columns.items():
+        source = col
+        if col == "patient_ref" and col not in given and PSEUDONYM_COLUMN in given:
+            source = PSEUDONYM_COLUMN
+        if source not in given:
+            if cs.required:
+                problems.append(Problem("required column is missing", file=file, field=col))
+            out[source] = pd.Series(None, index=raw.index, dtype=object)
+            continue
+        values, missing, bad = parse_column(raw[source], cs)
+        if cs.required:
+            problems += problems_at(missing, file, source, "required value is missing")
+        problems += problems_at(bad, file, source, _type_message(cs), raw[source])
+        if cs.type in ("integer", "number") and (cs.min is not None or cs.max is not None):
+            num = pd.to_numeric(values, errors="coerce")
+            if cs.min is not None:
+                low = num < cs.min
+                problems += problems_at(low, file, source, f"below the minimum {cs.min}", num)
+            if cs.max is not None:
+                high = num > cs.max
+                problems += problems_at(high, file, source, f"above the maximum {cs.max}", num)
+        if source == PSEUDONYM_COLUMN:
+            bad_p = values.map(lambda v: v is not None and (len(v) != 64 or not set(v) <= _HEX))
+            problems += problems_at(
+                bad_p.astype(bool), file, source, "not a pseudonym (64 hex digits)", values
+            )
+        out[source] = values
+    for col, cs in spec.columns.items():
+        if cs.after and col in out and cs.after in out:
+            a, b = out[col], out[cs.after]
+            both = a.notna() & b.notna()
+            early = pd.Series(False, index=out.index)
+            if both.any():
+                early[both] = [x < y for x, y in zip(a[both], b[both], strict=True)]
+            problems += problems_at(early, file, col, f"is before {cs.after}", a)
+    if name == "follow_ups" and {"status", "death_on"} <= set(out.columns):
+        dead = out["status"] == "dead"
+        problems += problems_at(
+            dead & out["death_on"].isna() & ("status" in given),
+            file,
+            "death_on",
+            "required when status is dead",
+        )
+        problems += problems_at(
+            ~dead & out["status"].notna() & out["death_on"].notna(),
+            file,
+            "death_on",
+            "given but status is not dead",
+        )
+        late = pd.Series(False, index=out.index)
+        both = out["death_on"].notna() & out["last_contact_on"].notna()
+        if both.any():
+            late[both] = [
+                d < c
+                for d, c in zip(
+                    out.loc[both, "death_on"], out.loc[both, "last_contact_on"], strict=True
+                )
+            ]
+        problems += problems_at(late, file, "last_contact_on", "is after death_on")
+    if name in ("baseline", "assessments", "adjudications"):
+        if {"value", "value_text"} <= set(out.columns):
+            neither = out["value"].isna() & out["value_text"].isna()
+            problems += problems_at(neither, file, "value", "give value or value_text")
+    problems += _duplicates(out, spec, file)
+    return ParsedTable(name, file, out, frozenset(given), problems)
+
+
+def _duplicates(out: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
+    cols = [PSEUDONYM_COLUMN if (c == "patient_ref" and c not in out) else c for c in spec.key]
+    keyed = out[cols]
+    complete = keyed.notna().all(axis=1)
+    dup = keyed.duplicated(keep="first") & complete
+    if not dup.any():
+        return []
+    first: dict[tuple[object, ...], int] = {}
+    problems = []
+    for i, key in enumerate(keyed.itertuples(index=False, name=None)):
+        if not complete.iat[i]:
+            continue
+        if key in first and dup.iat[i]:
+            problems.append(
+                Problem(
+                    f"duplicate key ({', '.join(map(str, key))}); also in row {first[key]}",
+                    file=file,
+                    row=i + 1,
+                    field=", ".join(spec.key),
+                )
+            )
+        first.setdefault(key, i + 1)
+    return problems
