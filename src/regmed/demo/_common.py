@@ -253,7 +253,7 @@ def choice(rng: np.random.Generator, labels: Sequence[str], probs: Sequence[floa
            size: int) -> np.ndarray:
     """Draw ``size`` labels with the given probabilities."""
     p = np.asarray(probs, dtype=float)
-    return np.asarray(labels, dtype=object)[rng.choice(len(labels), size=size, p=p / p.sum())]
+    return np.asarray(labels, dtype=str)[rng.choice(len(labels), size=size, p=p / p.sum())]
 
 
 def frame(table: str, data: Mapping[str, Any]) -> pd.DataFrame:

@@ -66,6 +66,8 @@ def adverse_events(
         "outcome")}
     n = len(refs)
     count = np.zeros(n, dtype=int)
+    who: list[int] = []
+    onset_day: list[float] = []
 
     def add(i: int, term: str, onset: float, serious: bool, grade: int, related: str,
             outcome: str) -> None:
@@ -74,7 +76,8 @@ def adverse_events(
         rows["patient_ref"].append(refs[i])
         rows["ae_ref"].append(f"AE{count[i]:03d}")
         rows["term"].append(term)
-        rows["onset_on"].append(iso(days(index_on[i], [onset]))[0])
+        who.append(i)
+        onset_day.append(float(onset))
         rows["serious"].append(bool(serious))
         rows["grade"].append(int(grade))
         rows["related"].append(related)
@@ -99,6 +102,7 @@ def adverse_events(
     for i in np.flatnonzero(collect & ~np.isnan(death_day)):
         related = "unknown" if treated[i] and rng.random() < 0.3 else "not_related"
         add(i, str(death_cause[i]), death_day[i], True, 5, related, "fatal")
+    rows["onset_on"] = iso(days(index_on[np.asarray(who, dtype=int)], onset_day))
     return frame("adverse_events", rows)
 
 
@@ -156,6 +160,8 @@ def assessments(
         "assessment_ref", "site_code", "patient_ref", "endpoint", "visit", "assessed_on",
         "value", "value_text", "assessor", "assessor_role", "blinded")}
     discordant: dict[str, np.ndarray] = {}
+    patient: list[int] = []
+    on_day: list[float] = []
 
     def add(i: int, visit: str, day: float, value: object, assessor: str, role: str) -> int:
         k = len(rows["assessment_ref"])
@@ -164,7 +170,8 @@ def assessments(
         rows["patient_ref"].append(refs[i])
         rows["endpoint"].append(endpoint)
         rows["visit"].append(visit)
-        rows["assessed_on"].append(iso(days(index_on[i], [day]))[0])
+        patient.append(i)
+        on_day.append(float(day))
         rows["value"].append(float(value) if numeric else np.nan)  # type: ignore[arg-type]
         rows["value_text"].append(None if numeric else str(value))
         rows["assessor"].append(assessor)
@@ -185,6 +192,7 @@ def assessments(
                 if visit.physician_value[i] != visit.central[i]:
                     found[i] = k
         discordant[visit.name] = found
+    rows["assessed_on"] = iso(days(index_on[np.asarray(patient, dtype=int)], on_day))
     return frame("assessments", rows), discordant
 
 

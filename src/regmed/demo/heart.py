@@ -172,8 +172,8 @@ def generate_heart(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, d
 
     # LVEF model
     rng_cal = np.random.default_rng(CALIBRATION_SEED)
-    pop_c = _covariates(rng_cal, 40000, "control")
-    pop_t = _covariates(rng_cal, 40000, "treated")
+    pop_c = _covariates(rng_cal, 30000, "control")
+    pop_t = _covariates(rng_cal, 30000, "treated")
     mc = _mean_change(pop_c)
     mu0 = solve_mean(lambda b: float(_p_gain(b + mc).mean()), CONTROL_RATE, -30, 30)
     mean0 = mu0 + _mean_change(cov)

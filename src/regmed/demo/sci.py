@@ -142,6 +142,18 @@ DEATH_CAUSES = ("Respiratory failure", "Pneumonia", "Cardiac arrest", "Pulmonary
                 "Sepsis")
 
 
+def _motor_table(grade: np.ndarray) -> np.ndarray:
+    """Rows (mean at C4, gain per segment, sd) of the motor-score model for each grade."""
+    table = np.array([MOTOR[g] for g in "ABC"])
+    return table[np.searchsorted(np.array(list("ABC")), grade.astype(str))]
+
+
+def _by_grade(values: dict[str, float], grade: np.ndarray) -> np.ndarray:
+    """``values[grade]`` for every patient."""
+    table = np.array([values[g] for g in "ABC"])
+    return table[np.searchsorted(np.array(list("ABC")), grade.astype(str))]
+
+
 def _covariates(rng: np.random.Generator, n: int, profile: str) -> dict[str, np.ndarray]:
     """Baseline covariates of ``n`` patients drawn from a cohort profile."""
     prof = PROFILES[profile]
@@ -150,9 +162,8 @@ def _covariates(rng: np.random.Generator, n: int, profile: str) -> dict[str, np.
     grade = choice(rng, ["A", "B", "C"], prof["grade"], n)
     level = rng.choice(np.arange(4, 9), size=n, p=np.asarray(prof["level"]))
     day = np.clip(2 + rng.poisson(prof["days"], size=n), 2, 35)
-    base = np.array([MOTOR[g][0] for g in grade]) + np.array(
-        [MOTOR[g][1] for g in grade]) * (level - 4)
-    sd = np.array([MOTOR[g][2] for g in grade])
+    m = _motor_table(grade)
+    base, sd = m[:, 0] + m[:, 1] * (level - 4), m[:, 2]
     motor = np.clip(np.round(base + rng.normal(0, 1, n) * sd), 0, 100)
     return {"age": age, "male": male, "grade": grade, "level": level, "days": day,
             "motor": motor}
@@ -160,7 +171,8 @@ def _covariates(rng: np.random.Generator, n: int, profile: str) -> dict[str, np.
 
 def _linear(cov: dict[str, np.ndarray]) -> np.ndarray:
     """The covariate part of the response log-odds (without intercept)."""
-    ref = np.array([MOTOR[g][0] + 2 * MOTOR[g][1] for g in cov["grade"]])
+    m = _motor_table(cov["grade"])
+    ref = m[:, 0] + 2 * m[:, 1]
     return (COEF["age_per_10y"] * (cov["age"] - 45) / 10
             + COEF["motor_per_10"] * (cov["motor"] - ref) / 10
             + COEF["days_per_week"] * (cov["days"] - 12) / 7
@@ -174,14 +186,14 @@ def _calibration() -> tuple[dict[str, float], dict[str, np.ndarray]]:
     seed, independent of the user's), which is also used for population-level truths.
     """
     rng = np.random.default_rng(CALIBRATION_SEED)
-    control = _covariates(rng, 60000, "control")
-    treated = _covariates(rng, 60000, "treated")
+    control = _covariates(rng, 30000, "control")
+    treated = _covariates(rng, 30000, "treated")
     lp = _linear(control)
     intercepts = {}
     for g, target in NATURAL_RATES.items():
         sub = lp[control["grade"] == g]
         intercepts[g] = solve_mean(lambda b, s=sub: float(expit(b + s).mean()), target)
-    treated["z"] = rng.normal(0.0, 1.0, 60000)
+    treated["z"] = rng.normal(0.0, 1.0, 30000)
     return intercepts, treated
 
 
@@ -255,7 +267,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
 
     # response model
     intercepts, pop_treated = _calibration()
-    a = np.array([intercepts[g] for g in cov["grade"]])
+    a = _by_grade(intercepts, cov["grade"])
     lp0 = a + _linear(cov) + p["era_effect"] * hist
     p0 = expit(lp0)
     p1 = expit(lp0 + p["effect"] + p["potency_effect"] * z)
@@ -347,7 +359,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
             death_day=death_day, death_cause=cause),
     }
 
-    pop_lp = (np.array([intercepts[g] for g in pop_treated["grade"]]) + _linear(pop_treated))
+    pop_lp = _by_grade(intercepts, pop_treated["grade"]) + _linear(pop_treated)
     pop_p0 = expit(pop_lp)
     pop_p1 = expit(pop_lp + p["effect"] + p["potency_effect"] * pop_treated["z"])
     patients = pd.DataFrame({
