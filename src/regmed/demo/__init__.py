@@ -1,0 +1,14 @@
+"""Seeded generators of realistic post-marketing survey data with a planted, known truth.
+
+``generate(scenario, seed=..., **params)`` returns a :class:`DemoData` whose ``tables`` go
+straight into the registry's validated import, whose ``truth`` holds the planted parameters
+and true effects, and whose ``plan_yaml`` is the scenario's evaluation plan. This package is
+pure: it imports only numpy, pandas, ``regmed.errors`` and ``regmed.results``.
+"""
+
+from __future__ import annotations
+
+from regmed.demo._common import COLUMNS, TABLE_ORDER, DemoData
+from regmed.demo.generate import SCENARIOS, defaults, generate
+
+__all__ = ["generate", "defaults", "DemoData", "SCENARIOS", "COLUMNS", "TABLE_ORDER"]
