@@ -146,7 +146,6 @@ def ps_distribution(distribution: Sequence[Mapping[str, Any]], *,
         edges = np.linspace(0.0, 1.0, bins + 1)
         for ax, stage, name in zip(axes, ("before", "after"), ("Before adjustment",
                                                                  "After adjustment"), strict=True):
-            peak = 0.0
             for group, sign, color in (("treated", 1, TREATED_COLOR), ("control", -1,
                                                                          CONTROL_COLOR)):
                 for row in distribution:
@@ -158,10 +157,9 @@ def ps_distribution(distribution: Sequence[Mapping[str, Any]], *,
                     ok = ~np.isnan(ps) if wts is None else ~(np.isnan(ps) | np.isnan(wts))
                     dens, _ = np.histogram(ps[ok], bins=edges, density=True,
                                            weights=None if wts is None else wts[ok])
-                    ax.bar(edges[:-1], sign * dens, width=np.diff(edges), align="edge",
-                           color=color, alpha=0.8, edgecolor="white", lw=0.3,
-                           label=f"{group.capitalize()} (n = {ok.sum()})")
-                    peak = max(peak, float(dens.max()))
+                    ax.stairs(sign * dens, edges, fill=True, color=color, alpha=0.75,
+                              label=f"{group.capitalize()} (n = {ok.sum()})")
+                    ax.stairs(sign * dens, edges, color=color, lw=0.8)
             ax.axhline(0, color="black", lw=0.8)
             ax.set_xlim(0, 1)
             ax.set_title(name, fontsize=9)
@@ -260,7 +258,7 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
             ax.axvline(threshold, color=CONTROL_COLOR, ls=":", lw=1.5,
                        label=f"Achievement threshold ({threshold:g})")
             values.append(float(threshold))
-            ax.legend(loc="lower right", fontsize=7, frameon=True)
+            fig.legend(loc="outside lower right", fontsize=7, frameon=False)
         if log:
             ax.set_xscale("log")
             positive = [v for v in values + [null] if v > 0]
@@ -276,12 +274,12 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
             if r[1] in ("header", "overall"):
                 tick.set_fontweight("bold")
         ax.tick_params(axis="y", length=0)
-        ax.set_ylim(-0.8, len(rows) + 0.1)
+        ax.set_ylim(-0.8, len(rows) + 0.25)
         side.set_xlim(0, 1)
         side.axis("off")
-        side.text(0.0, len(rows) - 0.5, "n (T / C)", fontsize=8, fontweight="bold",
+        side.text(0.0, len(rows) - 0.25, "n (T / C)", fontsize=8, fontweight="bold",
                   va="center")
-        side.text(0.38, len(rows) - 0.5, "Estimate (95% CI)", fontsize=8, fontweight="bold",
+        side.text(0.38, len(rows) - 0.25, "Estimate (95% CI)", fontsize=8, fontweight="bold",
                   va="center")
         for yi, (_label, kind, est, lo, hi, n) in zip(y, rows, strict=True):
             if kind == "header":
