@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-SAMPLE = Path(__file__).parent / "data" / "evaluation_sample.json"
+from report_pagecheck import SAMPLE
 
 
 @pytest.fixture(scope="session")

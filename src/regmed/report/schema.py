@@ -516,7 +516,8 @@ def _check_consistency(doc: dict[str, Any], problems: list[Problem]) -> None:
             if not isinstance(row, dict):
                 continue
             nb, na, nx = row.get("n_before"), row.get("n_after"), row.get("n_excluded")
-            if all(isinstance(v, int) for v in (nb, na, nx)) and nb - nx != na:
+            if isinstance(nb, int) and isinstance(na, int) and isinstance(nx, int) \
+                    and nb - nx != na:
                 problems.append(Problem(
                     f"n_before ({nb}) - n_excluded ({nx}) != n_after ({na})",
                     field=f"attrition[{i}]"))
