@@ -1,0 +1,212 @@
+"""Every word the report prints, in English and Japanese.
+
+The HTML report takes all of its labels from :data:`LABELS`; ``lang`` picks the column.
+Figures keep English axis labels (matplotlib's default fonts have no Japanese glyphs).
+Values coming from the document (endpoint names, reasons, messages) are printed as stored.
+"""
+
+from __future__ import annotations
+
+from regmed.errors import RegmedError
+
+__all__ = ["LABELS", "LANGUAGES", "labels_for"]
+
+LANGUAGES = ("en", "ja")
+
+#: key -> (English, Japanese)
+_TABLE: dict[str, tuple[str, str]] = {
+    # document
+    "title": ("Post-marketing efficacy evaluation", "製造販売後有効性評価報告書"),
+    "exploratory_banner": (
+        "EXPLORATORY — not the pre-registered confirmatory evaluation",
+        "探索的解析 — 事前登録された検証的評価ではありません",
+    ),
+    "exploratory_mark": ("EXPLORATORY", "探索的"),
+    "product": ("Product", "製品"),
+    "indication": ("Indication", "効能・効果"),
+    "contents": ("Contents", "目次"),
+    # sections
+    "sec_verdict": ("1. Verdict against the pre-set achievement criteria",
+                    "1. 事前に定めた達成基準に対する判定"),
+    "sec_plan": ("2. Evaluation plan and checklist", "2. 評価計画とチェックリスト"),
+    "sec_attrition": ("3. Patient flow (attrition)", "3. 患者フロー（除外の経過）"),
+    "sec_balance": ("4. Comparability of the groups", "4. 群間の比較可能性"),
+    "sec_effect": ("5. Effect estimates", "5. 効果の推定"),
+    "sec_km": ("6. Kaplan–Meier curves", "6. Kaplan–Meier 曲線"),
+    "sec_sensitivity": ("7. Sensitivity analyses", "7. 感度分析"),
+    "sec_quality": ("8. Product quality and response", "8. 製品品質と有効性"),
+    "sec_provenance": ("9. Provenance", "9. 再現性のための記録"),
+    # verdict
+    "overall_verdict": ("Overall verdict", "総合判定"),
+    "verdict_met": ("MET", "達成"),
+    "verdict_not_met": ("NOT MET", "未達成"),
+    "verdict_inconclusive": ("INCONCLUSIVE", "判定不能"),
+    "criterion": ("Criterion", "達成基準"),
+    "endpoint": ("Endpoint", "評価項目"),
+    "control_source": ("Controls", "対照"),
+    "measure": ("Measure", "効果指標"),
+    "estimate_ci": ("Estimate (95% CI)", "推定値（95%信頼区間）"),
+    "result": ("Result", "結果"),
+    "reason": ("Reason", "根拠"),
+    "met": ("Met", "達成"),
+    "not_met": ("Not met", "未達成"),
+    "statement": ("Statement", "判定理由"),
+    "crit_ci_greater": ("lower {level} CI limit > {threshold}",
+                        "{level}信頼区間の下限 > {threshold}"),
+    "crit_ci_less": ("upper {level} CI limit < {threshold}",
+                     "{level}信頼区間の上限 < {threshold}"),
+    "crit_pt_greater": ("estimate > {threshold}", "点推定値 > {threshold}"),
+    "crit_pt_less": ("estimate < {threshold}", "点推定値 < {threshold}"),
+    "shortfall_title": ("Sample-size shortfall", "症例数の不足"),
+    "shortfall_text": (
+        "Enrolled {n_treated} treated (planned {planned_n_treated}) and {n_control} control "
+        "patients (planned {planned_n_control}). Achieved power {achieved_power} against "
+        "{planned_power} planned: the pre-set achievement criteria cannot be met with the "
+        "planned certainty.",
+        "治療群 {n_treated} 例（計画 {planned_n_treated} 例）、対照群 {n_control} 例（計画 "
+        "{planned_n_control} 例）。達成された検出力は {achieved_power}（計画 {planned_power}）"
+        "であり、事前に定めた達成基準を計画どおりの確からしさで満たすことはできません。",
+    ),
+    "power_line": ("Sample size and power", "症例数と検出力"),
+    "warnings": ("Warnings", "警告"),
+    "no_criteria": ("No achievement criteria in the document.", "達成基準が記録されていません。"),
+    # plan
+    "plan_name": ("Plan", "評価計画"),
+    "plan_version": ("Version", "版"),
+    "locked_at": ("Locked at", "固定日時"),
+    "signer": ("Signed by", "署名者"),
+    "objective": ("Objective", "目的"),
+    "design": ("Design", "デザイン"),
+    "endpoints": ("Endpoints", "評価項目"),
+    "planned_n": ("Planned sample size", "計画症例数"),
+    "achieved_n": ("Achieved sample size", "達成症例数"),
+    "planned_power": ("Planned power", "計画検出力"),
+    "achieved_power": ("Achieved power", "達成検出力"),
+    "treated": ("Treated", "治療群"),
+    "control": ("Control", "対照群"),
+    "checklist": ("Evaluation-index checklist", "評価指標チェックリスト"),
+    "item": ("Item", "項目"),
+    "point": ("Point", "観点"),
+    "status": ("Status", "状態"),
+    "message": ("Finding", "所見"),
+    "reference": ("Reference", "根拠文書"),
+    "source": ("Checked on", "確認対象"),
+    "status_pass": ("pass", "適合"),
+    "status_warn": ("warning", "注意"),
+    "status_fail": ("fail", "不適合"),
+    "status_na": ("n/a", "該当なし"),
+    "source_plan": ("plan", "計画"),
+    "source_data": ("data", "データ"),
+    # attrition
+    "step": ("Step", "段階"),
+    "cohort": ("Cohort", "コホート"),
+    "n_before": ("Before", "除外前"),
+    "n_excluded": ("Excluded", "除外"),
+    "n_after": ("After", "除外後"),
+    "cohort_treated": ("Treated", "治療群"),
+    "cohort_concurrent": ("Concurrent controls", "同時対照"),
+    "cohort_historical": ("Historical controls", "ヒストリカル対照"),
+    "cohort_external": ("External controls", "外部対照"),
+    "no_attrition": ("No attrition rows in the document.", "除外の記録がありません。"),
+    # analyses
+    "analysis": ("Analysis", "解析"),
+    "analyses_sharing": ("Used by", "対象の解析"),
+    "role": ("Role", "位置づけ"),
+    "role_primary": ("primary", "主要"),
+    "role_secondary": ("secondary", "副次"),
+    "kind": ("Type", "種類"),
+    "kind_binary": ("binary", "二値"),
+    "kind_continuous": ("continuous", "連続"),
+    "kind_survival": ("time to event", "イベント発生までの時間"),
+    "source_concurrent": ("concurrent controls", "同時対照"),
+    "source_historical": ("historical controls", "ヒストリカル対照"),
+    "source_pooled": ("pooled controls", "併合対照"),
+    "method": ("Adjustment", "調整方法"),
+    "method_matching": ("PS matching", "傾向スコアマッチング"),
+    "method_weighting": ("PS weighting", "傾向スコア重み付け"),
+    "n_treated": ("n treated", "治療群 n"),
+    "n_control": ("n control", "対照群 n"),
+    "n": ("n", "n"),
+    "ps_model": ("Propensity model", "傾向スコアモデル"),
+    "auc": ("c-statistic (AUC)", "c 統計量（AUC）"),
+    "equipoise": ("Equipoise (preference 0.3–0.7)", "均衡域（選好スコア 0.3–0.7）"),
+    "n_modelled": ("Modelled", "モデル対象"),
+    "baseline_table": ("Baseline characteristics before and after adjustment",
+                       "調整前後の背景因子"),
+    "covariate": ("Covariate", "共変量"),
+    "before": ("Before", "調整前"),
+    "after": ("After", "調整後"),
+    "mean_treated": ("Treated", "治療群"),
+    "mean_control": ("Control", "対照群"),
+    "smd": ("SMD", "標準化差"),
+    "var_ratio": ("Variance ratio", "分散比"),
+    "balance_note": (
+        "Means (proportions for binary covariates). |SMD| above 0.1 is flagged.",
+        "平均（二値共変量は割合）。|標準化差| が 0.1 を超えるものを強調表示。",
+    ),
+    "love_plot": ("Love plot", "ラブプロット"),
+    "ps_distribution": ("Propensity-score distributions", "傾向スコアの分布"),
+    "effect_table": ("Adjusted effects", "調整済みの効果"),
+    "p_value": ("p-value", "p 値"),
+    "std_error": ("SE", "標準誤差"),
+    "statistic": ("Statistic", "統計量"),
+    "term": ("Term", "項"),
+    "ci_lower": ("CI lower", "信頼区間下限"),
+    "ci_upper": ("CI upper", "信頼区間上限"),
+    "estimate": ("Estimate", "推定値"),
+    "tidy_estimates": ("All estimates", "推定値の一覧"),
+    "forest_plot": ("Forest plot by site and subgroup", "施設別・サブグループ別フォレストプロット"),
+    "heterogeneity": ("Between-site heterogeneity", "施設間の異質性"),
+    "heterogeneity_line": ("Q = {q} (df {df}), p = {p}, I² = {i2}",
+                           "Q = {q}（自由度 {df}）、p = {p}、I² = {i2}"),
+    "km_plot": ("Kaplan–Meier curves", "Kaplan–Meier 曲線"),
+    "no_km": ("No time-to-event endpoint in this evaluation.",
+              "この評価には時間-イベント型の評価項目はありません。"),
+    "sensitivity": ("Sensitivity analysis", "感度分析"),
+    "primary_analysis": ("Primary analysis", "主解析"),
+    "note": ("Note", "備考"),
+    "evalue": ("E-value", "E 値"),
+    "evalue_point": ("E-value (estimate)", "E 値（点推定値）"),
+    "evalue_ci": ("E-value (CI limit)", "E 値（信頼限界）"),
+    "attribute": ("Attribute", "品質特性"),
+    "tertile": ("Tertile", "三分位"),
+    "range": ("Range", "範囲"),
+    "responders": ("Responders", "奏効例"),
+    "rate": ("Response rate (95% CI)", "奏効率（95%信頼区間）"),
+    "no_quality": ("No quality tables in the document.", "品質の集計表がありません。"),
+    # provenance
+    "evaluation_id": ("Evaluation id", "評価 ID"),
+    "created_at": ("Created at", "作成日時"),
+    "regmed_version": ("regmed version", "regmed のバージョン"),
+    "seed": ("Random seed", "乱数シード"),
+    "data_hash": ("Data hash", "データのハッシュ"),
+    "plan_sha256": ("Plan lock hash (SHA-256)", "計画の固定ハッシュ（SHA-256）"),
+    "provenance_note": (
+        "Every number in this report is read from the stored evaluation; the report computes "
+        "nothing. The evaluation can be reproduced from the locked plan, the data with the hash "
+        "above, this regmed version and this seed.",
+        "本報告書の数値はすべて保存された評価結果から読み込んだものであり、報告書自体は計算を"
+        "行いません。固定された計画、上記ハッシュのデータ、この regmed のバージョンと乱数シードから"
+        "評価を再現できます。",
+    ),
+    "missing": ("—", "—"),
+    "figure_english_note": ("Figure labels are in English.", "図のラベルは英語で表記しています。"),
+}
+
+#: lang -> key -> text
+LABELS: dict[str, dict[str, str]] = {
+    lang: {key: pair[i] for key, pair in _TABLE.items()} for i, lang in enumerate(LANGUAGES)
+}
+
+
+def labels_for(lang: str) -> dict[str, str]:
+    """Return the label table of ``lang`` ("en" or "ja").
+
+    Raises
+    ------
+    regmed.errors.RegmedError
+        For a language the report does not have.
+    """
+    if lang not in LABELS:
+        raise RegmedError(f"Unknown report language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    return LABELS[lang]

@@ -1,0 +1,529 @@
+"""The evaluation document: the stored JSON that ``regmed.evaluate`` writes and the report reads.
+
+The report renders *only* from this document and computes no statistics, so every number in
+an HTML or PDF report is one the registry stores. The TypedDicts below are the contract; they
+are also what :func:`validate_document` checks (keys, types and allowed values), so the
+documentation and the check cannot drift apart.
+
+Conventions
+-----------
+* Numbers that could not be computed are ``null`` (``regmed.results.to_jsonable`` turns NaN
+  into ``None``); the report shows them as a dash.
+* Proportions (rates, power, propensity scores) are on the 0–1 scale, never in percent.
+* Keys marked ``NotRequired`` may be absent; every other key must be present (its value may
+  be ``null`` where the type says ``| None``). Keys the schema does not know are allowed and
+  ignored, so that the workflow can add information without breaking older reports.
+* Effect measures and their null value: ``risk_difference`` and ``mean_difference`` (null 0,
+  linear scale); ``risk_ratio``, ``odds_ratio`` and ``hazard_ratio`` (null 1, drawn on a log
+  scale). Other names are shown as they are, with null 0.
+
+Example
+-------
+>>> from regmed.report.schema import validate_document
+>>> validate_document({"meta": {}})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+regmed.errors.DataError: The evaluation document is incomplete or malformed (...):
+  - verdict: missing key
+...
+"""
+
+# No ``from __future__ import annotations`` here: Python 3.11 needs real annotation objects
+# to record which TypedDict keys are NotRequired.
+
+import types
+import typing
+from typing import Any, Literal, NotRequired, TypedDict
+
+from regmed.errors import DataError, Problem
+
+__all__ = [
+    "EvaluationDocument",
+    "Meta",
+    "PlanInfo",
+    "Verdict",
+    "Criterion",
+    "Power",
+    "ChecklistItem",
+    "AttritionRow",
+    "Analysis",
+    "Propensity",
+    "PsDistribution",
+    "BalanceRow",
+    "Effect",
+    "EstimateRow",
+    "SiteRow",
+    "SubgroupRow",
+    "Heterogeneity",
+    "KmRow",
+    "SensitivityRow",
+    "EValue",
+    "Quality",
+    "QualityRow",
+    "validate_document",
+    "RATIO_MEASURES",
+    "null_value",
+]
+
+Number = int | float
+
+#: Effect measures that are ratios (null value 1, log scale in figures).
+RATIO_MEASURES = frozenset({"risk_ratio", "odds_ratio", "hazard_ratio"})
+
+
+def null_value(measure: str) -> float:
+    """Return the value of ``measure`` that means "no effect" (1 for ratios, else 0)."""
+    return 1.0 if measure in RATIO_MEASURES else 0.0
+
+
+class PlanInfo(TypedDict):
+    """The locked evaluation plan the evaluation ran under.
+
+    ``sha256`` is the lock hash of the plan file; ``locked_at`` an ISO 8601 time; ``signer``
+    the person who locked it. ``objective``, ``design`` and ``endpoints`` are free text for the
+    plan summary (one line each), written by the workflow from the plan.
+    """
+
+    name: str
+    version: str | int
+    sha256: str
+    locked_at: str | None
+    signer: str | None
+    product: str
+    indication: str
+    objective: NotRequired[str]
+    design: NotRequired[str]
+    endpoints: NotRequired[list[str]]
+
+
+class Meta(TypedDict):
+    """Provenance: enough to reproduce every number and to re-render the report.
+
+    ``evaluation_id`` is the registry id (``null`` before storing); ``created_at`` ISO 8601;
+    ``data_hash`` the hash of the extracted StudyData; ``seed`` the seed every random step
+    used; ``exploratory`` true when the run is not the pre-registered confirmatory one (the
+    report then carries an EXPLORATORY banner on every page).
+    """
+
+    evaluation_id: int | None
+    created_at: str
+    regmed_version: str
+    seed: int | None
+    data_hash: str
+    exploratory: bool
+    plan: PlanInfo
+
+
+class Criterion(TypedDict):
+    """One pre-set achievement criterion and whether the data meet it.
+
+    ``threshold`` is on the scale of ``measure``; ``direction`` says whether larger
+    (``"greater"``) or smaller (``"less"``) values favour the product; ``ci_lower_above``
+    true means the criterion is on the confidence limit (the lower limit above the threshold
+    for ``"greater"``, the upper limit below it for ``"less"``), false means on the point
+    estimate. ``reason`` is the one-sentence justification of ``met``. ``control_source``
+    names the comparison the criterion is judged on.
+    """
+
+    endpoint: str
+    measure: str
+    threshold: Number
+    direction: Literal["greater", "less"]
+    ci_lower_above: bool
+    estimate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    met: bool
+    reason: str
+    control_source: NotRequired[Literal["concurrent", "historical", "pooled"]]
+
+
+class Verdict(TypedDict):
+    """The overall verdict, its sentence, and the criterion-by-criterion judgement."""
+
+    overall: Literal["met", "not_met", "inconclusive"]
+    statement: str
+    criteria: list[Criterion]
+
+
+class Power(TypedDict):
+    """Planned against achieved sample size and power (for the primary endpoint).
+
+    ``shortfall`` is true when the achieved numbers fall short of the plan so that the
+    criteria cannot be met with the planned certainty; ``message`` says so in a sentence.
+    """
+
+    planned_n_treated: int
+    planned_n_control: int
+    n_treated: int
+    n_control: int
+    planned_power: Number
+    achieved_power: Number | None
+    shortfall: bool
+    message: str
+
+
+class ChecklistItem(TypedDict):
+    """One item of the MHLW evaluation-index checklist, re-run on the plan or on the data.
+
+    ``point`` is the index point (e.g. ``"6"`` for control group and direction); ``status``
+    ``"pass"``, ``"warn"``, ``"fail"`` or ``"na"`` (not applicable); ``reference`` where the
+    requirement is written (document and section).
+    """
+
+    item: str
+    point: str | int
+    status: Literal["pass", "warn", "fail", "na"]
+    message: str
+    reference: str
+    source: Literal["plan", "data"]
+
+
+class AttritionRow(TypedDict):
+    """One exclusion step for one cohort, in the order applied.
+
+    ``cohort`` is ``"treated"``, ``"concurrent"`` or ``"historical"`` (``"external"`` also
+    allowed); ``n_after = n_before - n_excluded``. The flow diagram draws one column per
+    cohort, the steps in document order.
+    """
+
+    step: str
+    cohort: str
+    n_before: int
+    n_after: int
+    n_excluded: int
+    reason: str
+
+
+class PsDistribution(TypedDict):
+    """Propensity scores of one group at one stage (before or after matching/weighting).
+
+    ``weights`` (same length as ``ps``) are given for weighting analyses after adjustment.
+    """
+
+    group: Literal["treated", "control"]
+    stage: Literal["before", "after"]
+    ps: list[Number]
+    weights: NotRequired[list[Number]]
+
+
+class Propensity(TypedDict):
+    """Propensity model diagnostics: c-statistic (``auc``), equipoise (share of patients with
+    preference score in 0.3–0.7), the numbers modelled, and the score distributions."""
+
+    auc: Number | None
+    equipoise: Number | None
+    n_treated: int
+    n_control: int
+    distribution: list[PsDistribution]
+
+
+class BalanceRow(TypedDict):
+    """Covariate balance before and after adjustment.
+
+    SMDs are standardized mean differences (treated − control); variance ratios treated /
+    control (``null`` for binary covariates). The optional means (proportions for binary
+    covariates, flagged by ``binary``) fill the baseline table.
+    """
+
+    covariate: str
+    smd_before: Number | None
+    smd_after: Number | None
+    var_ratio_before: Number | None
+    var_ratio_after: Number | None
+    binary: NotRequired[bool]
+    mean_treated_before: NotRequired[Number | None]
+    mean_control_before: NotRequired[Number | None]
+    mean_treated_after: NotRequired[Number | None]
+    mean_control_after: NotRequired[Number | None]
+
+
+class EstimateRow(TypedDict):
+    """A row of the tidy estimates table (DESIGN.md convention 1)."""
+
+    term: str
+    estimate: Number | None
+    std_error: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    statistic: Number | None
+    p_value: Number | None
+
+
+class Effect(TypedDict):
+    """The adjusted effect: ``measure`` (see module notes), estimate with CI, and the full
+    tidy table. ``ci_level`` defaults to 0.95."""
+
+    measure: str
+    estimate: Number | None
+    std_error: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    p_value: Number | None
+    estimates: list[EstimateRow]
+    ci_level: NotRequired[Number]
+
+
+class SiteRow(TypedDict):
+    """The effect at one site (same measure as the analysis)."""
+
+    site: str
+    n_treated: int
+    n_control: int
+    estimate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+
+
+class SubgroupRow(TypedDict):
+    """The effect in one level of a pre-specified subgroup."""
+
+    subgroup: str
+    level: str
+    n: int
+    estimate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+
+
+class Heterogeneity(TypedDict):
+    """Between-site heterogeneity: Cochran's Q, its df and p-value, and I² (0–1)."""
+
+    q: Number | None
+    df: int | None
+    p_value: Number | None
+    i2: Number | None
+
+
+class KmRow(TypedDict):
+    """One step of a Kaplan–Meier curve: survival ``surv`` just after ``time``, with its
+    pointwise confidence limits. Each group's rows are in time order and start at time 0."""
+
+    group: Literal["treated", "control"]
+    time: Number
+    surv: Number
+    lower: Number | None
+    upper: Number | None
+
+
+class SensitivityRow(TypedDict):
+    """One sensitivity analysis of the effect (same measure): e.g. without historical
+    controls, calendar-time adjustment, site as random effect."""
+
+    analysis: str
+    estimate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    note: str
+
+
+class EValue(TypedDict):
+    """E-values of the estimate (``point``) and of the CI limit nearer the null (``ci``)."""
+
+    point: Number | None
+    ci: Number | None
+
+
+class Analysis(TypedDict):
+    """One endpoint against one control source, with everything the report shows about it.
+
+    ``n_treated`` / ``n_control`` are the numbers analysed (after matching or trimming).
+    ``km`` is empty unless ``kind`` is ``"survival"``.
+    """
+
+    endpoint: str
+    role: Literal["primary", "secondary"]
+    kind: Literal["binary", "continuous", "survival"]
+    control_source: Literal["concurrent", "historical", "pooled"]
+    method: Literal["matching", "weighting"]
+    n_treated: int
+    n_control: int
+    propensity: Propensity
+    balance: list[BalanceRow]
+    effect: Effect
+    by_site: list[SiteRow]
+    subgroups: list[SubgroupRow]
+    heterogeneity: Heterogeneity
+    km: list[KmRow]
+    sensitivity: list[SensitivityRow]
+    evalue: EValue
+
+
+class QualityRow(TypedDict):
+    """Response rate in one tertile of one lot quality attribute (e.g. potency, viability).
+
+    ``range`` is the attribute's range in the tertile as text with its unit."""
+
+    attribute: str
+    tertile: int
+    range: str
+    n: int
+    responders: int
+    rate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+
+
+class Quality(TypedDict):
+    """The first quality↔response tables, and a note on how to read them."""
+
+    tables: list[QualityRow]
+    note: str
+
+
+class EvaluationDocument(TypedDict):
+    """The whole stored evaluation (see the module docstring)."""
+
+    meta: Meta
+    verdict: Verdict
+    power: Power
+    checklist: list[ChecklistItem]
+    attrition: list[AttritionRow]
+    analyses: list[Analysis]
+    quality: Quality
+    warnings: list[str]
+
+
+# --------------------------------------------------------------------------- validation
+
+_MAX_PROBLEMS = 200
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return "null"
+    if tp in (int, float):
+        return "number" if tp is float else "integer"
+    if tp is str:
+        return "string"
+    if tp is bool:
+        return "boolean"
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return "list"
+    if typing.is_typeddict(tp):
+        return "object"
+    if origin is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(dict.fromkeys(_type_name(a) for a in typing.get_args(tp)))
+    return getattr(tp, "__name__", str(tp))
+
+
+def _matches_scalar(value: Any, tp: Any) -> bool:
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    return False
+
+
+def _check(value: Any, tp: Any, path: str, problems: list[Problem]) -> None:
+    if len(problems) >= _MAX_PROBLEMS:
+        return
+    origin = typing.get_origin(tp)
+    if typing.is_typeddict(tp):
+        if not isinstance(value, dict):
+            problems.append(Problem(f"expected an object, got {type(value).__name__}", field=path))
+            return
+        hints = typing.get_type_hints(tp)
+        required = tp.__required_keys__
+        for key, sub in hints.items():
+            sub_path = f"{path}.{key}" if path else key
+            if key not in value:
+                if key in required:
+                    problems.append(Problem("missing key", field=sub_path))
+                continue
+            _check(value[key], sub, sub_path, problems)
+        return
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append(Problem(f"expected a list, got {type(value).__name__}", field=path))
+            return
+        (item_tp,) = typing.get_args(tp)
+        for i, item in enumerate(value):
+            _check(item, item_tp, f"{path}[{i}]", problems)
+        return
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if not any(value == a and type(value) is type(a) for a in allowed):
+            problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
+        return
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(tp)
+        if any(_matches_scalar(value, o) for o in options):
+            return
+        structured = [o for o in options if typing.get_origin(o) in (list, Literal)
+                      or typing.is_typeddict(o)]
+        if len(structured) == 1 and value is not None:
+            _check(value, structured[0], path, problems)
+            return
+        problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
+        return
+    if not _matches_scalar(value, tp):
+        problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
+
+
+def validate_document(doc: Any) -> EvaluationDocument:
+    """Check an evaluation document against the schema and return it unchanged.
+
+    Every missing key, wrong type and unknown category value is collected, each named by its
+    key path (``analyses[0].effect.ci_lower``), and raised together.
+
+    Parameters
+    ----------
+    doc : dict
+        The evaluation document (parsed JSON).
+
+    Returns
+    -------
+    EvaluationDocument
+        ``doc`` itself, now known to follow the schema.
+
+    Raises
+    ------
+    regmed.errors.DataError
+        When anything is missing or malformed; ``error.problems`` lists each with its path in
+        ``field``.
+
+    Examples
+    --------
+    >>> import json, regmed.report as rr
+    >>> doc = validate_document(json.load(open("evaluation.json")))  # doctest: +SKIP
+    """
+    problems: list[Problem] = []
+    if not isinstance(doc, dict):
+        problems.append(Problem(f"expected an object, got {type(doc).__name__}", field="$"))
+    else:
+        _check(doc, EvaluationDocument, "", problems)
+        _check_consistency(doc, problems)
+    if problems:
+        raise DataError("The evaluation document is incomplete or malformed", problems)
+    return typing.cast(EvaluationDocument, doc)
+
+
+def _check_consistency(doc: dict[str, Any], problems: list[Problem]) -> None:
+    """Cross-field checks that a rendering would otherwise get silently wrong."""
+    attrition = doc.get("attrition")
+    if isinstance(attrition, list):
+        for i, row in enumerate(attrition):
+            if not isinstance(row, dict):
+                continue
+            nb, na, nx = row.get("n_before"), row.get("n_after"), row.get("n_excluded")
+            if isinstance(nb, int) and isinstance(na, int) and isinstance(nx, int) \
+                    and nb - nx != na:
+                problems.append(Problem(
+                    f"n_before ({nb}) - n_excluded ({nx}) != n_after ({na})",
+                    field=f"attrition[{i}]"))
+    analyses = doc.get("analyses")
+    if isinstance(analyses, list):
+        for i, a in enumerate(analyses):
+            if isinstance(a, dict) and a.get("kind") != "survival" and a.get("km"):
+                problems.append(Problem("km rows given for a non-survival analysis",
+                                        field=f"analyses[{i}].km"))

@@ -1,0 +1,95 @@
+"""The evaluation-document schema: the sample follows it; malformed documents are named."""
+
+from __future__ import annotations
+
+import pytest
+
+from regmed.errors import DataError
+from regmed.report import render_html, validate_document, write_report
+from regmed.report.schema import EvaluationDocument, null_value
+
+
+def _fields(err: DataError) -> list[str]:
+    return [p.field or "" for p in err.problems]
+
+
+def test_sample_document_follows_schema(sample_doc):
+    assert validate_document(sample_doc) is sample_doc
+
+
+def test_every_schema_key_is_in_the_sample(sample_doc):
+    # the fixture exercises every top-level part of the contract
+    assert set(EvaluationDocument.__required_keys__) <= set(sample_doc)
+    kinds = {a["kind"] for a in sample_doc["analyses"]}
+    assert kinds == {"binary", "continuous", "survival"}
+
+
+def test_missing_keys_are_reported_with_their_paths(sample_doc):
+    del sample_doc["verdict"]
+    del sample_doc["analyses"][2]["effect"]["ci_lower"]
+    del sample_doc["meta"]["plan"]["sha256"]
+    del sample_doc["analyses"][0]["propensity"]["distribution"][1]["ps"]
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    fields = _fields(info.value)
+    assert fields == ["meta.plan.sha256", "verdict", "analyses[0].propensity.distribution[1].ps",
+                      "analyses[2].effect.ci_lower"]
+    assert all(p.message == "missing key" for p in info.value.problems)
+    assert "analyses[2].effect.ci_lower: missing key" in str(info.value)
+
+
+def test_wrong_types_and_categories_are_reported(sample_doc):
+    sample_doc["power"]["shortfall"] = "yes"
+    sample_doc["verdict"]["overall"] = "passed"
+    sample_doc["analyses"][1]["n_control"] = 214.0
+    sample_doc["analyses"][3]["km"] = {}
+    sample_doc["warnings"] = "none"
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    assert set(_fields(info.value)) == {"power.shortfall", "verdict.overall",
+                                        "analyses[1].n_control", "analyses[3].km", "warnings"}
+    text = str(info.value)
+    assert "'passed'" in text and "'met' or 'not_met' or 'inconclusive'" in text
+
+
+def test_nulls_allowed_only_where_the_schema_says(sample_doc):
+    sample_doc["analyses"][0]["effect"]["p_value"] = None  # allowed
+    sample_doc["verdict"]["criteria"][0]["threshold"] = None  # not allowed
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    assert _fields(info.value) == ["verdict.criteria[0].threshold"]
+
+
+def test_inconsistent_attrition_and_km_are_reported(sample_doc):
+    sample_doc["attrition"][1]["n_after"] = 120
+    sample_doc["analyses"][0]["km"] = sample_doc["analyses"][4]["km"][:3]
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    assert _fields(info.value) == ["attrition[1]", "analyses[0].km"]
+
+
+def test_unknown_keys_are_allowed(sample_doc):
+    sample_doc["meta"]["extra_note"] = "added by a newer workflow"
+    sample_doc["analyses"][0]["effect"]["method_detail"] = {"robust": True}
+    validate_document(sample_doc)
+
+
+def test_not_an_object():
+    with pytest.raises(DataError) as info:
+        validate_document([1, 2])
+    assert _fields(info.value) == ["$"]
+
+
+def test_render_and_write_refuse_a_malformed_document(sample_doc, tmp_path):
+    del sample_doc["power"]["achieved_power"]
+    with pytest.raises(DataError, match=r"power\.achieved_power: missing key"):
+        render_html(sample_doc)
+    with pytest.raises(DataError, match=r"power\.achieved_power"):
+        write_report(sample_doc, tmp_path / "out", pdf=False)
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_null_value_of_measures():
+    assert null_value("hazard_ratio") == 1.0
+    assert null_value("odds_ratio") == 1.0
+    assert null_value("risk_difference") == 0.0
