@@ -106,11 +106,12 @@ def _xtv(x: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _irls(
     x: np.ndarray, y: np.ndarray, penalty: np.ndarray | None, maxit: int, epsilon: float
-) -> tuple[np.ndarray, bool, int, float]:
+) -> tuple[np.ndarray, bool, int, float, np.ndarray]:
     """Fisher scoring as in R's ``glm.fit`` (same start, same convergence rule).
 
     Columns are scaled to unit RMS internally to keep the normal equations well
-    conditioned; the scaling does not change the fit.
+    conditioned; the scaling does not change the fit. Also returns the working weights of
+    the last iteration, from which R's ``summary.glm`` takes the covariance.
     """
     scale = np.sqrt(np.mean(x * x, axis=0))
     scale[scale == 0] = 1.0
@@ -123,6 +124,7 @@ def _irls(
     converged = False
     iterations = 0
     dev = dev_old
+    mu_eta = np.maximum(mu * (1 - mu), _EPS)
     for it in range(1, maxit + 1):
         iterations = it
         mu_eta = np.maximum(mu * (1 - mu), _EPS)
@@ -144,7 +146,7 @@ def _irls(
             converged = True
             break
         dev_old = dev
-    return beta / scale, converged, iterations, dev
+    return beta / scale, converged, iterations, dev, mu_eta
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
@@ -265,7 +267,7 @@ def fit_propensity(
     if penalty:
         pen = np.full(len(names), float(penalty))
         pen[0] = 0.0
-    beta, converged, iterations, dev = _irls(x, y, pen, maxit, epsilon)
+    beta, converged, iterations, dev, w_last = _irls(x, y, pen, maxit, epsilon)
     eta = x @ beta
     mu = special.expit(eta)
     if not converged:
@@ -284,8 +286,7 @@ def fit_propensity(
             f"positivity: {n_out} row(s) have a propensity score outside [{lo}, {hi}]"
         )
 
-    w = np.maximum(mu * (1 - mu), _EPS)
-    info = _xtwx(x, w)
+    info = _xtwx(x, w_last)
     if pen is not None:
         scale = np.sqrt(np.mean(x * x, axis=0))
         scale[scale == 0] = 1.0
