@@ -1,8 +1,13 @@
-"""regmed.evidence — see DESIGN.md."""
+"""regmed.evidence — propensity scores, matching, weighting, balance, effects, sensitivity.
 
-__all__: list[str] = []
+Pure functions on pandas DataFrames; options mean what they mean in R's MatchIt, cobalt,
+survival and sandwich, and the numbers are checked against them (``tests/reference``).
+"""
 
-# --- effects helper: effect estimation, survival, sensitivity, sites, verdicts ---
+# adjustment: propensity, matching, weighting, balance
+from regmed.evidence.balance import Balance, balance
+
+# estimation: effects, survival, sensitivity, sites, verdicts
 from regmed.evidence.cox import CoxFit, fit_cox
 from regmed.evidence.effects import Effect, estimate_effect
 from regmed.evidence.heterogeneity import (
@@ -17,35 +22,18 @@ from regmed.evidence.heterogeneity import (
     site_heterogeneity,
 )
 from regmed.evidence.judge import Criterion, Verdict, judge
+from regmed.evidence.matching import Matching, match
+from regmed.evidence.propensity import PropensityScore, fit_propensity
+from regmed.evidence.sample import AdjustedSample
 from regmed.evidence.sensitivity import EValue, TippingPoint, e_value, tipping_point
 from regmed.evidence.survival import KaplanMeier, SurvivalEffect, kaplan_meier
+from regmed.evidence.weighting import Weighting, weight
 
-__all__ += [
+__all__ = [
+    "AdjustedSample", "Balance", "Matching", "PropensityScore", "Weighting",
+    "balance", "fit_propensity", "match", "weight",
     "CalendarTrend", "CoxFit", "Criterion", "EValue", "Effect", "Heterogeneity", "KaplanMeier",
     "MantelHaenszel", "PeriodCoverage", "SurvivalEffect", "TippingPoint", "Verdict",
     "calendar_trend", "cochran_q", "e_value", "estimate_effect", "fit_cox", "judge",
     "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
-]
-# --- end effects helper ---
-
-# --- adjustment (matching helper): propensity, matching, weighting, balance ---
-from regmed.evidence.balance import Balance, balance
-from regmed.evidence.matching import Matching, match
-from regmed.evidence.propensity import PropensityScore, fit_propensity
-from regmed.evidence.sample import AdjustedSample
-from regmed.evidence.weighting import Weighting, weight
-
-# --- end adjustment ---
-
-__all__ += [
-    "AdjustedSample",
-    # adjustment
-    "Balance",
-    "Matching",
-    "PropensityScore",
-    "Weighting",
-    "balance",
-    "fit_propensity",
-    "match",
-    "weight",
 ]
