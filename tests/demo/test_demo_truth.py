@@ -150,3 +150,12 @@ def test_heart_failure_lvef_model_matches_its_truth() -> None:
     assert abs(treated.mean() - p1) < 4 * _se(p1, len(treated))
     assert (df["response"] == truth.loc[df.index, "response"].astype(float)).all()
     assert 0.08 < demo.truth["att_risk_difference"] < 0.15
+
+
+def test_normal_cdf_used_for_the_lvef_truth_matches_scipy() -> None:
+    from scipy.stats import norm
+
+    from regmed.demo._common import norm_cdf
+
+    x = np.linspace(-8, 8, 1601)
+    np.testing.assert_allclose(norm_cdf(x), norm.cdf(x), rtol=0, atol=1e-7)

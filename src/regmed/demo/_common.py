@@ -216,7 +216,7 @@ def norm_cdf(x: np.ndarray) -> np.ndarray:
 
 def solve_mean(f: Any, target: float, lo: float = -20.0, hi: float = 20.0) -> float:
     """Find ``b`` with ``f(b) == target`` for an increasing ``f`` by bisection."""
-    for _ in range(80):
+    for _ in range(48):
         mid = 0.5 * (lo + hi)
         if f(mid) < target:
             lo = mid
