@@ -69,13 +69,6 @@ def generate(
         defaults(scenario)  # raises
         raise AssertionError  # pragma: no cover
     p = check_params(scenario, base, params)
-    problems = []
-    if not float(p["accrual_years"]) > 0:
-        problems.append(Problem("must be > 0", field="accrual_years"))
-    if "historical_end" in p and p["historical_end"] < p["historical_start"]:
-        problems.append(Problem("must not be before historical_start", field="historical_end"))
-    if problems:
-        raise DataError(f"Bad parameters for demo scenario {scenario!r}", problems)
     if isinstance(seed, np.random.Generator):
         rng, seed_value = seed, None
     else:
