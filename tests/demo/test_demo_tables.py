@@ -173,9 +173,16 @@ def test_heart_shortfall_has_exactly_49_and_102(heart: DemoData) -> None:
 
 def test_bad_parameters_are_reported_together() -> None:
     with pytest.raises(DataError) as err:
-        generate("sci", n_treated=-1, effect_size=2, missing_rate=1.5, treated_start="soon")
+        generate("sci", n_treated=-1, effect_size=2, missing_rate=1.5, treated_start="soon",
+                 effect="big", accrual_years=0)
     fields = {p.field for p in err.value.problems}
-    assert fields == {"n_treated", "effect_size", "missing_rate", "treated_start"}
+    assert fields == {"n_treated", "effect_size", "missing_rate", "treated_start", "effect",
+                      "accrual_years"}
+    with pytest.raises(DataError) as err:
+        generate("heart_failure_shortfall", accrual_years=0, n_sites=0)
+    assert {p.field for p in err.value.problems} == {"n_sites", "accrual_years"}
+    with pytest.raises(DataError, match="historical_end"):
+        generate("sci", historical_start="2020-01-01", historical_end="2019-01-01")
     with pytest.raises(DataError):
         generate("gvhd")
     assert set(SCENARIOS) == {"sci", "heart_failure_shortfall"}

@@ -14,7 +14,7 @@ from demo_derive import KEY, ais_response, lot_potency_z, lvef_response
 
 from regmed.demo import DemoData, generate
 
-LARGE = {"n_treated": 3000, "n_concurrent": 3000, "n_historical": 0, "n_sites": 6}
+LARGE = {"n_treated": 2000, "n_concurrent": 2000, "n_historical": 0, "n_sites": 6}
 
 
 def _se(p: float, n: int) -> float:
@@ -45,7 +45,7 @@ def _with_potency(demo: DemoData) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def controls() -> DemoData:
-    return generate("sci", seed=101, n_treated=0, n_concurrent=4000, n_historical=4000)
+    return generate("sci", seed=101, n_treated=0, n_concurrent=3000, n_historical=3000)
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_physician_scores_are_slightly_optimistic(planted: DemoData) -> None:
 
 
 def test_heart_failure_lvef_model_matches_its_truth() -> None:
-    demo = generate("heart_failure_shortfall", seed=7, n_treated=2500, n_control=2500)
+    demo = generate("heart_failure_shortfall", seed=7, n_treated=1500, n_control=1500)
     df = lvef_response(demo.tables)
     truth = demo.truth["patients"].set_index(KEY)
     control = df.loc[df["treated"] == 0, "response"]
@@ -150,3 +150,12 @@ def test_heart_failure_lvef_model_matches_its_truth() -> None:
     assert abs(treated.mean() - p1) < 4 * _se(p1, len(treated))
     assert (df["response"] == truth.loc[df.index, "response"].astype(float)).all()
     assert 0.08 < demo.truth["att_risk_difference"] < 0.15
+
+
+def test_normal_cdf_used_for_the_lvef_truth_matches_scipy() -> None:
+    from scipy.stats import norm
+
+    from regmed.demo._common import norm_cdf
+
+    x = np.linspace(-8, 8, 1601)
+    np.testing.assert_allclose(norm_cdf(x), norm.cdf(x), rtol=0, atol=1e-7)

@@ -175,8 +175,10 @@ def check_params(
         if k.startswith("n_"):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 problems.append(Problem(f"must be a whole number >= 0, got {v!r}", field=k))
-        elif k.endswith("_rate") and not (isinstance(v, (int, float)) and 0 <= v <= 1):
+        elif k.endswith("_rate") and not (_is_number(v) and 0 <= v <= 1):
             problems.append(Problem(f"must be a number in [0, 1], got {v!r}", field=k))
+        elif _is_number(defaults[k]) and not _is_number(v):
+            problems.append(Problem(f"must be a number, got {v!r}", field=k))
         elif k.endswith("_start") or k.endswith("_end") or k.endswith("_on") or k.endswith("date"):
             try:
                 params[k] = np.datetime64(str(v), "D")
@@ -185,9 +187,20 @@ def check_params(
     for k in ("n_sites",):
         if k in params and isinstance(params[k], int) and params[k] < 1:
             problems.append(Problem("at least one site is needed", field=k))
+    years = params.get("accrual_years")
+    if years is not None and _is_number(years) and not years > 0:
+        problems.append(Problem(f"must be > 0, got {years!r}", field="accrual_years"))
+    start, end = params.get("historical_start"), params.get("historical_end")
+    if isinstance(start, np.datetime64) and isinstance(end, np.datetime64) and end < start:
+        problems.append(Problem("must not be before historical_start", field="historical_end"))
     if problems:
         raise DataError(f"Bad parameters for demo scenario {scenario!r}", problems)
     return params
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and (
+        math.isfinite(float(v)))
 
 
 def expit(x: np.ndarray) -> np.ndarray:
@@ -216,7 +229,7 @@ def norm_cdf(x: np.ndarray) -> np.ndarray:
 
 def solve_mean(f: Any, target: float, lo: float = -20.0, hi: float = 20.0) -> float:
     """Find ``b`` with ``f(b) == target`` for an increasing ``f`` by bisection."""
-    for _ in range(80):
+    for _ in range(48):
         mid = 0.5 * (lo + hi)
         if f(mid) < target:
             lo = mid

@@ -11,7 +11,15 @@ week 26, read by a blinded echocardiography core laboratory. The true LVEF chang
 and each reading adds N(0, 2.5^2) error, so a patient's chance of a >= 5-point measured gain is
 ``1 - Phi((5 - E delta) / sqrt(6^2 + 2 * 2.5^2))``. ``mu0`` is calibrated so that controls gain
 >= 5 points with probability 0.40; the default ``effect`` (2 points) makes the true risk
-difference about 0.12, for which 49 vs 102 patients give about 30% power.
+difference about 0.11, for which 49 vs 102 patients give about 30% power (rpact); under
+the plan's own assumptions (0.62 vs 0.40) they would give 72%.
+
+``truth`` keys: ``control_rate``, ``mu0``, ``effect``, ``sd_change``, ``sd_reading``,
+``threshold``, ``att_risk_difference``, ``att_risk_difference_population``, ``rate_treated``,
+``rate_treated_untreated``, ``rate_concurrent_control``, ``planned`` (the plan's design),
+``n_treated``, ``n_control``, ``n_deaths``, ``n_lost``, ``n_week26_out_of_window``,
+``n_oos_lots`` and ``patients`` (per patient: covariates, true and read LVEF, ``p_untreated``,
+``p_treated``, the planted ``response``, ``died``, ``lost``, week-26 availability and window).
 
 References
 ----------

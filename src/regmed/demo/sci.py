@@ -12,6 +12,23 @@ where ``z`` is the lot's standardized log potency (VEGF secretion) and the inter
 ``a[grade]`` are calibrated so that concurrent controls recover at the natural-history rates
 (AIS A 8%, AIS B and C 60%; Fawcett et al. 2007, EMSCI).
 
+Baseline differences make adjustment matter: treated patients are younger, more often AIS B/C,
+enrolled sooner after injury. Only the lot's potency is linked to response (viability and the
+markers are not). Every lot is released; lots with any result out of specification are
+``released_oos`` with ``oos_request_documented`` true on the administration.
+
+``truth`` keys: ``natural_rates``, ``intercepts``, ``coefficients``, ``effect``,
+``potency_effect``, ``era_effect``, ``potency_standardization`` (attribute, log_mean, log_sd:
+``z = (log potency - log_mean) / log_sd``), ``att_risk_difference`` (mean over the generated
+treated patients of p(treated) - p(untreated)), ``att_risk_difference_population`` (the same
+over the treated covariate distribution), ``rate_treated``, ``rate_treated_untreated``,
+``rate_concurrent_control``, ``rate_historical_control`` (mean planted probabilities),
+``n_treated``, ``n_concurrent``, ``n_historical``, ``n_deaths``, ``n_lost``,
+``n_day180_out_of_window``, ``n_oos_lots``, ``n_process_v2_lots``, ``physician_optimism_rate``
+and ``patients`` (one row per patient: covariates, lot and potency z, ``p_untreated``,
+``p_treated``, the planted ``response``, ``grade_day180``, ``died``, ``lost``, and whether the
+day-49 and day-180 central assessments exist and lie in their windows).
+
 References
 ----------
 Fawcett JW, et al. Guidelines for the conduct of clinical trials for spinal cord injury as
