@@ -232,7 +232,7 @@ def run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
     for t, frame in data.tables.items():
         table.add_row(t, str(len(frame)))
     _console.print(table)
-    _console.print(f"imported: {summary}; audit chain intact ({check})")
+    _console.print(f"imported {sum(summary.inserted.values())} records; {check.message}")
     doc, files = run_evaluation(plan=name, version=None, exploratory=False, out=out, lang=lang,
                                 seed=20260401, pdf=pdf, url=url, actor="demo")
     _show(doc, files)

@@ -196,22 +196,23 @@ def compare(
         raise DataError(f"the {step} comparison cannot run",
                         [Problem("covariate not in the registry data", field=c)
                          for c in missing_cov])
-    for label, cols, reason in (("outcome", outcome_cols, "endpoint not available"),
-                                ("covariates", covariates, "a prognostic covariate is missing")):
-        for cohort in ("treated", "control"):
-            arm = frame["treated"] == (1 if cohort == "treated" else 0)
-            bad = arm & frame[cols].isna().any(axis=1)
-            if bad.any():
-                attrition.append(_attr(f"{step}: {label}", cohort, int(arm.sum()),
-                                       int(arm.sum() - bad.sum()), reason))
-            frame = frame[~bad]
+    control_label = "+".join(control_cohorts)
+    # patients without the endpoint were counted (with their reason) at extraction
+    frame = frame[frame[outcome_cols].notna().all(axis=1)]
+    for cohort in ("treated", control_label):
+        arm = frame["treated"] == (1 if cohort == "treated" else 0)
+        bad = arm & frame[covariates].isna().any(axis=1)
+        if bad.any():
+            attrition.append(_attr(f"{step}: covariates", cohort, int(arm.sum()),
+                                   int(arm.sum() - bad.sum()), "a prognostic covariate is missing"))
+        frame = frame[~bad]
     n_t, n_c = int(frame["treated"].sum()), int((1 - frame["treated"]).sum())
     if n_t < 2 or n_c < 2:
         raise DataError(f"the {step} comparison has too few patients",
                         [Problem(f"{n_t} treated and {n_c} controls with data")])
     ps, sample, method = _adjust(frame, covariates, adjustment, rng)
     kept = sample.data
-    for cohort, flag in (("treated", 1), ("control", 0)):
+    for cohort, flag in (("treated", 1), (control_label, 0)):
         before = int((frame["treated"] == flag).sum())
         after = int((kept["treated"] == flag).sum())
         if after < before:
@@ -235,6 +236,7 @@ def compare(
         "n_control": int((kept["treated"] == 0).sum()),
         "covariates": list(covariates),
         "options": to_jsonable(_get(sample, "options", {})) if method == "matching" else {},
+        "attrition": attrition,
     }
     if ps is not None:
         entry["propensity"] = {

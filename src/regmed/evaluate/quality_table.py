@@ -27,8 +27,8 @@ def response_by_tertile(
     Returns
     -------
     list of dict
-        ``attribute, tertile, range, n, responders, rate, ci_lower, ci_upper`` with Wilson
-        95% intervals.
+        ``attribute, tertile`` (1 = lowest third), ``range, n, responders, rate, ci_lower,
+        ci_upper`` with Wilson 95% intervals.
 
     References
     ----------
@@ -43,13 +43,13 @@ def response_by_tertile(
         data = treated[[column, outcome]].dropna()
         if data[column].nunique() < 3:
             continue
-        bins = pd.qcut(data[column], q=3, labels=["T1 (low)", "T2", "T3 (high)"])
+        bins = pd.qcut(data[column], q=3, labels=[1, 2, 3])
         for label, group in data.groupby(bins, observed=True):
             n = int(len(group))
             k = int(group[outcome].sum())
             lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
             rows.append({
-                "attribute": attribute, "tertile": str(label),
+                "attribute": attribute, "tertile": int(label),
                 "range": f"{group[column].min():.4g}–{group[column].max():.4g}",
                 "n": n, "responders": k, "rate": k / n if n else None,
                 "ci_lower": float(lo), "ci_upper": float(hi),

@@ -234,10 +234,11 @@ def evaluate(
                 warnings.append(f"{endpoint.id} vs {source} controls not analysed: {exc}")
                 continue
             comps.append(comp)
-            attrition += comp.attrition
         if not comps:
             continue
         primary, others = comps[0], comps[1:]
+        if endpoint.role == "primary":
+            attrition += primary.attrition
         primary.entry["sensitivity"] = _sensitivity(primary, others, patients, endpoint.id,
                                                     endpoint.kind, measure)
         for other in others:

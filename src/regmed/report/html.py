@@ -87,10 +87,19 @@ def _digits(measure: str) -> int:
 
 
 def _criterion_text(c: Mapping[str, Any], level: float, L: Mapping[str, str]) -> str:
-    key = ("crit_ci_" if c["ci_lower_above"] else "crit_pt_") + c["direction"]
     lvl = f"{100 * level:g}%"
-    return f"{figures.measure_label(c['measure'])}: " + L[key].format(
-        level=lvl, threshold=fmt(c["threshold"], _digits(c["measure"])))
+    digits = _digits(c["measure"])
+    parts = []
+    if c.get("threshold") is not None:
+        parts.append(L["crit_pt_" + c["direction"]].format(
+            level=lvl, threshold=fmt(c["threshold"], digits)))
+    if c.get("ci_lower_above") is not None:
+        parts.append(L["crit_ci_greater"].format(level=lvl,
+                                                 threshold=fmt(c["ci_lower_above"], digits)))
+    if c.get("ci_upper_below") is not None:
+        parts.append(L["crit_ci_less"].format(level=lvl,
+                                              threshold=fmt(c["ci_upper_below"], digits)))
+    return f"{figures.measure_label(c['measure'])}: " + L["crit_and"].join(parts)
 
 
 def _threshold_for(analysis: Mapping[str, Any], criteria: list[Any]) -> float | None:

@@ -55,8 +55,9 @@ _TABLE: dict[str, tuple[str, str]] = {
                         "{level}信頼区間の下限 > {threshold}"),
     "crit_ci_less": ("upper {level} CI limit < {threshold}",
                      "{level}信頼区間の上限 < {threshold}"),
-    "crit_pt_greater": ("estimate > {threshold}", "点推定値 > {threshold}"),
-    "crit_pt_less": ("estimate < {threshold}", "点推定値 < {threshold}"),
+    "crit_pt_greater": ("estimate ≥ {threshold}", "点推定値 ≥ {threshold}"),
+    "crit_pt_less": ("estimate ≤ {threshold}", "点推定値 ≤ {threshold}"),
+    "crit_and": (" and ", "かつ"),
     "shortfall_title": ("Sample-size shortfall", "症例数の不足"),
     "shortfall_text": (
         "Enrolled {n_treated} treated (planned {planned_n_treated}) and {n_control} control "
@@ -91,10 +92,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "message": ("Finding", "所見"),
     "reference": ("Reference", "根拠文書"),
     "source": ("Checked on", "確認対象"),
-    "status_pass": ("pass", "適合"),
-    "status_warn": ("warning", "注意"),
-    "status_fail": ("fail", "不適合"),
-    "status_na": ("n/a", "該当なし"),
+    "status_met": ("met", "適合"),
+    "status_justified": ("justified", "理由あり"),
+    "status_missing": ("missing", "記載なし"),
+    "status_not_met": ("not met", "不適合"),
     "source_plan": ("plan", "計画"),
     "source_data": ("data", "データ"),
     # attrition

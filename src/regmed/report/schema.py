@@ -118,10 +118,10 @@ class Criterion(TypedDict):
     """One pre-set achievement criterion and whether the data meet it.
 
     ``threshold`` is on the scale of ``measure``; ``direction`` says whether larger
-    (``"greater"``) or smaller (``"less"``) values favour the product; ``ci_lower_above``
-    true means the criterion is on the confidence limit (the lower limit above the threshold
-    for ``"greater"``, the upper limit below it for ``"less"``), false means on the point
-    estimate. ``reason`` is the one-sentence justification of ``met``. ``control_source``
+    (``"greater"``) or smaller (``"less"``) values favour the product, and the point estimate
+    must reach ``threshold``; ``ci_lower_above`` (a number or null) additionally requires the
+    lower confidence limit above it, ``ci_upper_below`` the upper limit below it. ``reason`` is
+    the one-sentence justification of ``met``. ``control_source``
     names the comparison the criterion is judged on.
     """
 
@@ -129,7 +129,8 @@ class Criterion(TypedDict):
     measure: str
     threshold: Number
     direction: Literal["greater", "less"]
-    ci_lower_above: bool
+    ci_lower_above: Number | None
+    ci_upper_below: NotRequired[Number | None]
     estimate: Number | None
     ci_lower: Number | None
     ci_upper: Number | None
@@ -167,13 +168,14 @@ class ChecklistItem(TypedDict):
     """One item of the MHLW evaluation-index checklist, re-run on the plan or on the data.
 
     ``point`` is the index point (e.g. ``"6"`` for control group and direction); ``status``
-    ``"pass"``, ``"warn"``, ``"fail"`` or ``"na"`` (not applicable); ``reference`` where the
+    ``"met"``, ``"justified"``, ``"missing"`` or ``"not_met"`` (as ``regmed.plan``);
+    ``reference`` where the
     requirement is written (document and section).
     """
 
     item: str
     point: str | int
-    status: Literal["pass", "warn", "fail", "na"]
+    status: Literal["met", "justified", "missing", "not_met"]
     message: str
     reference: str
     source: Literal["plan", "data"]
