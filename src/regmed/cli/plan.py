@@ -57,12 +57,17 @@ def check(
         typer.echo(json.dumps(checklist.to_json(), ensure_ascii=False, indent=2))
     else:
         table = Table(title=f"Evaluation plan checklist — {plan_file}", show_lines=False)
-        for col in ("item", "point", "status", "message", "reference"):
-            table.add_column(col, overflow="fold")
+        table.add_column("item", no_wrap=True, min_width=4)
+        table.add_column("point", no_wrap=True, min_width=15)
+        table.add_column("status", no_wrap=True, min_width=9)
+        table.add_column("message", overflow="fold", ratio=1)
+        table.add_column("reference", no_wrap=True, min_width=16)
         for f in checklist.findings:
             style = _STYLE.get(f.status, "")
             table.add_row(f.item, f.point, f"[{style}]{f.status}[/]", f.message, f.reference)
         console = Console()
+        if not console.is_terminal:  # piped or captured: do not squeeze into 80 columns
+            console = Console(width=160)
         console.print(table)
         counts = ", ".join(f"{k} {v}" for k, v in checklist.counts().items())
         console.print(("OK: " if checklist.ok else "NOT OK: ") + counts, highlight=False)

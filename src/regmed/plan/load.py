@@ -144,8 +144,10 @@ def _message(err: Any) -> str:
         hint = ""
         if cls is not None:
             close = difflib.get_close_matches(str(loc[-1]), list(cls.model_fields), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            hint += "; known keys: " + ", ".join(cls.model_fields)
+            if close:
+                hint = f" (did you mean '{close[0]}'?)"
+            else:
+                hint = "; known keys: " + ", ".join(cls.model_fields)
         return f"unknown key{hint}"
     if kind in _TYPE_WORDS:
         text = _TYPE_WORDS[kind]
