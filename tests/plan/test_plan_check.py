@@ -463,3 +463,22 @@ def test_design_function_that_rejects_an_option_is_reported(example_text):
     size = checklist.find("1", "size")[0]
     assert size.status == "missing" and "unexpected keyword" in size.message
     assert "sided" in calls[0] and "sided" not in calls[1]  # retried with the stated options
+
+
+def test_single_arm_design_needs_a_reason_for_no_control(run_check):
+    def single_arm(data):
+        data["sample_size"] = {
+            "method": "single_arm",
+            "assumptions": {"p0": 0.30, "p1": 0.50, "alpha": 0.025, "power": 0.8},
+            "n_treated": 60,
+        }
+
+    checklist = run_check(single_arm)
+    assert _statuses(checklist, "1", "control_size") == ["missing"]
+    assert _statuses(checklist, "1", "assumptions") == ["met"]  # p0 is the natural history
+
+    def with_reason(data):
+        single_arm(data)
+        data["sample_size"]["justification"] = "registry performance goal agreed with PMDA"
+
+    assert _statuses(run_check(with_reason), "1", "control_size") == ["justified"]

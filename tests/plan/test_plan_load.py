@@ -145,3 +145,24 @@ def test_canonical_yaml_round_trips():
     again = load_plan(plan_to_yaml(plan))
     assert again.model_dump() == plan.model_dump()
     assert again.source_text != plan.source_text  # the text differs, the content does not
+
+
+def test_measurement_rules_name_their_keys(example_text):
+    block = (
+        "    measurement:\n"
+        "      variable: uems\n"
+        "      baseline_visit: {name: day49, day: 49, window: 7}\n"
+        "      outcome_visit: {name: day30, day: 30}\n"
+        "      derivation: change_at_least\n"
+        "      assessor_roles: [blinded_central, nurse]\n"
+    )
+    text = example_text.replace("achievement_criteria:", block + "achievement_criteria:", 1)
+    assert _problems(text) == [
+        "endpoints[0].measurement.assessor_roles[1]: must be one of 'blinded_central', "
+        "'blinded_independent' or 'treating_physician', got 'nurse'"
+    ]
+    text = text.replace(", nurse]", "]")
+    assert _problems(text) == [
+        "endpoints[0].measurement.threshold: required when derivation is change_at_least",
+        "endpoints[0].measurement.outcome_visit.day: must come after the baseline visit",
+    ]
