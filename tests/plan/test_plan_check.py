@@ -482,3 +482,38 @@ def test_single_arm_design_needs_a_reason_for_no_control(run_check):
         data["sample_size"]["justification"] = "registry performance goal agreed with PMDA"
 
     assert _statuses(run_check(with_reason), "1", "control_size") == ["justified"]
+
+
+def test_criterion_keys_match_evidence_judge(example_text):
+    """The plan's criterion can be handed to regmed.evidence.judge as it is."""
+    import dataclasses
+
+    plan = load_plan(example_text)
+    criterion = plan.achievement_criteria[0]
+    try:
+        from regmed.evidence.judge import Criterion
+    except ImportError:
+        pytest.skip("regmed.evidence.judge is not merged here")
+    names = {f.name for f in dataclasses.fields(Criterion)}
+    assert names <= set(type(criterion).model_fields)
+    as_judge = Criterion(**{n: getattr(criterion, n) for n in names})
+    assert (as_judge.measure, as_judge.threshold, as_judge.ci_lower_above) == (
+        "risk_difference",
+        0.15,
+        0.0,
+    )
+    assert as_judge.resolved_direction() == "greater"
+
+
+def test_criterion_with_only_a_confidence_bound(run_check):
+    def ci_only(data):
+        data["achievement_criteria"][0].pop("threshold")
+        data["achievement_criteria"][0]["direction"] = "greater"
+
+    assert _statuses(run_check(ci_only), "3", "criteria_level") == ["met"]
+
+    def wrong_way(data):
+        data["achievement_criteria"][0]["direction"] = "less"
+
+    # "less is better" for a risk difference of +0.15 cannot beat no difference
+    assert _statuses(run_check(wrong_way), "3", "criteria_level") == ["not_met"]

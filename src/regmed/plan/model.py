@@ -159,7 +159,13 @@ class Endpoint(_Model):
 
 
 class AchievementCriterion(_Model):
-    """A pre-set criterion: the estimate must reach ``threshold`` and its CI clear a bound."""
+    """A pre-set criterion: the estimate must reach ``threshold`` and its CI clear a bound.
+
+    The keys mean what they mean in :func:`regmed.evidence.judge` (``direction`` "greater"
+    or "less"; by default "less" for hazard ratios and "greater" otherwise), so a criterion
+    can be passed to it as it is. ``proportion``, ``mean`` and ``median_survival`` are
+    absolute measures for a single arm against natural history.
+    """
 
     endpoint: Text
     measure: Literal[
@@ -168,15 +174,16 @@ class AchievementCriterion(_Model):
         "odds_ratio",
         "mean_difference",
         "hazard_ratio",
+        "rmst_difference",
         "proportion",
         "mean",
         "median_survival",
     ]
-    threshold: float
+    threshold: float | None = None
     ci_lower_above: float | None = None
     ci_upper_below: float | None = None
     confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
-    direction: Literal["higher", "lower"] | None = None
+    direction: Literal["greater", "less"] | None = None
 
 
 # --- sample size (index 6 (1)) -------------------------------------------------------------
