@@ -21,7 +21,7 @@ def _run(argv, capsys):
     except SystemExit as exc:
         code = exc.code
     out = capsys.readouterr()
-    return code, out.out, out.err
+    return code, out.out, " ".join(out.err.split())  # rich wraps stderr at the terminal width
 
 
 def test_check_example_json_exit_0(capsys, use_calculator):
@@ -121,4 +121,4 @@ def test_check_against_data_facts(capsys, use_calculator, tmp_path):
     assert {(f["item"], f["point"]) for f in failing} == {("1", "enrolment"), ("6", "D6")}
     facts.write_text("{not json")
     code, _, err = _run([*argv, "--facts", str(facts)], capsys)
-    assert code == 2 and "not valid JSON: line 1" in " ".join(err.split())
+    assert code == 2 and "not valid JSON: line 1" in err
