@@ -44,6 +44,7 @@ def test_extended_example_has_measurement_and_analyses():
     assert plan.missing_data.primary == "non_responder"
     assert {s.variable for s in plan.subgroup_analyses} == {"ais_grade", "level"}
     assert plan.sensitivity_analyses[0].id == "without_historical"
+    assert plan.quality_understanding.mechanism_cqa.startswith("VEGF")
 
 
 def test_bad_yaml_gives_line_and_column():

@@ -144,6 +144,16 @@ FIELD_LABELS: dict[str, Pair] = {
     "quality_efficacy_analyses": ("品質特性と有効性の解析", "Quality–efficacy analyses"),
     "attribute": ("品質特性", "Quality attribute"),
     "purpose": ("目的", "Purpose"),
+    "quality_understanding": (
+        "不均一性・作用機序・ドナー間差の理解の計画",
+        "Plan to understand heterogeneity, mechanism and donor spread",
+    ),
+    "heterogeneity": ("細胞集団の不均一性", "Heterogeneity of the cell population"),
+    "mechanism_cqa": (
+        "主たる作用機序と有効性に関連する重要品質特性",
+        "Main mechanism and efficacy-related CQAs",
+    ),
+    "donor_variability": ("ドナー間差による品質のばらつき", "Quality spread between donors"),
     "management_plan": (
         "製造販売後有効性評価マネジメントプラン",
         "Efficacy-evaluation management plan",

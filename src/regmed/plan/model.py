@@ -49,6 +49,7 @@ __all__ = [
     "Control",
     "UseResultsSurveyJustification",
     "QualityAnalysis",
+    "QualityUnderstanding",
     "ManagementPlan",
     "SubgroupAnalysis",
     "MissingData",
@@ -384,6 +385,16 @@ class QualityAnalysis(_Model):
     ] = Field(default_factory=list)
 
 
+class QualityUnderstanding(_Model):
+    """What the applicant will clarify before the full approval (index 5.3): the
+    heterogeneity of the cell population, the main mechanism and the CQAs tied to efficacy,
+    and the spread of quality between donors (5.1.1–5.1.3)."""
+
+    heterogeneity: str | None = None
+    mechanism_cqa: str | None = None
+    donor_variability: str | None = None
+
+
 class ManagementPlan(_Model):
     """The efficacy-evaluation management plan: risks and their management (7-C)."""
 
@@ -445,6 +456,7 @@ class Plan(_Model):
     treated_period: Period | None = None
     use_results_survey_justification: UseResultsSurveyJustification | None = None
     quality_efficacy_analyses: list[QualityAnalysis] = Field(default_factory=list)
+    quality_understanding: QualityUnderstanding | None = None
     management_plan: ManagementPlan | None = None
     subgroup_analyses: list[SubgroupAnalysis] = Field(default_factory=list)
     missing_data: MissingData | None = None
