@@ -74,6 +74,7 @@ def test_english_document(rendered):
         "Missing-data handling",
         "counted as non-responder",
         "same and other sites",
+        "Quality spread between donors",
     ):
         assert text in html, text
     assert "対照群の設定と方向" not in html
