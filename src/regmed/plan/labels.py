@@ -14,6 +14,7 @@ __all__ = [
     "POINT_LABELS",
     "STATUS_LABELS",
     "FIELD_VALUE_LABELS",
+    "ENUMERATED_FIELDS",
     "field_label",
     "value_label",
     "item_label",
@@ -320,11 +321,38 @@ def field_label(name: str, lang: str = "ja") -> str:
     return _pick(FIELD_LABELS.get(name), name, lang)
 
 
+def _enumerated_fields() -> frozenset[str]:
+    """Keys whose values are choices (Literal) or yes/no: only those get value labels."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from regmed.plan import model
+
+    def choice(annotation: object) -> bool:
+        if annotation is bool or typing.get_origin(annotation) is typing.Literal:
+            return True
+        return any(choice(a) for a in typing.get_args(annotation))
+
+    names = set()
+    for cls in vars(model).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            names |= {n for n, f in cls.model_fields.items() if choice(f.annotation)}
+    return frozenset(names)
+
+
+#: Keys whose values are translated; identifiers and free text are shown as written.
+ENUMERATED_FIELDS = _enumerated_fields()
+
+
 def value_label(value: object, lang: str = "ja", field: str | None = None) -> str:
-    """The label of an enumerated value (of key ``field``); free text and numbers pass through."""
+    """The label of a choice value of key ``field``; identifiers, free text and numbers pass
+    through unchanged (``field=None`` translates any known value)."""
     text = str(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return text
+    if field is not None and field not in ENUMERATED_FIELDS:
+        return _pick(None, text, lang)
     pair = FIELD_VALUE_LABELS.get((field, text)) if field else None
     return _pick(pair or VALUE_LABELS.get(text), text, lang)
 
