@@ -167,3 +167,14 @@ def test_measurement_rules_name_their_keys(example_text):
         "endpoints[0].measurement.threshold: required when derivation is change_at_least",
         "endpoints[0].measurement.outcome_visit.day: must come after the baseline visit",
     ]
+
+
+def test_odd_yaml_never_crashes(example_text):
+    assert _problems("? [a, b]\n: 1\n") == ["line 1, column 3: a key must be a plain word"]
+    assert _problems(example_text.replace("count: 6", "count: true")) == [
+        "sites.count: not a whole number, got True"
+    ]
+    assert _problems("indication: !!python/object:os.system x\n")[0].startswith(
+        "line 1, column 13: could not determine a constructor"
+    )
+    assert _problems("") == ["the plan must be a mapping of keys (key: value)"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, field_validator
 
 __all__ = [
     "Plan",
@@ -95,7 +95,7 @@ class Approval(_Model):
 
     kind: Literal["conditional", "full"]
     date: dt.date
-    term_years: Annotated[int, Field(ge=1, le=7)] | None = None
+    term_years: Annotated[int, Strict(), Field(ge=1, le=7)] | None = None
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -123,8 +123,8 @@ class Visit(_Model):
     """A scheduled visit: its name, target day and the window (± days)."""
 
     name: Text
-    day: Annotated[int, Field(ge=0)]
-    window: Annotated[int, Field(ge=0)] = 0
+    day: Annotated[int, Strict(), Field(ge=0)]
+    window: Annotated[int, Strict(), Field(ge=0)] = 0
 
 
 class Measurement(_Model):
@@ -238,8 +238,8 @@ class Reestimation(_Model):
     """A sample-size re-estimation at an interim look; must be fully pre-specified."""
 
     rule: Literal["promising_zone", "conditional_power", "blinded_variance", "other"]
-    max_n_treated: Annotated[int, Field(ge=1)] | None = None
-    max_n_control: Annotated[int, Field(ge=1)] | None = None
+    max_n_treated: Annotated[int, Strict(), Field(ge=1)] | None = None
+    max_n_control: Annotated[int, Strict(), Field(ge=1)] | None = None
     at_information_rate: Annotated[float, Field(gt=0, lt=1)] | None = None
     conditional_power_target: Probability | None = None
     description: str | None = None
@@ -256,9 +256,9 @@ class Interim(_Model):
 
 class _SampleSizeBase(_Model):
     endpoint: str | None = None
-    n_treated: Annotated[int, Field(ge=1)]
-    n_control: Annotated[int, Field(ge=1)] | None = None
-    events: Annotated[int, Field(ge=1)] | None = None
+    n_treated: Annotated[int, Strict(), Field(ge=1)]
+    n_control: Annotated[int, Strict(), Field(ge=1)] | None = None
+    events: Annotated[int, Strict(), Field(ge=1)] | None = None
     interim: Interim | None = None
     justification: str | None = None
 
@@ -295,7 +295,7 @@ SampleSize = Annotated[
 class Sites(_Model):
     """Number of evaluating sites; a single site needs a justification (index 6 (2))."""
 
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Strict(), Field(ge=1)]
     justification: str | None = None
     names: list[str] = Field(default_factory=list)
 
@@ -341,7 +341,7 @@ class Adjustment(_Model):
     ]
     covariates: list[Text] = Field(default_factory=list)
     caliper: Annotated[float, Field(gt=0)] | None = None
-    ratio: Annotated[int, Field(ge=1)] | None = None
+    ratio: Annotated[int, Strict(), Field(ge=1)] | None = None
     estimand: Literal["ATT", "ATE", "ATO"] | None = None
 
 
