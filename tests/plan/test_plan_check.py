@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -517,3 +518,34 @@ def test_criterion_with_only_a_confidence_bound(run_check):
 
     # "less is better" for a risk difference of +0.15 cannot beat no difference
     assert _statuses(run_check(wrong_way), "3", "criteria_level") == ["not_met"]
+
+
+METHODS = json.loads((REFERENCE.parent / "sample_size_methods.json").read_text())
+KIND = {"means": "continuous", "survival": "survival", "single_arm": "binary"}
+
+
+@pytest.mark.parametrize("method", ["means", "survival", "single_arm"])
+def test_recomputation_with_regmed_design_matches_r(run_check, method):
+    """Plans sized with means / survival / single-arm designs: the stated size that R gives
+    passes, one patient (or event) fewer fails. Runs once regmed.design is merged."""
+    from .conftest import CALCULATOR
+
+    if CALCULATOR is rates_calculator:
+        pytest.skip("regmed.design is not merged here")
+    ref = METHODS[method]
+    need = {k: math.ceil(v) for k, v in ref.items() if k in ("n_treated", "n_control", "events")}
+
+    def sized(delta):
+        def mutate(data):
+            data["endpoints"][0]["kind"] = KIND[method]
+            if method == "survival":
+                data["endpoints"][0]["event"] = {"definition": "death", "time_origin": "injury"}
+            data["sample_size"] = {"method": method, "assumptions": ref["assumptions"], **need}
+            data["sample_size"]["n_treated"] += delta
+            if method == "single_arm":
+                data["sample_size"]["justification"] = "performance goal from the registry"
+
+        return mutate
+
+    assert _statuses(run_check(sized(0)), "1", "size") == ["met"]
+    assert _statuses(run_check(sized(-1)), "1", "size") == ["not_met"]

@@ -88,6 +88,8 @@ FIELD_LABELS: dict[str, Pair] = {
     "median_control": ("対照群の中央値", "Median, control"),
     "accrual_time": ("登録期間", "Accrual time"),
     "follow_up_time": ("追跡期間", "Follow-up time"),
+    "dropout_rate": ("脱落率", "Dropout rate"),
+    "dropout_time": ("脱落率の基準時点", "Dropout time"),
     "p0": ("閾値割合", "Null rate"),
     "p1": ("期待割合", "Expected rate"),
     "n_treated": ("製品群の症例数", "Treated patients"),

@@ -219,6 +219,8 @@ class SurvivalAssumptions(_Model):
     median_control: Annotated[float, Field(gt=0)]
     accrual_time: Annotated[float, Field(gt=0)]
     follow_up_time: Annotated[float, Field(ge=0)]
+    dropout_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    dropout_time: Annotated[float, Field(gt=0)] = 12.0
     alpha: Probability = 0.025
     power: Probability = 0.8
     sided: Literal[1, 2] = 1
