@@ -178,3 +178,19 @@ def test_odd_yaml_never_crashes(example_text):
         "line 1, column 13: could not determine a constructor"
     )
     assert _problems("") == ["the plan must be a mapping of keys (key: value)"]
+
+
+def test_survival_assumptions_need_one_control_hazard(example_text):
+    survival = (
+        "sample_size:\n  method: survival\n"
+        "  assumptions: {hazard_ratio: 0.6, accrual_time: 24, follow_up_time: 12}\n"
+        "  n_treated: 120\n  n_control: 120\n"
+    )
+    head, tail = example_text.split("sample_size:\n", 1)
+    rest = tail.split("sites:", 1)[1]
+    text = head + survival + "sites:" + rest
+    assert _problems(text) == [
+        "sample_size.assumptions: give either median_control or lambda_control"
+    ]
+    plan = load_plan(text.replace("hazard_ratio: 0.6,", "hazard_ratio: 0.6, lambda_control: 0.04,"))
+    assert plan.sample_size.assumptions.lambda_control == 0.04

@@ -86,6 +86,7 @@ FIELD_LABELS: dict[str, Pair] = {
     "sd": ("標準偏差", "Standard deviation"),
     "hazard_ratio": ("ハザード比", "Hazard ratio"),
     "median_control": ("対照群の中央値", "Median, control"),
+    "lambda_control": ("対照群のハザード", "Hazard, control"),
     "accrual_time": ("登録期間", "Accrual time"),
     "follow_up_time": ("追跡期間", "Follow-up time"),
     "dropout_rate": ("脱落率", "Dropout rate"),

@@ -244,6 +244,13 @@ def _cross_problems(plan: Plan, file: str | None) -> list[Problem]:
         if c.kind == "historical" and c.direction != "retrospective":
             add(f"controls[{i}].direction", "a historical control is retrospective")
 
+    if plan.sample_size is not None and plan.sample_size.method == "survival":
+        a = plan.sample_size.assumptions
+        if (getattr(a, "median_control", None) is None) == (
+            getattr(a, "lambda_control", None) is None
+        ):
+            add("sample_size.assumptions", "give either median_control or lambda_control")
+
     if plan.sample_size is not None and plan.sample_size.interim is not None:
         rates = plan.sample_size.interim.information_rates
         if any(b <= a for a, b in zip(rates, rates[1:], strict=False)):

@@ -213,10 +213,12 @@ class MeansAssumptions(_Model):
 
 
 class SurvivalAssumptions(_Model):
-    """Inputs of ``regmed.design.sample_size_survival``."""
+    """Inputs of ``regmed.design.sample_size_survival`` (give ``median_control`` or the
+    control hazard ``lambda_control``)."""
 
     hazard_ratio: Annotated[float, Field(gt=0)]
-    median_control: Annotated[float, Field(gt=0)]
+    median_control: Annotated[float, Field(gt=0)] | None = None
+    lambda_control: Annotated[float, Field(gt=0)] | None = None
     accrual_time: Annotated[float, Field(gt=0)]
     follow_up_time: Annotated[float, Field(ge=0)]
     dropout_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
