@@ -331,6 +331,8 @@ def estimate_survival_effect(
         cols.append(sample.cluster)
     problems = [Problem(f"column {c!r} is not in the adjusted sample", field=c)
                 for c in cols if c not in data.columns]
+    if sample.cluster and data[sample.cluster].isna().any():
+        problems.append(Problem("cluster column has missing values", field=sample.cluster))
     if problems:
         raise DataError("The adjusted sample cannot be analysed.", problems)
     used = data[cols].dropna()
