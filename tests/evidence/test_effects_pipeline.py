@@ -39,3 +39,19 @@ def test_matched_att_and_cluster_se(name: str) -> None:
     assert eff.n_treated == ref["n_treated"] and eff.n_control == ref["n_control"]
     assert eff.mean_difference == pytest.approx(ref["att"], rel=1e-8)
     assert eff.mean_difference_se == pytest.approx(ref["att_se_cluster_subclass"], rel=1e-8)
+
+
+@pytest.mark.parametrize("estimand", ["ATT", "ATE"])
+def test_weighted_effects_match_r_glm_iptw(estimand: str) -> None:
+    """fit_propensity -> weight -> estimate_effect against the R iptw references (glm PS)."""
+    data = pd.read_csv(REF / "lalonde.csv").set_index("id")
+    data = pd.get_dummies(data, columns=["race"], dtype=float)
+    data["employed"] = (data["re78"] > 0).astype(int)
+    covs = ["age", "educ", "race_black", "race_hispan", "married", "nodegree", "re74", "re75"]
+    w = evidence.weight(data, evidence.fit_propensity(data, "treat", covs), estimand=estimand)
+    eff = evidence.estimate_effect(w, outcome="employed", kind="binary")
+    ref = json.loads((REF.parent / "expected.json").read_text())[f"iptw_{estimand.lower()}"]
+    table = eff.estimates.set_index("term")
+    for term in ("risk_difference", "log_risk_ratio", "log_odds_ratio"):
+        assert table.loc[term, "estimate"] == pytest.approx(ref[term]["estimate"], rel=1e-6)
+        assert table.loc[term, "std_error"] == pytest.approx(ref[term]["std_error"], rel=1e-6)
