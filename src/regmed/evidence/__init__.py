@@ -17,13 +17,19 @@ from regmed.evidence.heterogeneity import (
     site_heterogeneity,
 )
 from regmed.evidence.judge import Criterion, Verdict, judge
-from regmed.evidence.sensitivity import EValue, TippingPoint, e_value, tipping_point
+from regmed.evidence.sensitivity import (
+    EValue,
+    TippingPoint,
+    e_value,
+    e_value_rd,
+    tipping_point,
+)
 from regmed.evidence.survival import KaplanMeier, SurvivalEffect, kaplan_meier
 
 __all__ += [
     "CalendarTrend", "CoxFit", "Criterion", "EValue", "Effect", "Heterogeneity", "KaplanMeier",
     "MantelHaenszel", "PeriodCoverage", "SurvivalEffect", "TippingPoint", "Verdict",
-    "calendar_trend", "cochran_q", "e_value", "estimate_effect", "fit_cox", "judge",
+    "calendar_trend", "cochran_q", "e_value", "e_value_rd", "estimate_effect", "fit_cox", "judge",
     "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
 ]
 # --- end effects helper ---
