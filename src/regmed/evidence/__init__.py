@@ -14,6 +14,7 @@ from regmed.evidence.heterogeneity import (
     cochran_q,
     mantel_haenszel,
     period_coverage,
+    site_effects,
     site_heterogeneity,
 )
 from regmed.evidence.judge import Criterion, Verdict, judge
@@ -27,9 +28,30 @@ from regmed.evidence.sensitivity import (
 from regmed.evidence.survival import KaplanMeier, SurvivalEffect, kaplan_meier
 
 __all__ += [
-    "CalendarTrend", "CoxFit", "Criterion", "EValue", "Effect", "Heterogeneity", "KaplanMeier",
-    "MantelHaenszel", "PeriodCoverage", "SurvivalEffect", "TippingPoint", "Verdict",
-    "calendar_trend", "cochran_q", "e_value", "e_value_rd", "estimate_effect", "fit_cox", "judge",
-    "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
+    "CalendarTrend",
+    "CoxFit",
+    "Criterion",
+    "EValue",
+    "Effect",
+    "Heterogeneity",
+    "KaplanMeier",
+    "MantelHaenszel",
+    "PeriodCoverage",
+    "SurvivalEffect",
+    "TippingPoint",
+    "Verdict",
+    "calendar_trend",
+    "cochran_q",
+    "e_value",
+    "e_value_rd",
+    "estimate_effect",
+    "fit_cox",
+    "judge",
+    "kaplan_meier",
+    "mantel_haenszel",
+    "period_coverage",
+    "site_effects",
+    "site_heterogeneity",
+    "tipping_point",
 ]
 # --- end effects helper ---
