@@ -295,7 +295,8 @@ class SurvivalEffect(Result):
     tau : float
         RMST horizon (default: the smaller of the arms' largest follow-up times, as survRM2).
     km : KaplanMeier
-        Weighted Kaplan-Meier curves per arm (groups 0 and 1).
+        Weighted Kaplan-Meier curves per arm (groups 0 and 1); robust variance clustered on the
+        sample's cluster column for matching (``survfit(..., weights =, cluster = subclass)``).
     cox : CoxFit
         The Cox fit.
     n_treated, n_control : int
