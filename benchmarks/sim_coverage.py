@@ -3,7 +3,10 @@
 Simulation (Austin 2014 style): three confounders, about 30% treated, a continuous outcome with a
 constant treatment effect of 2 (so the ATT and ATE are both 2) and a binary outcome whose
 population ATT and ATE risk differences are computed once from the potential-outcome
-probabilities on a sample of 2,000,000. Each replicate fits the propensity score, then
+probabilities on a sample of 2,000,000, and a time-to-event outcome (exponential, conditional
+hazard ratio 0.6, no censoring) whose marginal ATT and ATE log hazard ratios are found by
+fitting a Cox model to both potential outcomes of 200,000 simulated patients (Austin 2014).
+Each replicate fits the propensity score, then
 
 * nn_1to1          : 1:1 nearest-neighbour matching without replacement (ATT), SE clustered on
                      the matched pair (sandwich::vcovCL);
@@ -33,10 +36,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from regmed.evidence import estimate_effect, fit_propensity, match, weight
+from regmed.evidence import estimate_effect, fit_cox, fit_propensity, match, weight
 
 COVS = ["x1", "x2", "x3"]
 EFFECT_CONT = 2.0
+HR_COND = 0.6
 
 
 def _probs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -54,11 +58,26 @@ def _covariates(rng: np.random.Generator, n: int) -> np.ndarray:
     return x
 
 
+def _hazard(x: np.ndarray) -> np.ndarray:
+    return 0.05 * np.exp(0.5 * x[:, 0] + 0.4 * x[:, 1] + 0.4 * x[:, 2])
+
+
 def truth(rng: np.random.Generator, n: int = 2_000_000) -> dict[str, float]:
-    """Population ATT and ATE of the binary outcome (risk difference)."""
+    """Population ATT and ATE: risk difference (binary) and marginal log hazard ratio."""
     x = _covariates(rng, n)
     ps, p0, p1 = _probs(x)
-    return {"ATE": float(np.mean(p1 - p0)), "ATT": float(np.sum(ps * (p1 - p0)) / np.sum(ps))}
+    out = {"ATE": float(np.mean(p1 - p0)), "ATT": float(np.sum(ps * (p1 - p0)) / np.sum(ps))}
+    xs = _covariates(rng, 200_000)
+    pss = _probs(xs)[0]
+    treated = rng.binomial(1, pss) == 1
+    for estimand, keep in (("ATE", np.ones(len(xs), bool)), ("ATT", treated)):
+        h = _hazard(xs[keep])
+        m = len(h)
+        both = pd.DataFrame({
+            "time": np.concatenate([rng.exponential(1 / (h * HR_COND)), rng.exponential(1 / h)]),
+            "event": 1, "treat": np.repeat([1, 0], m)})
+        out[f"{estimand}_loghr"] = float(fit_cox(both, "time", "event", ["treat"]).coef["treat"])
+    return out
 
 
 def simulate(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -67,8 +86,9 @@ def simulate(rng: np.random.Generator, n: int) -> pd.DataFrame:
     t = rng.binomial(1, ps)
     yb = rng.binomial(1, np.where(t == 1, p1, p0))
     yc = 1 + x[:, 0] + x[:, 1] + x[:, 2] + EFFECT_CONT * t + rng.normal(size=n)
+    time = rng.exponential(1 / (_hazard(x) * np.where(t == 1, HR_COND, 1.0)))
     return pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "treat": t,
-                         "y_bin": yb, "y_cont": yc})
+                         "y_bin": yb, "y_cont": yc, "time": time, "event": 1})
 
 
 def one_replicate(df: pd.DataFrame, rng: np.random.Generator) -> list[dict[str, object]]:
@@ -88,6 +108,11 @@ def one_replicate(df: pd.DataFrame, rng: np.random.Generator) -> list[dict[str, 
             out.append({"estimator": name, "estimand": estimand, "outcome": kind,
                         "estimate": row["estimate"], "se": row["std_error"],
                         "lo": row["ci_lower"], "hi": row["ci_upper"]})
+        surv = estimate_effect(sample, time="time", event="event", kind="survival")
+        row = surv.estimates.set_index("term").loc["log_hazard_ratio"]
+        out.append({"estimator": name, "estimand": estimand, "outcome": "log_hr",
+                    "estimate": row["estimate"], "se": row["std_error"],
+                    "lo": row["ci_lower"], "hi": row["ci_upper"]})
     return out
 
 
@@ -104,8 +129,10 @@ def main() -> None:
     for _ in range(args.reps):
         rows += one_replicate(simulate(rng, args.n), rng)
     res = pd.DataFrame(rows)
-    res["truth"] = np.where(res["outcome"] == "continuous", EFFECT_CONT,
-                            res["estimand"].map(truths))
+    res["truth"] = np.select(
+        [res["outcome"] == "continuous", res["outcome"] == "log_hr"],
+        [EFFECT_CONT, (res["estimand"] + "_loghr").map(truths)],
+        res["estimand"].map(truths))
     res["covered"] = (res["lo"] <= res["truth"]) & (res["truth"] <= res["hi"])
     res["error"] = res["estimate"] - res["truth"]
     table = (res.groupby(["outcome", "estimator"], sort=False)

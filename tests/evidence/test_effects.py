@@ -99,3 +99,12 @@ def test_bad_input_collects_problems() -> None:
         estimate_effect(s, outcome="re78", kind="binary")
     with pytest.raises(DataError):
         estimate_effect(s, outcome="employed", kind="ordinal")
+
+
+def test_missing_cluster_is_an_error() -> None:
+    data = _sample("nn1").data.copy()
+    data.loc[data.index[0], "subclass"] = float("nan")
+    s = AdjustedSample(data, data, "treat", (), "ATT", "matching", "subclass")
+    with pytest.raises(DataError) as err:
+        estimate_effect(s, outcome="employed")
+    assert err.value.problems[0].field == "subclass"

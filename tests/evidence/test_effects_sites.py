@@ -19,8 +19,10 @@ from regmed.evidence.heterogeneity import (
     cochran_q,
     mantel_haenszel,
     period_coverage,
+    site_effects,
     site_heterogeneity,
 )
+from regmed.evidence.sample import AdjustedSample
 
 REF = Path(__file__).parents[1] / "reference" / "evidence" / "effects" / "heterogeneity"
 EXP = json.loads((REF / "expected.json").read_text())
@@ -99,3 +101,21 @@ def test_period_coverage() -> None:
     hist = period_coverage(["2022-01-01", "2022-12-31"], ["2015-01-01", "2018-12-31"])
     assert not hist.covers and hist.overlap_days == 0
     assert hist.gap_after_days == (dt.date(2022, 12, 31) - dt.date(2018, 12, 31)).days
+
+
+@pytest.mark.parametrize(("key", "measure"), [("rd", "risk_difference"),
+                                              ("lor", "log_odds_ratio")])
+def test_site_effects_in_matched_sample(key: str, measure: str) -> None:
+    ref = json.loads((REF / "expected_site_effects.json").read_text())
+    md = pd.read_csv(REF.parent / "lalonde_nn1.csv")
+    md["site"] = "S" + (md["subclass"] % 4).astype(str)
+    s = AdjustedSample(md, md, "treat", (), "ATT", "matching", "subclass")
+    h = site_effects(s, "employed", "site", measure=measure)
+    r = ref[key]
+    assert list(h.sites["site"]) == ref["site"]
+    np.testing.assert_allclose(h.sites["estimate"], r["yi"], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(h.sites["std_error"] ** 2, r["vi"], rtol=1e-6)
+    assert h.q == pytest.approx(r["q"], rel=1e-6)
+    assert h.q_p == pytest.approx(r["q_p"], rel=1e-6)
+    assert h.estimates.iloc[0]["estimate"] == pytest.approx(r["fe"], rel=1e-6)
+    assert h.i2 == pytest.approx(r["i2"], abs=1e-6)

@@ -52,3 +52,28 @@ def test_bad_criteria(effect) -> None:  # type: ignore[no-untyped-def]
     assert len(err.value.problems) == 3
     with pytest.raises(PlanError):
         judge(effect, {"measure": "risk_difference", "treshold": 0.1})
+
+
+def test_hazard_ratio_defaults_to_lower_is_better() -> None:
+    import math
+
+    sim = pd.read_csv(REF / "survival" / "sim_matched.csv")
+    cox = json.loads((REF / "survival" / "expected.json").read_text())["cox"]
+    ref = cox["sim_weights_cluster"]
+    s = AdjustedSample(sim, sim, "treat", ("x",), "ATT", "matching", "subclass")
+    eff = estimate_effect(s, time="time", event="event", kind="survival")
+    v = judge(eff, {"measure": "hazard_ratio", "threshold": 0.8, "ci_upper_below": 1.0})
+    assert v.direction == "less"
+    assert v.estimate == pytest.approx(math.exp(ref["estimate"]), rel=1e-6)
+    assert v.met == (math.exp(ref["estimate"]) <= 0.8 and math.exp(ref["ci_upper"]) < 1.0)
+    assert v.checks["ci_upper_below"] is True
+    assert judge(eff, {"measure": "hazard_ratio", "threshold": 0.5}).met is False
+
+
+def test_results_serialize(effect) -> None:  # type: ignore[no-untyped-def]
+    d = effect.to_dict()
+    text = json.dumps(d)
+    assert d["risk_difference"] == pytest.approx(EXP["risk_difference"]["estimate"], rel=1e-6)
+    assert "log_odds_ratio" in text and "log_odds_ratio" in effect.summary()
+    v = judge(effect, {"measure": "risk_difference", "threshold": 0.0})
+    assert json.loads(json.dumps(v.to_dict()))["met"] is v.met

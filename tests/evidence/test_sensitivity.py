@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from regmed.errors import DataError
-from regmed.evidence.sensitivity import e_value, tipping_point
+from regmed.evidence.sensitivity import e_value, e_value_rd, tipping_point
 
 REF = Path(__file__).parents[1] / "reference" / "evidence" / "effects" / "sensitivity"
 EXPECTED = json.loads((REF / "expected.json").read_text())
@@ -45,16 +45,26 @@ def test_e_value_mean_difference() -> None:
     assert ev.e_value_ci == pytest.approx(c["e_value_ci"], rel=1e-10)
 
 
-def test_e_value_risk_difference_and_errors() -> None:
-    ev = e_value(0.2, 0.05, 0.35, measure="risk_difference", risk_control=0.25)
-    assert ev.risk_ratio == pytest.approx(1.8)
-    assert ev.e_value_ci == pytest.approx(1.2 + np.sqrt(1.2 * 0.2))
+@pytest.mark.parametrize("name", ["a", "b", "c", "d"])
+def test_e_value_rd_matches_reference(name: str) -> None:
+    c = EXPECTED["risk_difference"][name]
+    ev = e_value_rd(*c["n"], true=c["true"])
+    assert ev.risk_ratio == pytest.approx(c["bf"], rel=1e-10)
+    assert ev.e_value == pytest.approx(c["e_value"], rel=1e-10)
+    # R searches B on a grid of 1e-5; the root lies within one step below R's grid point
+    assert c["b_ci"] - 1e-5 - 1e-9 <= ev.risk_ratio_lower <= c["b_ci"] + 1e-9
+    assert ev.e_value_ci == pytest.approx(c["e_value_ci"], abs=2e-4)
+
+
+def test_e_value_errors() -> None:
     with pytest.raises(DataError):
         e_value(0.2, measure="risk_difference")
     with pytest.raises(DataError):
         e_value(-1.0, measure="odds_ratio")
     with pytest.raises(DataError):
         e_value(2.0, 2.5, 3.0)
+    with pytest.raises(DataError):
+        e_value_rd(10, 40, 30, 20)
 
 
 @pytest.mark.parametrize("method", ["wald", "fisher"])

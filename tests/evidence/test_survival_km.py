@@ -24,19 +24,22 @@ DATA = {
     "veteran": pd.read_csv(REF / "veteran.csv"),
     "sim": pd.read_csv(REF / "sim_matched.csv"),
 }
-KM = {
+KM: dict[str, tuple[str | None, ...]] = {
     "lung_sex": ("lung", "sex", None),
     "lung_all": ("lung", None, None),
     "veteran_trt": ("veteran", "trt2", None),
     "sim_weighted": ("sim", "treat", "weights"),
+    "sim_weighted_cluster": ("sim", "treat", "weights", "subclass"),
+    "sim_cluster_site": ("sim", None, None, "site"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(KM))
 def test_kaplan_meier_matches_survfit(name: str) -> None:
-    data, group, weights = KM[name]
+    data, group, weights, *cluster = KM[name]
     ref = EXPECTED["km"][name]
-    km = kaplan_meier(DATA[data], "time", "event", group=group, weights=weights)
+    km = kaplan_meier(DATA[data], "time", "event", group=group, weights=weights,
+                      cluster=cluster[0] if cluster else None)
     times = sorted(set(ref["at"]["time"]))
     at = km.survival_at(times).dropna()
     at["group"] = at["group"].astype(str)
@@ -63,7 +66,11 @@ def test_survival_effect_matched_sample() -> None:
     assert eff.log_hazard_ratio == pytest.approx(cox["estimate"], abs=1e-7)
     assert eff.log_hazard_ratio_se == pytest.approx(cox["std_error"], rel=1e-6)
     assert eff.hazard_ratio_ci[0] == pytest.approx(np.exp(cox["ci_lower"]), rel=1e-6)
-    km = EXPECTED["km"]["sim_weighted"]
+    km = EXPECTED["km"]["sim_weighted_cluster"]
+    at = eff.km.survival_at([10])
+    assert at["lower"].tolist() == pytest.approx(
+        [v for t, v in zip(km["at"]["time"], km["at"]["lower"], strict=True) if t == 10],
+        rel=1e-8)
     assert eff.rmst_control == pytest.approx(km["rmean"][0], rel=1e-8)
     assert eff.rmst_treated == pytest.approx(km["rmean"][1], rel=1e-8)
     assert eff.rmst_difference_se == pytest.approx(np.hypot(*km["rmean_se"]), rel=1e-6)

@@ -21,7 +21,7 @@ def _run(argv, capsys):
     except SystemExit as exc:
         code = exc.code
     out = capsys.readouterr()
-    return code, out.out, out.err
+    return code, out.out, " ".join(out.err.split())  # rich wraps stderr at the terminal width
 
 
 def test_check_example_json_exit_0(capsys, use_calculator):
@@ -98,3 +98,27 @@ def test_render_writes_html(capsys, use_calculator, tmp_path):
     assert code == 0
     html = (out_dir / "plan.html").read_text(encoding="utf-8")
     assert "(1) Sample size" in html and out.strip().endswith("plan.html")
+
+
+def test_check_against_data_facts(capsys, use_calculator, tmp_path):
+    facts = tmp_path / "facts.json"
+    facts.write_text(
+        json.dumps(
+            {
+                "cohorts": {
+                    "treated": {"start": "2026-04-01", "end": "2030-12-01", "n": 49},
+                    "concurrent_control": {"start": "2026-04-01", "end": "2028-12-31", "n": 102},
+                },
+                "n_sites": 6,
+                "blinded_share": 0.99,
+            }
+        )
+    )
+    argv = ["plan", "check", str(example_path("sci_example")), "--format", "json"]
+    code, out, _ = _run([*argv, "--facts", str(facts)], capsys)
+    assert code == 1
+    failing = [f for f in json.loads(out)["findings"] if f["status"] == "not_met"]
+    assert {(f["item"], f["point"]) for f in failing} == {("1", "enrolment"), ("6", "D6")}
+    facts.write_text("{not json")
+    code, _, err = _run([*argv, "--facts", str(facts)], capsys)
+    assert code == 2 and "not valid JSON: line 1" in err

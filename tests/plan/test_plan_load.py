@@ -44,6 +44,7 @@ def test_extended_example_has_measurement_and_analyses():
     assert plan.missing_data.primary == "non_responder"
     assert {s.variable for s in plan.subgroup_analyses} == {"ais_grade", "level"}
     assert plan.sensitivity_analyses[0].id == "without_historical"
+    assert plan.quality_understanding.mechanism_cqa.startswith("VEGF")
 
 
 def test_bad_yaml_gives_line_and_column():
@@ -145,3 +146,51 @@ def test_canonical_yaml_round_trips():
     again = load_plan(plan_to_yaml(plan))
     assert again.model_dump() == plan.model_dump()
     assert again.source_text != plan.source_text  # the text differs, the content does not
+
+
+def test_measurement_rules_name_their_keys(example_text):
+    block = (
+        "    measurement:\n"
+        "      variable: uems\n"
+        "      baseline_visit: {name: day49, day: 49, window: 7}\n"
+        "      outcome_visit: {name: day30, day: 30}\n"
+        "      derivation: change_at_least\n"
+        "      assessor_roles: [blinded_central, nurse]\n"
+    )
+    text = example_text.replace("achievement_criteria:", block + "achievement_criteria:", 1)
+    assert _problems(text) == [
+        "endpoints[0].measurement.assessor_roles[1]: must be one of 'blinded_central', "
+        "'blinded_independent' or 'treating_physician', got 'nurse'"
+    ]
+    text = text.replace(", nurse]", "]")
+    assert _problems(text) == [
+        "endpoints[0].measurement.threshold: required when derivation is change_at_least",
+        "endpoints[0].measurement.outcome_visit.day: must come after the baseline visit",
+    ]
+
+
+def test_odd_yaml_never_crashes(example_text):
+    assert _problems("? [a, b]\n: 1\n") == ["line 1, column 3: a key must be a plain word"]
+    assert _problems(example_text.replace("count: 6", "count: true")) == [
+        "sites.count: not a whole number, got True"
+    ]
+    assert _problems("indication: !!python/object:os.system x\n")[0].startswith(
+        "line 1, column 13: could not determine a constructor"
+    )
+    assert _problems("") == ["the plan must be a mapping of keys (key: value)"]
+
+
+def test_survival_assumptions_need_one_control_hazard(example_text):
+    survival = (
+        "sample_size:\n  method: survival\n"
+        "  assumptions: {hazard_ratio: 0.6, accrual_time: 24, follow_up_time: 12}\n"
+        "  n_treated: 120\n  n_control: 120\n"
+    )
+    head, tail = example_text.split("sample_size:\n", 1)
+    rest = tail.split("sites:", 1)[1]
+    text = head + survival + "sites:" + rest
+    assert _problems(text) == [
+        "sample_size.assumptions: give either median_control or lambda_control"
+    ]
+    plan = load_plan(text.replace("hazard_ratio: 0.6,", "hazard_ratio: 0.6, lambda_control: 0.04,"))
+    assert plan.sample_size.assumptions.lambda_control == 0.04

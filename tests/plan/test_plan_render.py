@@ -74,6 +74,7 @@ def test_english_document(rendered):
         "Missing-data handling",
         "counted as non-responder",
         "same and other sites",
+        "Quality spread between donors",
     ):
         assert text in html, text
     assert "対照群の設定と方向" not in html
@@ -101,3 +102,14 @@ def test_write_pdf(rendered, tmp_path):
     written = write_plan_document(*rendered, tmp_path, "ja", pdf=True)
     pdf = tmp_path / "plan.pdf"
     assert pdf in written and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_identifiers_are_not_translated():
+    from regmed.plan.labels import value_label
+
+    assert value_label("ais_improvement", "en", "derivation") == "AIS grade improvement"
+    assert value_label("ais_improvement", "en", "endpoint") == "ais_improvement"
+    assert value_label("other", "ja", "sites") == "他施設"
+    assert value_label("other", "ja", "rule") == "その他"
+    assert value_label(True, "ja", "objective") == "はい"
+    assert value_label(0.15, "ja", "threshold") == "0.15"

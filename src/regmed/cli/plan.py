@@ -44,25 +44,40 @@ def check(
     format: Annotated[
         OutputFormat, typer.Option("--format", help="table (readable) or json.")
     ] = OutputFormat.table,
+    facts: Annotated[
+        Path | None,
+        typer.Option(
+            "--facts",
+            help="JSON of data facts (StudyData.facts: cohorts with start/end/n, n_sites, "
+            "blinded_share …) to re-run the checks against the data.",
+        ),
+    ] = None,
 ) -> None:
     """Check PLAN_FILE against every item of the evaluation index.
 
     Exit code 0 only when nothing is missing or not met; 1 otherwise; 2 when the plan
-    cannot be read.
+    (or the facts file) cannot be read.
     """
-    from regmed.plan import check_plan, load_plan
+    from regmed.plan import DataFacts, check_plan, load_plan
 
-    checklist = check_plan(load_plan(plan_file))
+    plan = load_plan(plan_file)
+    data_facts = DataFacts.from_mapping(_read_facts(facts), plan) if facts else None
+    checklist = check_plan(plan, data_facts)
     if format is OutputFormat.json:
         typer.echo(json.dumps(checklist.to_json(), ensure_ascii=False, indent=2))
     else:
         table = Table(title=f"Evaluation plan checklist — {plan_file}", show_lines=False)
-        for col in ("item", "point", "status", "message", "reference"):
-            table.add_column(col, overflow="fold")
+        table.add_column("item", no_wrap=True, min_width=4)
+        table.add_column("point", no_wrap=True, min_width=15)
+        table.add_column("status", no_wrap=True, min_width=9)
+        table.add_column("message", overflow="fold", ratio=1)
+        table.add_column("reference", no_wrap=True, min_width=16)
         for f in checklist.findings:
             style = _STYLE.get(f.status, "")
             table.add_row(f.item, f.point, f"[{style}]{f.status}[/]", f.message, f.reference)
         console = Console()
+        if not console.is_terminal:  # piped or captured: do not squeeze into 80 columns
+            console = Console(width=160)
         console.print(table)
         counts = ", ".join(f"{k} {v}" for k, v in checklist.counts().items())
         console.print(("OK: " if checklist.ok else "NOT OK: ") + counts, highlight=False)
@@ -70,6 +85,23 @@ def check(
         # SystemExit, not typer.Exit: regmed.cli.main runs click with standalone_mode=False,
         # where click turns typer.Exit into a return value that main() drops.
         raise SystemExit(1)
+
+
+def _read_facts(path: Path) -> dict:
+    from regmed.errors import PlanError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PlanError(f"Cannot read the facts file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise PlanError(
+            f"The facts file {path} is not valid JSON: line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise PlanError(f"The facts file {path} must hold a JSON object")
+    return data
 
 
 @plan_app.command("render")

@@ -19,13 +19,14 @@ from regmed.evidence.heterogeneity import (
     cochran_q,
     mantel_haenszel,
     period_coverage,
+    site_effects,
     site_heterogeneity,
 )
 from regmed.evidence.judge import Criterion, Verdict, judge
 from regmed.evidence.matching import Matching, match
 from regmed.evidence.propensity import PropensityScore, fit_propensity
 from regmed.evidence.sample import AdjustedSample
-from regmed.evidence.sensitivity import EValue, TippingPoint, e_value, tipping_point
+from regmed.evidence.sensitivity import EValue, TippingPoint, e_value, e_value_rd, tipping_point
 from regmed.evidence.survival import KaplanMeier, SurvivalEffect, kaplan_meier
 from regmed.evidence.weighting import Weighting, weight
 
@@ -35,5 +36,5 @@ __all__ = [
     "CalendarTrend", "CoxFit", "Criterion", "EValue", "Effect", "Heterogeneity", "KaplanMeier",
     "MantelHaenszel", "PeriodCoverage", "SurvivalEffect", "TippingPoint", "Verdict",
     "calendar_trend", "cochran_q", "e_value", "estimate_effect", "fit_cox", "judge",
-    "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
+    "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point", "site_effects", "e_value_rd",
 ]

@@ -164,6 +164,9 @@ def _check_sample(sample: AdjustedSample, columns: list[str]) -> list[Problem]:
         problems.append(Problem("treatment must be coded 0/1", field=sample.treatment))
     elif treat.nunique() < 2:
         problems.append(Problem("both arms must be present", field=sample.treatment))
+    if sample.cluster is not None and data[sample.cluster].isna().any():
+        problems.append(Problem("cluster column has missing values (as vcovCL, NAs are not "
+                                "allowed)", field=sample.cluster))
     w = pd.to_numeric(data["weights"], errors="coerce")
     if w.isna().any() or (w < 0).any():
         problems.append(Problem("weights must be non-negative numbers", field="weights"))

@@ -33,6 +33,8 @@ from scipy import stats
 
 from regmed.errors import DataError, Problem
 from regmed.evidence._glm import fit_glm
+from regmed.evidence.effects import Effect, estimate_effect
+from regmed.evidence.sample import AdjustedSample
 from regmed.results import ESTIMATE_COLUMNS, Result, format_table
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "PeriodCoverage",
     "cochran_q",
     "site_heterogeneity",
+    "site_effects",
     "mantel_haenszel",
     "calendar_trend",
     "period_coverage",
@@ -236,6 +239,66 @@ def site_heterogeneity(
                                              "site": site, "measure": measure,
                                              "conf_level": conf_level,
                                              "dropped_sites": dropped})
+
+
+def site_effects(
+    sample: AdjustedSample,
+    outcome: str,
+    site: str,
+    *,
+    kind: str = "binary",
+    measure: str | None = None,
+    conf_level: float = 0.95,
+) -> Heterogeneity:
+    """Effect per site within an adjusted sample, with design SEs, and their heterogeneity.
+
+    Each site's rows of ``sample.data`` are analysed with :func:`estimate_effect` (cluster-robust
+    on matched sets, or the HC0 sandwich for weights); the per-site estimates are then pooled
+    and tested with :func:`cochran_q`. For matching, keep matched sets within one site (match
+    exactly on site) so that no cluster is split.
+
+    Parameters
+    ----------
+    sample : AdjustedSample
+    outcome, site : str
+        Outcome column and site column (in ``sample.data``).
+    kind : {"binary", "continuous"}
+    measure : str, optional
+        A term of the effect's ``estimates`` table: ``risk_difference`` (default for binary),
+        ``log_risk_ratio``, ``log_odds_ratio`` or ``mean_difference`` (continuous).
+
+    References
+    ----------
+    .. [1] Cochran WG (1954). Biometrics 10:101-129.
+    .. [2] Higgins JPT, Thompson SG (2002). Statistics in Medicine 21:1539-1558.
+    """
+    if site not in sample.data.columns:
+        raise DataError("The site column is missing.",
+                        [Problem(f"column {site!r} is not in the adjusted sample", field=site)])
+    term = measure or ("risk_difference" if kind == "binary" else "mean_difference")
+    labels, ests, ses, skipped = [], [], [], []
+    for level, rows in sample.data.groupby(site, sort=True):
+        part = dataclasses.replace(sample, data=rows)
+        if rows[sample.treatment].nunique() < 2:
+            skipped.append(str(level))
+            continue
+        eff = estimate_effect(part, outcome=outcome, kind=kind, conf_level=conf_level)
+        assert isinstance(eff, Effect)
+        row = eff.estimates.set_index("term")
+        if term not in row.index:
+            raise DataError(f"The {kind} effect has no term {term!r}.")
+        est, se = float(row.loc[term, "estimate"]), float(row.loc[term, "std_error"])
+        if not (math.isfinite(est) and math.isfinite(se) and se > 0):
+            skipped.append(str(level))
+            continue
+        labels.append(level)
+        ests.append(est)
+        ses.append(se)
+    res = cochran_q(ests, ses, labels, conf_level=conf_level, measure=term)
+    return dataclasses.replace(res, options={"outcome": outcome, "site": site, "kind": kind,
+                                             "measure": term, "conf_level": conf_level,
+                                             "dropped_sites": skipped,
+                                             "variance": sample.cluster or "HC0"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,9 +6,11 @@ References
    introducing the E-value. Annals of Internal Medicine 167:268-274.
 .. [2] Mathur MB, Ding P, Riddell CA, VanderWeele TJ (2018). Website and R package for computing
    E-values. Epidemiology 29:e45-e47 (R package ``EValue``).
-.. [3] Chinn S (2000). A simple method for converting an odds ratio to effect size for use in
+.. [3] Ding P, VanderWeele TJ (2016). Sensitivity analysis without assumptions. Epidemiology
+   27:368-377 (bounding factor for the risk difference).
+.. [4] Chinn S (2000). A simple method for converting an odds ratio to effect size for use in
    meta-analysis. Statistics in Medicine 19:3127-3131 (the 0.91 factor for mean differences).
-.. [4] Yan X, Lee S, Li N (2009). Missing data handling methods in medical device clinical
+.. [5] Yan X, Lee S, Li N (2009). Missing data handling methods in medical device clinical
    trials. J Biopharm Stat 19:1085-1098 (tipping-point analysis).
 """
 
@@ -25,9 +27,9 @@ from scipy import stats
 from regmed.errors import DataError, Problem
 from regmed.results import Result, format_table
 
-__all__ = ["EValue", "TippingPoint", "e_value", "tipping_point"]
+__all__ = ["EValue", "TippingPoint", "e_value", "e_value_rd", "tipping_point"]
 
-_MEASURES = ("risk_ratio", "odds_ratio", "hazard_ratio", "mean_difference", "risk_difference")
+_MEASURES = ("risk_ratio", "odds_ratio", "hazard_ratio", "mean_difference")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +87,6 @@ def e_value(
     rare: bool = False,
     sd: float | None = None,
     se: float | None = None,
-    risk_control: float | None = None,
     true: float = 1.0,
 ) -> EValue:
     """E-value of an estimate and of its confidence limit (VanderWeele & Ding 2017).
@@ -96,20 +97,17 @@ def e_value(
         The estimate on its natural scale (ratio, or difference).
     ci_lower, ci_upper : float, optional
         Its confidence limits (same scale).
-    measure : {"risk_ratio", "odds_ratio", "hazard_ratio", "mean_difference", "risk_difference"}
+    measure : {"risk_ratio", "odds_ratio", "hazard_ratio", "mean_difference"}
         Odds and hazard ratios are converted to risk ratios as in VanderWeele & Ding (2017)
         Table 2: unchanged when the outcome is ``rare`` (< 15%), otherwise ``sqrt(OR)`` and
         ``(1 - 0.5^sqrt(HR)) / (1 - 0.5^sqrt(1/HR))``. A mean difference is standardized by
         ``sd`` to d and converted to ``exp(0.91 d)``, its CI to ``exp(0.91 d ± 1.78 se/sd)``
-        (``se`` required, as ``EValue::evalues.MD``). A risk difference is converted with the
-        control risk ``risk_control`` to ``(p0 + RD) / p0`` (limits likewise), an approximation
-        that ignores the sampling error of ``p0``.
+        (``se`` required, as ``EValue::evalues.MD``). For a risk difference use
+        :func:`e_value_rd`.
     rare : bool
         Whether the outcome is rare (odds and hazard ratios only).
     sd, se : float, optional
         Outcome SD and the estimate's SE, for ``mean_difference``.
-    risk_control : float, optional
-        Control-arm risk, for ``risk_difference``.
     true : float
         The true value to shift to (risk-ratio scale), default 1 (no effect).
 
@@ -128,6 +126,8 @@ def e_value(
     >>> round(ev.e_value, 2), round(ev.e_value_ci, 2)
     (7.26, 3.0)
     """
+    if measure == "risk_difference":
+        raise DataError("For a risk difference use e_value_rd() with the 2x2 counts.")
     if measure not in _MEASURES:
         raise DataError(f"measure must be one of {', '.join(_MEASURES)}, not {measure!r}.")
     problems: list[Problem] = []
@@ -140,14 +140,6 @@ def e_value(
             d = estimate / sd
             rr = math.exp(0.91 * d)
             rr_lo, rr_hi = math.exp(0.91 * d - 1.78 * se / sd), math.exp(0.91 * d + 1.78 * se / sd)
-    elif measure == "risk_difference":
-        if risk_control is None or not 0 < risk_control < 1:
-            problems.append(Problem("a risk difference needs 0 < risk_control < 1",
-                                    field="risk_control"))
-        else:
-            def conv(x: float) -> float:
-                return (risk_control + x) / risk_control if not math.isnan(x) else math.nan
-            rr, rr_lo, rr_hi = conv(estimate), conv(lo), conv(hi)
     else:
         if estimate <= 0 or (not math.isnan(lo) and lo <= 0) or (not math.isnan(hi) and hi <= 0):
             problems.append(Problem("ratios and their limits must be positive", field="estimate"))
@@ -174,7 +166,82 @@ def e_value(
         e_value=ev, e_value_ci=ev_ci,
         options={"estimate": estimate, "ci_lower": ci_lower, "ci_upper": ci_upper,
                  "measure": measure, "rare": rare, "sd": sd, "se": se,
-                 "risk_control": risk_control, "true": true},
+                 "true": true},
+    )
+
+
+def e_value_rd(
+    n11: float, n10: float, n01: float, n00: float, *, true: float = 0.0, alpha: float = 0.05
+) -> EValue:
+    """E-value for a risk difference from a 2x2 table (Ding & VanderWeele 2016).
+
+    A confounder with bounding factor B (risk-ratio scale, E-value ``B + sqrt(B(B-1))``) can
+    reduce the risk difference at most to ``(p1 - p0 B)(f + (1 - f)/B)``, f the treated share.
+    The point E-value solves that for ``true``; the CI E-value is the smallest B at which the
+    lower Wald limit of the bias-adjusted difference (delta method in f, p1, p0, as the R
+    package ``EValue``'s ``evalues.RD``, which searches a grid of B where this finds the root)
+    reaches ``true`` — 1 when the unadjusted lower limit already does.
+
+    Parameters
+    ----------
+    n11, n10 : float
+        Treated with and without the outcome (weighted counts are allowed).
+    n01, n00 : float
+        Controls with and without the outcome.
+    true : float
+        The risk difference to shift to (default 0).
+    alpha : float
+        Two-sided level of the interval.
+
+    Returns
+    -------
+    EValue
+        ``risk_ratio`` holds the bounding factor of the estimate.
+
+    References
+    ----------
+    .. [1] Ding P, VanderWeele TJ (2016). Epidemiology 27:368-377.
+    .. [2] Mathur MB et al. (2018). Epidemiology 29:e45-e47.
+
+    Examples
+    --------
+    >>> round(e_value_rd(50, 50, 25, 75).e_value, 3)   # p1 0.5, p0 0.25: B = 2
+    3.414
+    """
+    from scipy.optimize import brentq
+
+    counts = np.array([n11, n10, n01, n00], dtype=float)
+    if (counts < 0).any() or n11 + n10 == 0 or n01 + n00 == 0:
+        raise DataError("The 2x2 counts must be non-negative with both arms present.")
+    n1, n0 = n11 + n10, n01 + n00
+    n = n1 + n0
+    f = n1 / n
+    p1, p0 = n11 / n1, n01 / n0
+    if p1 - p0 <= true:
+        raise DataError("The risk difference must exceed `true` (relabel the arms if it is "
+                        "negative).")
+    if p0 == 0:
+        raise DataError("The control risk is 0: no confounder can explain the difference away.")
+    diff = p0 * (1 - f) - p1 * f
+    bf = (math.sqrt((true + diff) ** 2 + 4 * p1 * p0 * f * (1 - f)) - (true + diff)) / (2 * p0 * f)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    v1, v0, vf = p1 * (1 - p1) / n1, p0 * (1 - p0) / n0, f * (1 - f) / n
+
+    def lower(b: float) -> float:
+        adj = (p1 - p0 * b) * (f + (1 - f) / b)
+        g1, g0, gf = f + (1 - f) / b, -(b * f + 1 - f), (p1 - p0 * b) * (1 - 1 / b)
+        return adj - z * math.sqrt(g1**2 * v1 + g0**2 * v0 + gf**2 * vf) - true
+
+    lo = p1 - p0 - z * math.sqrt(v1 + v0)
+    if lo <= true:
+        ev_ci, b_ci = 1.0, 1.0
+    else:
+        b_ci = float(brentq(lower, 1.0, bf, xtol=1e-12))
+        ev_ci = _evalue_rr(b_ci)
+    return EValue(
+        measure="risk_difference", risk_ratio=bf, risk_ratio_lower=b_ci,
+        risk_ratio_upper=math.nan, e_value=_evalue_rr(bf), e_value_ci=ev_ci,
+        options={"n11": n11, "n10": n10, "n01": n01, "n00": n00, "true": true, "alpha": alpha},
     )
 
 

@@ -122,8 +122,31 @@ def _minmin(y: np.ndarray, x: np.ndarray) -> float:
     return float(x[0])
 
 
+def _clustered_ij(inv: np.ndarray, event: np.ndarray, w: np.ndarray, a: np.ndarray,
+                  nd: np.ndarray, cluster: np.ndarray, m: int) -> np.ndarray:
+    """Variance of log S(t) from the influences summed within clusters (sum_g F_g(t)^2)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jump = w * (a[inv] - np.where(event > 0, event / nd[inv], 0.0))
+    codes, _ = pd.factorize(pd.Series(cluster))
+    g = int(codes.max()) + 1
+    var = np.zeros(m)
+    block = max(1, 4_000_000 // max(m, 1))
+    for start in range(0, g, block):
+        sel = (codes >= start) & (codes < start + block)
+        rows = codes[sel] - start
+        size = min(block, g - start)
+        m1 = np.zeros((size, m))
+        m2 = np.zeros((size, m))
+        np.add.at(m1, (rows, inv[sel]), jump[sel])
+        np.add.at(m2, (rows, inv[sel]), w[sel])
+        later = m2.sum(axis=1, keepdims=True) - np.cumsum(m2, axis=1)
+        f = np.cumsum(m1, axis=1) + a[None, :] * later
+        var += np.sum(f**2, axis=0)
+    return var
+
+
 def _km_one(time: np.ndarray, event: np.ndarray, w: np.ndarray, z: float,
-            robust: bool) -> pd.DataFrame:
+            robust: bool, cluster: np.ndarray | None = None) -> pd.DataFrame:
     ut, inv = np.unique(time, return_inverse=True)
     d = np.bincount(inv, weights=w * event, minlength=len(ut))
     c = np.bincount(inv, weights=w * (1 - event), minlength=len(ut))
@@ -131,7 +154,10 @@ def _km_one(time: np.ndarray, event: np.ndarray, w: np.ndarray, z: float,
     n = np.cumsum(tot[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - d / n)
-        if robust:
+        if cluster is not None:
+            a = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
+            se = np.sqrt(_clustered_ij(inv, event, w, a, n - d, cluster, len(ut)))
+        elif robust:
             # infinitesimal jackknife: influence of subject i on log S(t) is
             # -(e_i 1{t_i <= t} / (n - d)(t_i) - A(min(t, t_i))), A = cumsum d / (n (n - d))
             a = np.cumsum(np.where(d > 0, d / (n * (n - d)), 0.0))
@@ -161,6 +187,7 @@ def kaplan_meier(
     *,
     conf_level: float = 0.95,
     robust: bool | None = None,
+    cluster: str | None = None,
 ) -> KaplanMeier:
     """Kaplan-Meier estimate per group, as ``survfit(Surv(time, event) ~ group, weights=)``.
 
@@ -178,7 +205,11 @@ def kaplan_meier(
         Level of the pointwise log-transformed intervals.
     robust : bool, optional
         Infinitesimal-jackknife (robust) standard errors instead of Greenwood's. Default as
-        ``survfit`` in survival 3.5: robust when the weights are not all integers.
+        ``survfit`` in survival 3.5: robust when the weights are not all integers or a
+        ``cluster`` is given.
+    cluster : str, optional
+        Column of clusters (e.g. ``subclass`` of matched sets): the robust variance sums the
+        influences within clusters (``survfit(..., cluster = )``).
 
     Returns
     -------
@@ -196,11 +227,13 @@ def kaplan_meier(
     >>> kaplan_meier(d, "t", "e").survival_at([1, 3])["surv"].round(3).tolist()
     [0.75, 0.375]
     """
-    cols = [time, event] + [c for c in (group, weights) if c]
+    cols = [time, event] + [c for c in (group, weights, cluster) if c]
     problems = [Problem(f"column {c!r} is not in the data", field=c)
                 for c in cols if c not in df.columns]
     if problems:
         raise DataError("The Kaplan-Meier curves cannot be computed.", problems)
+    if cluster and df[cluster].isna().any():
+        problems.append(Problem("cluster has missing values", field=cluster))
     used = df[cols].dropna()
     t = pd.to_numeric(used[time], errors="coerce")
     e = pd.to_numeric(used[event], errors="coerce")
@@ -217,13 +250,13 @@ def kaplan_meier(
         raise DataError("The Kaplan-Meier curves cannot be computed.", problems)
     z = float(stats.norm.ppf(0.5 + conf_level / 2))
     if robust is None:
-        robust = bool((w != np.floor(w)).any())
+        robust = bool((w != np.floor(w)).any()) or cluster is not None
     labels = used[group] if group else pd.Series("all", index=used.index)
     tables, meds = [], []
     for g in sorted(pd.unique(labels)):
         sel = (labels == g).to_numpy()
         tab = _km_one(t.to_numpy(float)[sel], e.to_numpy(float)[sel], w.to_numpy(float)[sel], z,
-                     robust)
+                     robust, used[cluster].to_numpy()[sel] if cluster and robust else None)
         tab.insert(0, "group", g)
         tables.append(tab)
         x = tab["time"].to_numpy()
@@ -237,7 +270,7 @@ def kaplan_meier(
         table=pd.concat(tables, ignore_index=True),
         medians=pd.DataFrame(meds, columns=["group", "n", "events", "median", "lower", "upper"]),
         options={"time": time, "event": event, "group": group, "weights": weights,
-                 "conf_level": conf_level, "robust": robust},
+                 "conf_level": conf_level, "robust": robust, "cluster": cluster},
     )
 
 
@@ -262,7 +295,8 @@ class SurvivalEffect(Result):
     tau : float
         RMST horizon (default: the smaller of the arms' largest follow-up times, as survRM2).
     km : KaplanMeier
-        Weighted Kaplan-Meier curves per arm (groups 0 and 1).
+        Weighted Kaplan-Meier curves per arm (groups 0 and 1); robust variance clustered on the
+        sample's cluster column for matching (``survfit(..., weights =, cluster = subclass)``).
     cox : CoxFit
         The Cox fit.
     n_treated, n_control : int
@@ -331,6 +365,8 @@ def estimate_survival_effect(
         cols.append(sample.cluster)
     problems = [Problem(f"column {c!r} is not in the adjusted sample", field=c)
                 for c in cols if c not in data.columns]
+    if sample.cluster and data[sample.cluster].isna().any():
+        problems.append(Problem("cluster column has missing values", field=sample.cluster))
     if problems:
         raise DataError("The adjusted sample cannot be analysed.", problems)
     used = data[cols].dropna()
@@ -340,7 +376,7 @@ def estimate_survival_effect(
     cox = fit_cox(used, time, event, [sample.treatment], weights="weights",
                   cluster=sample.cluster, robust=True, conf_level=conf_level)
     km = kaplan_meier(used, time, event, group=sample.treatment, weights="weights",
-                      conf_level=conf_level)
+                      conf_level=conf_level, cluster=sample.cluster)
     arms = used[sample.treatment].to_numpy()
     if tau is None:
         tau = float(min(used.loc[arms == 1, time].max(), used.loc[arms == 0, time].max()))

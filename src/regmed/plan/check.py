@@ -56,7 +56,10 @@ def check_plan(
     calc = sample_size_calculator or design_calculator
     findings = [*check_items_1_to_5(plan, facts, calc), *check_items_6_and_7(plan, facts)]
     findings.sort(key=lambda f: (f.item, f.source == "data"))  # stable: index order kept
+    from regmed.plan.lock import plan_sha256
+
     options = {
+        "plan_sha256": plan_sha256(plan),
         "facts": facts is not None,
         "sample_size_calculator": getattr(calc, "__qualname__", type(calc).__name__),
     }

@@ -297,18 +297,21 @@ def _check_sites(plan: Plan, facts: DataFacts | None) -> list[Finding]:
 
 
 def criterion_direction(measure: str, endpoint: Endpoint, explicit: str | None) -> str:
-    """Which way is better for a criterion: explicit, else lower for hazard ratios, else
-    the endpoint's ``better``."""
+    """Which side is better for a criterion: ``"greater"`` or ``"less"``.
+
+    Explicit if given; else ``"less"`` for hazard ratios (as :func:`regmed.evidence.judge`),
+    else from the endpoint's ``better``.
+    """
     if explicit is not None:
         return explicit
     if measure == "hazard_ratio":
-        return "lower"
-    return endpoint.better
+        return "less"
+    return "greater" if endpoint.better == "higher" else "less"
 
 
 def _null_value(measure: str, endpoint: Endpoint) -> tuple[float | None, str]:
     """The value the criterion must beat: no effect, or natural recovery for absolute ones."""
-    if measure in ("risk_difference", "mean_difference"):
+    if measure in ("risk_difference", "mean_difference", "rmst_difference"):
         return 0.0, "no difference"
     if measure in ("risk_ratio", "odds_ratio", "hazard_ratio"):
         return 1.0, "a ratio of 1"
@@ -367,26 +370,28 @@ def _criteria_for(plan: Plan, e: Endpoint) -> list[Finding]:
         return [_f("3", "criteria", "missing", msg, ref)]
     out = [_f("3", "criteria", "met", f"{e.id}: {len(crits)} achievement criterion(s)", ref)]
     for c in crits:
-        direction = criterion_direction(c.measure, e, c.direction)
+        greater = criterion_direction(c.measure, e, c.direction) == "greater"
         null, what = _null_value(c.measure, e)
         problems = []
         if null is None:
-            problems.append(f"the {c.measure} threshold cannot be compared with {what}")
+            problems.append(f"the {c.measure} criterion cannot be compared with {what}")
         else:
-            beyond = c.threshold > null if direction == "higher" else c.threshold < null
-            if not beyond:
-                problems.append(f"threshold {c.threshold:g} does not exceed {what}")
-            bound = c.ci_lower_above if direction == "higher" else c.ci_upper_below
-            name = "ci_lower_above" if direction == "higher" else "ci_upper_below"
+            if c.threshold is not None:
+                beyond = c.threshold > null if greater else c.threshold < null
+                if not beyond:
+                    problems.append(f"threshold {c.threshold:g} does not exceed {what}")
+            bound = c.ci_lower_above if greater else c.ci_upper_below
+            name = "ci_lower_above" if greater else "ci_upper_below"
             if bound is None:
                 problems.append(f"no confidence bound ({name})")
-            elif (bound < null) if direction == "higher" else (bound > null):
+            elif (bound < null) if greater else (bound > null):
                 problems.append(f"{name} {bound:g} lies on the wrong side of {what}")
         if problems:
             msg = f"{e.id}: {c.measure} criterion: " + "; ".join(problems)
             out.append(_f("3", "criteria_level", "not_met", msg, ref))
         else:
-            msg = f"{e.id}: {c.measure} criterion {c.threshold:g} lies beyond {what}"
+            level = f"{c.threshold:g}" if c.threshold is not None else "(CI bound only)"
+            msg = f"{e.id}: {c.measure} criterion {level} lies beyond {what}"
             out.append(_f("3", "criteria_level", "met", msg, ref))
     return out
 

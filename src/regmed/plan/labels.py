@@ -14,6 +14,7 @@ __all__ = [
     "POINT_LABELS",
     "STATUS_LABELS",
     "FIELD_VALUE_LABELS",
+    "ENUMERATED_FIELDS",
     "field_label",
     "value_label",
     "item_label",
@@ -85,8 +86,11 @@ FIELD_LABELS: dict[str, Pair] = {
     "sd": ("標準偏差", "Standard deviation"),
     "hazard_ratio": ("ハザード比", "Hazard ratio"),
     "median_control": ("対照群の中央値", "Median, control"),
+    "lambda_control": ("対照群のハザード", "Hazard, control"),
     "accrual_time": ("登録期間", "Accrual time"),
     "follow_up_time": ("追跡期間", "Follow-up time"),
+    "dropout_rate": ("脱落率", "Dropout rate"),
+    "dropout_time": ("脱落率の基準時点", "Dropout time"),
     "p0": ("閾値割合", "Null rate"),
     "p1": ("期待割合", "Expected rate"),
     "n_treated": ("製品群の症例数", "Treated patients"),
@@ -144,6 +148,16 @@ FIELD_LABELS: dict[str, Pair] = {
     "quality_efficacy_analyses": ("品質特性と有効性の解析", "Quality–efficacy analyses"),
     "attribute": ("品質特性", "Quality attribute"),
     "purpose": ("目的", "Purpose"),
+    "quality_understanding": (
+        "不均一性・作用機序・ドナー間差の理解の計画",
+        "Plan to understand heterogeneity, mechanism and donor spread",
+    ),
+    "heterogeneity": ("細胞集団の不均一性", "Heterogeneity of the cell population"),
+    "mechanism_cqa": (
+        "主たる作用機序と有効性に関連する重要品質特性",
+        "Main mechanism and efficacy-related CQAs",
+    ),
+    "donor_variability": ("ドナー間差による品質のばらつき", "Quality spread between donors"),
     "management_plan": (
         "製造販売後有効性評価マネジメントプラン",
         "Efficacy-evaluation management plan",
@@ -204,6 +218,9 @@ VALUE_LABELS: dict[str, Pair] = {
     "proportion": ("割合", "proportion"),
     "mean": ("平均", "mean"),
     "median_survival": ("生存期間中央値", "median survival"),
+    "rmst_difference": ("制限付き平均生存時間の差", "RMST difference"),
+    "greater": ("大きい方が良い", "greater is better"),
+    "less": ("小さい方が良い", "less is better"),
     "higher": ("高い方が良い", "higher is better"),
     "lower": ("低い方が良い", "lower is better"),
     "mechanism": ("作用機序の理解", "mechanism of action"),
@@ -307,11 +324,38 @@ def field_label(name: str, lang: str = "ja") -> str:
     return _pick(FIELD_LABELS.get(name), name, lang)
 
 
+def _enumerated_fields() -> frozenset[str]:
+    """Keys whose values are choices (Literal) or yes/no: only those get value labels."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from regmed.plan import model
+
+    def choice(annotation: object) -> bool:
+        if annotation is bool or typing.get_origin(annotation) is typing.Literal:
+            return True
+        return any(choice(a) for a in typing.get_args(annotation))
+
+    names = set()
+    for cls in vars(model).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            names |= {n for n, f in cls.model_fields.items() if choice(f.annotation)}
+    return frozenset(names)
+
+
+#: Keys whose values are translated; identifiers and free text are shown as written.
+ENUMERATED_FIELDS = _enumerated_fields()
+
+
 def value_label(value: object, lang: str = "ja", field: str | None = None) -> str:
-    """The label of an enumerated value (of key ``field``); free text and numbers pass through."""
+    """The label of a choice value of key ``field``; identifiers, free text and numbers pass
+    through unchanged (``field=None`` translates any known value)."""
     text = str(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return text
+    if field is not None and field not in ENUMERATED_FIELDS:
+        return _pick(None, text, lang)
     pair = FIELD_VALUE_LABELS.get((field, text)) if field else None
     return _pick(pair or VALUE_LABELS.get(text), text, lang)
 

@@ -40,6 +40,10 @@ def _construct_mapping(loader: _PlanLoader, node: yaml.MappingNode) -> dict[Any,
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain word", key_node.start_mark
+            )
         if key in seen:
             mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
@@ -144,8 +148,10 @@ def _message(err: Any) -> str:
         hint = ""
         if cls is not None:
             close = difflib.get_close_matches(str(loc[-1]), list(cls.model_fields), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            hint += "; known keys: " + ", ".join(cls.model_fields)
+            if close:
+                hint = f" (did you mean '{close[0]}'?)"
+            else:
+                hint = "; known keys: " + ", ".join(cls.model_fields)
         return f"unknown key{hint}"
     if kind in _TYPE_WORDS:
         text = _TYPE_WORDS[kind]
@@ -237,6 +243,13 @@ def _cross_problems(plan: Plan, file: str | None) -> list[Problem]:
     for i, c in enumerate(plan.controls):
         if c.kind == "historical" and c.direction != "retrospective":
             add(f"controls[{i}].direction", "a historical control is retrospective")
+
+    if plan.sample_size is not None and plan.sample_size.method == "survival":
+        a = plan.sample_size.assumptions
+        if (getattr(a, "median_control", None) is None) == (
+            getattr(a, "lambda_control", None) is None
+        ):
+            add("sample_size.assumptions", "give either median_control or lambda_control")
 
     if plan.sample_size is not None and plan.sample_size.interim is not None:
         rates = plan.sample_size.interim.information_rates

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, field_validator
 
 __all__ = [
     "Plan",
@@ -49,6 +49,7 @@ __all__ = [
     "Control",
     "UseResultsSurveyJustification",
     "QualityAnalysis",
+    "QualityUnderstanding",
     "ManagementPlan",
     "SubgroupAnalysis",
     "MissingData",
@@ -94,7 +95,7 @@ class Approval(_Model):
 
     kind: Literal["conditional", "full"]
     date: dt.date
-    term_years: Annotated[int, Field(ge=1, le=7)] | None = None
+    term_years: Annotated[int, Strict(), Field(ge=1, le=7)] | None = None
 
 
 # --- endpoints ------------------------------------------------------------------------------
@@ -122,8 +123,8 @@ class Visit(_Model):
     """A scheduled visit: its name, target day and the window (± days)."""
 
     name: Text
-    day: Annotated[int, Field(ge=0)]
-    window: Annotated[int, Field(ge=0)] = 0
+    day: Annotated[int, Strict(), Field(ge=0)]
+    window: Annotated[int, Strict(), Field(ge=0)] = 0
 
 
 class Measurement(_Model):
@@ -159,7 +160,13 @@ class Endpoint(_Model):
 
 
 class AchievementCriterion(_Model):
-    """A pre-set criterion: the estimate must reach ``threshold`` and its CI clear a bound."""
+    """A pre-set criterion: the estimate must reach ``threshold`` and its CI clear a bound.
+
+    The keys mean what they mean in :func:`regmed.evidence.judge` (``direction`` "greater"
+    or "less"; by default "less" for hazard ratios and "greater" otherwise), so a criterion
+    can be passed to it as it is. ``proportion``, ``mean`` and ``median_survival`` are
+    absolute measures for a single arm against natural history.
+    """
 
     endpoint: Text
     measure: Literal[
@@ -168,15 +175,16 @@ class AchievementCriterion(_Model):
         "odds_ratio",
         "mean_difference",
         "hazard_ratio",
+        "rmst_difference",
         "proportion",
         "mean",
         "median_survival",
     ]
-    threshold: float
+    threshold: float | None = None
     ci_lower_above: float | None = None
     ci_upper_below: float | None = None
     confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
-    direction: Literal["higher", "lower"] | None = None
+    direction: Literal["greater", "less"] | None = None
 
 
 # --- sample size (index 6 (1)) -------------------------------------------------------------
@@ -205,12 +213,16 @@ class MeansAssumptions(_Model):
 
 
 class SurvivalAssumptions(_Model):
-    """Inputs of ``regmed.design.sample_size_survival``."""
+    """Inputs of ``regmed.design.sample_size_survival`` (give ``median_control`` or the
+    control hazard ``lambda_control``)."""
 
     hazard_ratio: Annotated[float, Field(gt=0)]
-    median_control: Annotated[float, Field(gt=0)]
+    median_control: Annotated[float, Field(gt=0)] | None = None
+    lambda_control: Annotated[float, Field(gt=0)] | None = None
     accrual_time: Annotated[float, Field(gt=0)]
     follow_up_time: Annotated[float, Field(ge=0)]
+    dropout_rate: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    dropout_time: Annotated[float, Field(gt=0)] = 12.0
     alpha: Probability = 0.025
     power: Probability = 0.8
     sided: Literal[1, 2] = 1
@@ -230,8 +242,8 @@ class Reestimation(_Model):
     """A sample-size re-estimation at an interim look; must be fully pre-specified."""
 
     rule: Literal["promising_zone", "conditional_power", "blinded_variance", "other"]
-    max_n_treated: Annotated[int, Field(ge=1)] | None = None
-    max_n_control: Annotated[int, Field(ge=1)] | None = None
+    max_n_treated: Annotated[int, Strict(), Field(ge=1)] | None = None
+    max_n_control: Annotated[int, Strict(), Field(ge=1)] | None = None
     at_information_rate: Annotated[float, Field(gt=0, lt=1)] | None = None
     conditional_power_target: Probability | None = None
     description: str | None = None
@@ -248,9 +260,9 @@ class Interim(_Model):
 
 class _SampleSizeBase(_Model):
     endpoint: str | None = None
-    n_treated: Annotated[int, Field(ge=1)]
-    n_control: Annotated[int, Field(ge=1)] | None = None
-    events: Annotated[int, Field(ge=1)] | None = None
+    n_treated: Annotated[int, Strict(), Field(ge=1)]
+    n_control: Annotated[int, Strict(), Field(ge=1)] | None = None
+    events: Annotated[int, Strict(), Field(ge=1)] | None = None
     interim: Interim | None = None
     justification: str | None = None
 
@@ -287,7 +299,7 @@ SampleSize = Annotated[
 class Sites(_Model):
     """Number of evaluating sites; a single site needs a justification (index 6 (2))."""
 
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Strict(), Field(ge=1)]
     justification: str | None = None
     names: list[str] = Field(default_factory=list)
 
@@ -333,7 +345,7 @@ class Adjustment(_Model):
     ]
     covariates: list[Text] = Field(default_factory=list)
     caliper: Annotated[float, Field(gt=0)] | None = None
-    ratio: Annotated[int, Field(ge=1)] | None = None
+    ratio: Annotated[int, Strict(), Field(ge=1)] | None = None
     estimand: Literal["ATT", "ATE", "ATO"] | None = None
 
 
@@ -375,6 +387,16 @@ class QualityAnalysis(_Model):
     purpose: list[
         Literal["mechanism", "verify_cqa", "new_cqa", "biodistribution", "responders", "technique"]
     ] = Field(default_factory=list)
+
+
+class QualityUnderstanding(_Model):
+    """What the applicant will clarify before the full approval (index 5.3): the
+    heterogeneity of the cell population, the main mechanism and the CQAs tied to efficacy,
+    and the spread of quality between donors (5.1.1–5.1.3)."""
+
+    heterogeneity: str | None = None
+    mechanism_cqa: str | None = None
+    donor_variability: str | None = None
 
 
 class ManagementPlan(_Model):
@@ -438,6 +460,7 @@ class Plan(_Model):
     treated_period: Period | None = None
     use_results_survey_justification: UseResultsSurveyJustification | None = None
     quality_efficacy_analyses: list[QualityAnalysis] = Field(default_factory=list)
+    quality_understanding: QualityUnderstanding | None = None
     management_plan: ManagementPlan | None = None
     subgroup_analyses: list[SubgroupAnalysis] = Field(default_factory=list)
     missing_data: MissingData | None = None

@@ -28,7 +28,15 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("4", ("randomization",)),
     ("5", ("blinding",)),
     ("6", ("controls", "control_justification", "treated_period")),
-    ("7", ("use_results_survey_justification", "quality_efficacy_analyses", "management_plan")),
+    (
+        "7",
+        (
+            "use_results_survey_justification",
+            "quality_efficacy_analyses",
+            "quality_understanding",
+            "management_plan",
+        ),
+    ),
 )
 
 _TEXT = {

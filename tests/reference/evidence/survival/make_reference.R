@@ -78,7 +78,11 @@ km <- list(
   lung_all = km_out(survfit(Surv(time, event) ~ 1, data = lung), c(5, 183, 365, 730, 1000), 700),
   veteran_trt = km_out(survfit(Surv(time, event) ~ trt2, data = vet), c(1, 10, 30, 100, 400), 500),
   sim_weighted = km_out(survfit(Surv(time, event) ~ treat, data = sim, weights = weights),
-                        c(1, 3, 5, 10, 20, 29), 25)
+                        c(1, 3, 5, 10, 20, 29), 25),
+  sim_weighted_cluster = km_out(survfit(Surv(time, event) ~ treat, data = sim, weights = weights,
+                                        cluster = subclass), c(1, 3, 5, 10, 20, 29), 25),
+  sim_cluster_site = km_out(survfit(Surv(time, event) ~ 1, data = sim, cluster = site),
+                            c(2, 4, 8, 16), 20)
 )
 out <- list(cox = cox, km = km,
             versions = list(R = R.version.string,

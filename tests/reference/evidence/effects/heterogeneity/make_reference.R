@@ -58,3 +58,25 @@ out <- list(rd = het("RD"), or = het("OR"), rr = het("RR"), md = md,
             versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor"))))
 cat(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE), file = "expected.json")
 print(tab)
+
+# per-site effects in a matched sample (design SEs) and their heterogeneity:
+# lalonde nn1 matched pairs (../lalonde_nn1.csv), site = subclass %% 4 (pairs stay in one site)
+suppressMessages({library(sandwich)})
+md <- read.csv("../lalonde_nn1.csv")
+md$site <- paste0("S", md$subclass %% 4)
+per <- lapply(split(md, md$site), function(s) {
+  fb <- lm(employed ~ treat, data = s, weights = weights)
+  fo <- glm(employed ~ treat, data = s, weights = weights, family = quasibinomial())
+  c(rd = unname(coef(fb)["treat"]), rd_v = vcovCL(fb, cluster = ~subclass)["treat", "treat"],
+    lor = unname(coef(fo)["treat"]), lor_v = vcovCL(fo, cluster = ~subclass)["treat", "treat"])
+})
+per <- do.call(rbind, per)
+pool <- function(yi, vi) {
+  fe <- rma(yi, vi, method = "FE"); dl <- rma(yi, vi, method = "DL")
+  list(yi = unname(yi), vi = unname(vi), fe = unname(coef(fe)), fe_se = fe$se, q = fe$QE,
+       q_p = fe$QEp, dl = unname(coef(dl)), dl_se = dl$se, tau2 = dl$tau2, i2 = dl$I2)
+}
+site_effects <- list(site = rownames(per), rd = pool(per[, "rd"], per[, "rd_v"]),
+                     lor = pool(per[, "lor"], per[, "lor_v"]))
+cat(toJSON(site_effects, auto_unbox = TRUE, digits = NA, pretty = TRUE),
+    file = "expected_site_effects.json")

@@ -33,6 +33,29 @@ md <- list(estimate = 5, sd = 10, se = 1.5, rr = exp(0.91 * d),
            rr_lo = exp(0.91 * d - 1.78 * se), rr_hi = exp(0.91 * d + 1.78 * se))
 md$e_value <- ev(md$rr); md$e_value_ci <- evci(md$rr, md$rr_lo, md$rr_hi)
 
+# risk difference (Ding & VanderWeele 2016), written out as EValue::evalues.RD does: closed-form
+# bounding factor for the estimate; grid search (step 1e-5) over B for the CI limit
+rd_ev <- function(n11, n10, n01, n00, true = 0, alpha = 0.05, grid = 1e-5) {
+  N1 <- n11 + n10; N0 <- n01 + n00; N <- N1 + N0; f <- N1 / N
+  p1 <- n11 / N1; p0 <- n01 / N0
+  diff <- p0 * (1 - f) - p1 * f
+  bf <- (sqrt((true + diff)^2 + 4 * p1 * p0 * f * (1 - f)) - (true + diff)) / (2 * p0 * f)
+  z <- qnorm(1 - alpha / 2)
+  v1 <- p1 * (1 - p1) / N1; v0 <- p0 * (1 - p0) / N0; vf <- f * (1 - f) / N
+  lower <- function(b) {
+    adj <- (p1 - p0 * b) * (f + (1 - f) / b)
+    g <- c(f + (1 - f) / b, -(b * f + 1 - f), (p1 - p0 * b) * (1 - 1 / b))
+    adj - z * sqrt(sum(g^2 * c(v1, v0, vf)))
+  }
+  if (p1 - p0 - z * sqrt(v1 + v0) <= true) bci <- 1 else {
+    bs <- seq(1, bf, by = grid); bci <- bs[which(sapply(bs, lower) <= true)[1]]
+  }
+  list(n = c(n11, n10, n01, n00), true = true, bf = bf, e_value = ev(bf), b_ci = bci,
+       e_value_ci = ev(bci))
+}
+rd <- list(a = rd_ev(50, 50, 25, 75), b = rd_ev(40, 20, 30, 60), c = rd_ev(30, 70, 20, 80),
+           d = rd_ev(60, 40, 20, 80, true = 0.1))
+
 tp <- function(r1, o1, m1, r0, o0, m0) {
   g <- expand.grid(x1 = 0:m1, x0 = 0:m0)
   n1 <- o1 + m1; n0 <- o0 + m0
@@ -47,6 +70,6 @@ tp <- function(r1, o1, m1, r0, o0, m0) {
 tipping <- list(
   args = list(r1 = 30, o1 = 45, m1 = 8, r0 = 18, o0 = 44, m0 = 6),
   grid = tp(30, 45, 8, 18, 44, 6))
-cat(toJSON(list(evalues = evalues, mean_difference = md, tipping = tipping,
+cat(toJSON(list(evalues = evalues, risk_difference = rd, mean_difference = md, tipping = tipping,
                 versions = list(R = R.version.string)),
            auto_unbox = TRUE, digits = NA, pretty = TRUE), file = "expected.json")
