@@ -12,7 +12,6 @@ from regmed import demo, registry
 from regmed.registry.plans import lock_plan
 
 
-
 @pytest.fixture()
 def demo_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Build a registry from a demo scenario, lock its plan, and return (url, name, data)."""

@@ -83,9 +83,10 @@ def run_evaluation(
     from regmed.evaluate import evaluate
     from regmed.plan import load_plan, require_locked
     from regmed.registry.extract import extract, load_evaluation, store_evaluation
+    from regmed.registry.opening import open_registry
     from regmed.registry.plans import get_plan_version, plan_lock_record
 
-    engine = registry.make_engine(url)
+    engine = open_registry(url)
     with _progress() as bar:
         task = bar.add_task("reading the plan and the registry", total=None)
         with registry.session_scope(engine) as session:
@@ -169,8 +170,9 @@ def register(app: typer.Typer) -> None:
         """Render a stored evaluation again, without recomputing anything."""
         from regmed import registry
         from regmed.registry.extract import load_evaluation
+        from regmed.registry.opening import open_registry
 
-        with registry.session_scope(registry.make_engine()) as session:
+        with registry.session_scope(open_registry()) as session:
             doc = load_evaluation(session, evaluation_id)
         _show(doc, _write_outputs(doc, out, lang, pdf))
 
@@ -260,7 +262,9 @@ def _register_plan_lock(app: typer.Typer) -> None:
         if not path.exists():
             raise RegmedError(f"plan file {path} does not exist")
         text = path.read_text(encoding="utf-8")
-        with registry.session_scope(registry.make_engine()) as session:
+        from regmed.registry.opening import open_registry
+
+        with registry.session_scope(open_registry()) as session:
             record = lock_plan(text, session=session, name=name or path.stem, signer=signer,
                                reason=reason, amend=amend)
             _console.print(f"locked plan {record.name!r} version {record.version} "
@@ -292,9 +296,10 @@ def _register_plan_lock(app: typer.Typer) -> None:
     def history_cmd(name: Annotated[str, typer.Argument(help="Plan name")]) -> None:
         """Every locked version of a plan."""
         from regmed import registry
+        from regmed.registry.opening import open_registry
         from regmed.registry.plans import plan_history
 
-        with registry.session_scope(registry.make_engine()) as session:
+        with registry.session_scope(open_registry()) as session:
             rows = plan_history(session, name)
         if not rows:
             raise RegmedError(f"no locked plan {name!r}")

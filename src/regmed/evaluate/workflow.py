@@ -86,9 +86,9 @@ def _facts(plan: Plan, data: StudyData) -> DataFacts:
 
 
 def _criterion_entry(criterion: Any, effect: Any, source: str) -> dict[str, Any]:
-    direction = {"higher": "greater", "lower": "less", None: None}[criterion.direction]
     verdict = evidence.judge(effect, {
-        "measure": criterion.measure, "threshold": criterion.threshold, "direction": direction,
+        "measure": criterion.measure, "threshold": criterion.threshold,
+        "direction": criterion.direction,
         "ci_lower_above": criterion.ci_lower_above, "ci_upper_below": criterion.ci_upper_below,
     })
     return {

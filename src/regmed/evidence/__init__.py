@@ -36,5 +36,6 @@ __all__ = [
     "CalendarTrend", "CoxFit", "Criterion", "EValue", "Effect", "Heterogeneity", "KaplanMeier",
     "MantelHaenszel", "PeriodCoverage", "SurvivalEffect", "TippingPoint", "Verdict",
     "calendar_trend", "cochran_q", "e_value", "estimate_effect", "fit_cox", "judge",
-    "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point", "site_effects", "e_value_rd",
+    "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
+    "site_effects", "e_value_rd",
 ]
