@@ -17,6 +17,10 @@ from regmed.design.spending import SPENDING_TYPES, spending_value
 __all__ = ["GroupSequentialResult", "group_sequential", "rejection_probabilities"]
 
 _UPPER_CAP = 40.0
+#: rpact reports an efficacy bound above this value as infinite (no stopping at that stage).
+EFFICACY_CAP = 7.5
+#: rpact's lowest futility bound (``C_FUTILITY_BOUNDS_DEFAULT``).
+FUTILITY_FLOOR = -6.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +159,8 @@ def _critical_values(t: np.ndarray, spent: np.ndarray, sided: int) -> list[float
         else:
             lo = -_UPPER_CAP if sided == 1 else 0.0
             c = optimize.brentq(excess, lo, _UPPER_CAP, xtol=1e-12, rtol=1e-14)
+        if c > EFFICACY_CAP:
+            c = math.inf
         values.append(float(c))
         if k < len(t) - 1:
             walk.advance(c * s, -c * s if sided == 2 else -math.inf)
@@ -176,12 +182,13 @@ def _futility_for_drift(t, crit, beta_spent, theta) -> tuple[list[float], float]
         def excess(b: float, s: float = s, target: float = target) -> float:
             return walk.probabilities(math.inf, b * s)[1] - target
 
-        if excess(crit[k]) <= 0:
-            b = crit[k]
-        elif excess(-_UPPER_CAP) >= 0:
-            b = -_UPPER_CAP
+        top = min(crit[k], _UPPER_CAP)
+        if excess(top) <= 0:
+            b = top
+        elif excess(FUTILITY_FLOOR) >= 0:
+            b = FUTILITY_FLOOR
         else:
-            b = optimize.brentq(excess, -_UPPER_CAP, crit[k], xtol=1e-12, rtol=1e-14)
+            b = optimize.brentq(excess, FUTILITY_FLOOR, top, xtol=1e-12, rtol=1e-14)
         bounds.append(float(b))
         walk.advance(crit[k] * s, b * s)
     return bounds, 0.0
@@ -203,7 +210,9 @@ def group_sequential(
     Efficacy boundaries spend ``alpha`` with the chosen spending function; each boundary
     solves the crossing probability of the canonical joint normal distribution, computed by
     recursive numerical integration (Armitage, McPherson and Rowe). Two-sided designs are
-    symmetric and spend ``alpha / 2`` on each side. With ``futility`` the design gets
+    symmetric and spend ``alpha / 2`` on each side. As in rpact, a bound above 7.5 (a stage
+    that spends almost nothing) is reported as infinite, and futility bounds are floored
+    at -6. With ``futility`` the design gets
     non-binding futility bounds that spend ``beta`` (rpact ``typeBetaSpending``); the drift
     is then chosen so that the last futility bound meets the last critical value. The
     inflation factor is rpact's ``getDesignCharacteristics(design)$inflationFactor``.

@@ -107,6 +107,28 @@ for (ir in rates_list[c(1, 2, 4, 6, 8)]) for (sp in spend[c(1, 2, 4)]) for (fu i
   gsd[[length(gsd) + 1]] <- add_gsd(ir, sp, lv, if (i %% 3 == 0) 0.1 else 0.2, fu)
 }
 
+# edge cases: stages that spend almost nothing (rpact reports an infinite bound), futility
+# floored at -6, ten stages, extreme HSD gammas, large beta
+edge <- list(
+  list(ir = c(0.05, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.02, 0.5, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.02, 0.5, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2,
+       fu = list(s = "OF")),
+  list(ir = seq(0.1, 1, 0.1), sp = list(s = "P"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.3, 0.6, 1), sp = list(s = "HSD", g = -10), lv = levels[[1]], b = 0.2,
+       fu = NULL),
+  list(ir = c(0.3, 0.6, 1), sp = list(s = "HSD", g = 5), lv = list(alpha = 0.1, sided = 2),
+       b = 0.1, fu = NULL),
+  list(ir = c(0.2, 0.5, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2,
+       fu = list(s = "P")),
+  list(ir = c(0.5, 0.75, 1), sp = list(s = "P"), lv = levels[[1]], b = 0.1,
+       fu = list(s = "HSD", g = -4)),
+  list(ir = c(0.1, 0.2, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.3,
+       fu = list(s = "P")),
+  list(ir = c(0.6, 0.8, 1), sp = list(s = "OF"), lv = levels[[2]], b = 0.2,
+       fu = list(s = "HSD", g = 3)))
+for (e in edge) gsd[[length(gsd) + 1]] <- add_gsd(e$ir, e$sp, e$lv, e$b, e$fu)
+
 # ---- getConditionalPower (inverse normal, means) ---------------------------------------------
 cp <- list()
 cp_cases <- list(
