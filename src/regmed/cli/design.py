@@ -20,6 +20,7 @@ _ALPHA = typer.Option(help="Significance level (total over both sides when --sid
 _POWER = typer.Option(help="Target power (1 - beta).")
 _SIDED = typer.Option(help="1 for a one-sided test, 2 for two-sided.")
 _RATIO = typer.Option(help="Allocation ratio n_treated / n_control (0.5: two controls each).")
+_RATES = typer.Option(help="Group-sequential design (OF spending), e.g. 0.5,1: maximum sizes.")
 
 
 def _cell(value: object) -> str:
@@ -54,6 +55,17 @@ def _floats(text: str, name: str) -> list[float]:
                                                       f"{text!r}", field=name)]) from exc
 
 
+def _levels(information_rates, alpha, power, sided) -> dict:
+    """Keyword arguments for a sample-size function: the levels, or a design built from them."""
+    from regmed import design as d
+
+    if not information_rates:
+        return {"alpha": alpha, "power": power, "sided": sided}
+    gs = d.group_sequential(information_rates=_floats(information_rates, "information_rates"),
+                            alpha=alpha, beta=1 - power, sided=sided)
+    return {"design": gs}
+
+
 def register(app: typer.Typer) -> None:
     """Add the `design` sub-app to the `regmed` app."""
     from regmed import design as d
@@ -71,11 +83,12 @@ def register(app: typer.Typer) -> None:
         sided: Annotated[int, _SIDED] = 1,
         allocation_ratio: Annotated[float, _RATIO] = 1.0,
         theta_h0: Annotated[float, typer.Option(help="Difference under H0.")] = 0.0,
+        information_rates: Annotated[str | None, _RATES] = None,
     ) -> None:
         """Sample size for two proportions (rpact getSampleSizeRates)."""
-        _show(d.sample_size_rates(p_treated=p_treated, p_control=p_control, alpha=alpha,
-                                  power=power, sided=sided, allocation_ratio=allocation_ratio,
-                                  theta_h0=theta_h0))
+        _show(d.sample_size_rates(p_treated=p_treated, p_control=p_control,
+                                  allocation_ratio=allocation_ratio, theta_h0=theta_h0,
+                                  **_levels(information_rates, alpha, power, sided)))
 
     @sub.command("means")
     def means(
@@ -85,10 +98,12 @@ def register(app: typer.Typer) -> None:
         power: Annotated[float, _POWER] = 0.8,
         sided: Annotated[int, _SIDED] = 1,
         allocation_ratio: Annotated[float, _RATIO] = 1.0,
+        information_rates: Annotated[str | None, _RATES] = None,
     ) -> None:
         """Sample size for two means, t-test (rpact getSampleSizeMeans)."""
-        _show(d.sample_size_means(difference=difference, sd=sd, alpha=alpha, power=power,
-                                  sided=sided, allocation_ratio=allocation_ratio))
+        _show(d.sample_size_means(difference=difference, sd=sd,
+                                  allocation_ratio=allocation_ratio,
+                                  **_levels(information_rates, alpha, power, sided)))
 
     @sub.command("survival")
     def survival(
@@ -103,14 +118,15 @@ def register(app: typer.Typer) -> None:
         allocation_ratio: Annotated[float, _RATIO] = 1.0,
         dropout_rate: Annotated[float, typer.Option(help="Dropout by dropout-time.")] = 0.0,
         dropout_time: Annotated[float, typer.Option(help="Time of dropout-rate.")] = 12.0,
+        information_rates: Annotated[str | None, _RATES] = None,
     ) -> None:
         """Events and subjects for a log-rank test (rpact getSampleSizeSurvival)."""
         _show(d.sample_size_survival(
             hazard_ratio=hazard_ratio, median_control=median_control,
             lambda_control=lambda_control, accrual_time=accrual_time,
-            follow_up_time=follow_up_time, alpha=alpha, power=power, sided=sided,
-            allocation_ratio=allocation_ratio, dropout_rate=dropout_rate,
-            dropout_time=dropout_time))
+            follow_up_time=follow_up_time, allocation_ratio=allocation_ratio,
+            dropout_rate=dropout_rate, dropout_time=dropout_time,
+            **_levels(information_rates, alpha, power, sided)))
 
     @sub.command("single-arm")
     def single_arm(
