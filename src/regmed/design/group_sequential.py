@@ -13,6 +13,7 @@ from regmed.design._base import DesignResult
 from regmed.design._checks import Checker
 from regmed.design._recursion import Walk
 from regmed.design.spending import SPENDING_TYPES, spending_value
+from regmed.errors import ConvergenceError, Problem
 
 __all__ = ["GroupSequentialResult", "group_sequential", "rejection_probabilities"]
 
@@ -194,6 +195,17 @@ def _futility_for_drift(t, crit, beta_spent, theta) -> tuple[list[float], float]
     return bounds, 0.0
 
 
+def _root(function, hi: float, field: str) -> float:
+    """The drift where ``function`` changes sign in (0, hi), or a ConvergenceError."""
+    if function(0.0) * function(hi) > 0:
+        raise ConvergenceError(
+            "group_sequential: no drift reaches the requested power",
+            [Problem("the design's power equation has no root; check beta and the bounds",
+                     field=field)],
+        )
+    return float(optimize.brentq(function, 0.0, hi, xtol=1e-12, rtol=1e-14))
+
+
 def group_sequential(
     *,
     information_rates: Sequence[float],
@@ -216,6 +228,8 @@ def group_sequential(
     non-binding futility bounds that spend ``beta`` (rpact ``typeBetaSpending``); the drift
     is then chosen so that the last futility bound meets the last critical value. The
     inflation factor is rpact's ``getDesignCharacteristics(design)$inflationFactor``.
+    When a futility bound would exceed the efficacy bound at an interim it is set equal to
+    it (rpact's ``betaAdjustment`` re-spends beta in that rare case; not reproduced).
 
     Parameters
     ----------
@@ -313,7 +327,7 @@ def group_sequential(
         hi = 1.0
         while gap(hi) > 0 and hi < 100:
             hi *= 2
-        theta = optimize.brentq(gap, 0.0, hi, xtol=1e-12, rtol=1e-14)
+        theta = _root(gap, hi, "futility")
         futility_bounds = _futility_for_drift(t, crit, beta_spent, theta)[0]
     else:
 
@@ -324,7 +338,7 @@ def group_sequential(
         hi = 1.0
         while shortfall(hi) < 0 and hi < 100:
             hi *= 2
-        theta = optimize.brentq(shortfall, 0.0, hi, xtol=1e-12, rtol=1e-14)
+        theta = _root(shortfall, hi, "beta")
 
     up1, low1, fut1 = rejection_probabilities(t, crit, theta, sided=sided,
                                            futility_bounds=futility_bounds)
