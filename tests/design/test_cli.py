@@ -66,3 +66,16 @@ def test_user_mistake_exits_2_without_traceback():
     proc = _call("rates", "--p-treated", "1.5", "--p-control", "0.2")
     assert proc.returncode == 2
     assert "p_treated" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_conditional_power_and_reestimate_commands():
+    out = _run("conditional-power", "--information-rates", "0.5,1", "--z-stages", "1.1",
+               "--n-planned", "80", "--effect", "0.3")
+    d = design.group_sequential(information_rates=[0.5, 1])
+    cp = design.conditional_power(design=d, z_stages=[1.1], n_planned=[80], effect=0.3)
+    assert f"{cp.conditional_power:.6g}" in out
+    out = _run("reestimate", "--z1", "1.6", "--n1", "100", "--n2-planned", "100",
+               "--n2-max", "300")
+    r = design.reestimate_sample_size(z1=1.6, n1=100, n2_planned=100, n2_max=300)
+    assert "promising" in out and str(r.n2) in out
+    assert f"{r.critical_value_conventional:.6g}" in out

@@ -210,6 +210,31 @@ def register(app: typer.Typer) -> None:
         """Exact size and power of a single-arm binomial test with n patients."""
         _show(d.power_single_arm(p0=p0, p1=p1, n=n, alpha=alpha))
 
+    @sub.command("conditional-power")
+    def conditional_power(
+        information_rates: Annotated[str, typer.Option(help="Design, e.g. 0.3,0.6,1")],
+        z_stages: Annotated[str, typer.Option(help="Stage-wise z of completed stages.")],
+        n_planned: Annotated[str, typer.Option(help="Planned totals of remaining stages.")],
+        effect: Annotated[float | None, typer.Option(
+            help="Standardized effect; omit for the current trend.")] = None,
+        n_stages: Annotated[str | None, typer.Option(
+            help="Observed totals of completed stages (for the trend).")] = None,
+        alpha: Annotated[float, _ALPHA] = 0.025,
+        spending: Annotated[str, typer.Option(help="OF, P or HSD.")] = "OF",
+        gamma: Annotated[float | None, typer.Option(help="HSD gamma.")] = None,
+        futility: Annotated[str | None, typer.Option(help="Beta spending OF, P, HSD.")] = None,
+        allocation_ratio: Annotated[float, _RATIO] = 1.0,
+    ) -> None:
+        """Conditional power of an inverse-normal design (rpact getConditionalPower)."""
+        gs = d.group_sequential(information_rates=_floats(information_rates,
+                                                          "information_rates"),
+                                alpha=alpha, spending=spending, gamma=gamma, futility=futility)
+        _show(d.conditional_power(
+            design=gs, z_stages=_floats(z_stages, "z_stages"),
+            n_planned=_floats(n_planned, "n_planned"), effect=effect,
+            n_stages=None if n_stages is None else _floats(n_stages, "n_stages"),
+            allocation_ratio=allocation_ratio))
+
     @sub.command("reestimate")
     def reestimate(
         z1: Annotated[float, typer.Option(help="Stage-1 z statistic.")],
