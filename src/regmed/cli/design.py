@@ -66,9 +66,18 @@ def _levels(information_rates, alpha, power, sided) -> dict:
     return {"design": gs}
 
 
+class _LazyDesign:
+    """regmed.design, imported on first use so that `regmed --help` stays fast."""
+
+    def __getattr__(self, name: str):
+        import regmed.design
+
+        return getattr(regmed.design, name)
+
+
 def register(app: typer.Typer) -> None:
     """Add the `design` sub-app to the `regmed` app."""
-    from regmed import design as d
+    d = _LazyDesign()
 
     sub = typer.Typer(help="Sample size, power, group-sequential designs, randomization.",
                       no_args_is_help=True)
