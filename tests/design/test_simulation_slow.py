@@ -10,6 +10,15 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _only_when_selected(request):
+    # pyproject's addopts does not deselect slow tests; run these only with `-m slow`.
+    if "slow" not in (request.config.option.markexpr or "") or "not slow" in (
+        request.config.option.markexpr or ""
+    ):
+        pytest.skip("slow simulation: run with -m slow")
+
+
 def _benchmark():
     path = Path(__file__).parents[2] / "benchmarks" / "sim_reestimation.py"
     spec = importlib.util.spec_from_file_location("sim_reestimation", path)
