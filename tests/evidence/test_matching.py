@@ -269,3 +269,20 @@ def test_fast_search_equals_matchit_walk_with_ties(seed: int) -> None:
     fast, _ = nearest_neighbour(d, treat, stratum, order, ratio, cal, replace)
     slow = _walk(d, treat, stratum, order, ratio, cal, replace)
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_results_serialize_and_summarize() -> None:
+    from regmed.evidence import balance, weight
+
+    df = load("lalonde")
+    fit = fit_propensity(df, "treat", COVS["lalonde"])
+    results = [fit, match(df, fit, caliper=0.2), match(df, fit, ratio=2, replace=True),
+               weight(df, fit, "ATO")]
+    results.append(balance(results[1]))
+    for res in results:
+        text = json.dumps(res.to_dict())
+        assert type(res).__name__ in text
+        assert res.summary()
+    m = results[2]
+    assert m.matched["subclass"].isna().all()
+    assert m.pairs.groupby("treated_id").size().max() == 2
