@@ -286,3 +286,13 @@ def test_results_serialize_and_summarize() -> None:
     m = results[2]
     assert m.matched["subclass"].isna().all()
     assert m.pairs.groupby("treated_id").size().max() == 2
+
+
+def test_exact_on_categorical_dtype_same_as_strings() -> None:
+    case = REFS["sim"]["r2_exact_logit"]
+    df = load("sim")
+    cat = df.assign(site=df["site"].astype(pd.CategoricalDtype(["north", "south", "west", "x"])))
+    dist = pd.Series([float(v) for v in case["distance"]], index=df.index)
+    fit = fit_propensity(cat, "treat", COVS["sim"])
+    m = match(cat, fit, ratio=2, exact=["site"], distance=dist)
+    assert sets_of(m) == ref_sets(case)

@@ -105,7 +105,8 @@ def _strata_codes(df: pd.DataFrame, exact: Sequence[str], treat: np.ndarray) -> 
     """Stratum code per row; -1 for strata that lack treated or control rows."""
     if not exact:
         return np.zeros(len(df), dtype=np.int64)
-    codes = df.groupby(list(exact), sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
+    groups = df.groupby(list(exact), sort=True, dropna=False, observed=True)
+    codes = groups.ngroup().to_numpy().astype(np.int64)
     has_t = np.bincount(codes, weights=treat == 1, minlength=codes.max() + 1) > 0
     has_c = np.bincount(codes, weights=treat == 0, minlength=codes.max() + 1) > 0
     ok = has_t & has_c
