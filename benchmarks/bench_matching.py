@@ -51,7 +51,7 @@ cat(as.character(packageVersion("MatchIt")), "\n", file = paste0(a[5], ".version
 def make_data(n_treated: int, n_controls: int, p: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = n_treated + n_controls
-    x = rng.standard_normal((n, p))
+    x = np.asfortranarray(rng.standard_normal((n, p)))  # columns contiguous, as read_csv gives
     x[:n_treated, : p // 2] += 0.3  # treated differ on half of the covariates
     df = pd.DataFrame(x, columns=[f"x{j + 1}" for j in range(p)])
     df.insert(0, "treat", np.r_[np.ones(n_treated, int), np.zeros(n_controls, int)])

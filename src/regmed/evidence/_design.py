@@ -112,7 +112,7 @@ def model_matrix(
                     [Problem(f"unsupported type {s.dtype}", field=col)],
                 )
             specs.append((col, col, _NUMERIC))
-    x = np.empty((n, len(specs)), dtype=np.float64)
+    x = np.empty((n, len(specs)), dtype=np.float64, order="F")  # contiguous columns
     for j, (_, col, lev) in enumerate(specs):
         if col == "":
             x[:, j] = 1.0

@@ -229,7 +229,9 @@ def match(
     covariates = tuple(covariates or ())
     if treatment is not None:
         problems += check_columns(df, (treatment, *exact), "")
-        problems += check_columns(df, [c for c in covariates if c not in exact], "covariate")
+        problems += [
+            Problem("unknown covariate column", field=c) for c in covariates if c not in df.columns
+        ]
     if problems:
         raise DataError("cannot match", problems)
     assert treatment is not None

@@ -80,11 +80,12 @@ class PropensityScore(Result):
 
 
 def _auc(score: np.ndarray, t: np.ndarray) -> float:
-    """Mann-Whitney AUC with mid-ranks for ties."""
-    ranks = stats.rankdata(score)
-    n1 = float(t.sum())
-    n0 = float(len(t) - n1)
-    return float((ranks[t == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    """Mann-Whitney AUC, P(score_treated > score_control) + P(tie)/2."""
+    controls = np.sort(score[t == 0])
+    treated = score[t == 1]
+    below = np.searchsorted(controls, treated, side="left").astype(np.float64)
+    upto = np.searchsorted(controls, treated, side="right").astype(np.float64)
+    return float(np.sum(below + upto) / 2 / (len(treated) * len(controls)))
 
 
 def _pass(
@@ -99,6 +100,7 @@ def _pass(
     a = np.zeros((p, p))
     b = np.zeros(p)
     dev = 0.0
+    buf = np.empty((min(_BLOCK, xs.shape[0]), p), order="F")
     for s in range(0, xs.shape[0], _BLOCK):
         xb = xs[s : s + _BLOCK]
         yb = y[s : s + _BLOCK]
@@ -110,10 +112,15 @@ def _pass(
             mu = special.expit(np.clip(eta, -30, 30))
         eta_out[s : s + _BLOCK] = eta
         dev += _deviance(yb, mu)
-        w = np.maximum(mu * (1 - mu), _EPS)
-        xw = xb * np.sqrt(w)[:, None]
+        w = mu * (1 - mu)
+        np.maximum(w, _EPS, out=w)
+        xw = buf[: len(yb)]
+        np.multiply(xb, np.sqrt(w)[:, None], out=xw)
         a += np.dot(xw.T, xw)
-        b += xb.T @ (w * eta + (yb - mu))
+        w *= eta
+        w += yb
+        w -= mu
+        b += xb.T @ w
     return dev, a, b
 
 
@@ -160,8 +167,10 @@ def _irls(
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
-    mu = np.clip(mu, 1e-300, 1 - 1e-16)
-    return float(-2 * np.sum(np.where(y == 1, np.log(mu), np.log1p(-mu))))
+    is1 = y == 1
+    ll = np.sum(np.log(np.maximum(mu[is1], 1e-300)))
+    ll += np.sum(np.log1p(-np.minimum(mu[~is1], 1 - 1e-16)))
+    return float(-2 * ll)
 
 
 def _drop_aliased(gram: np.ndarray, names: list[str]) -> tuple[list[int], list[str]]:
