@@ -223,6 +223,8 @@ def match(
         problems.append(Problem(f"caliper_scale must be one of {_SCALES}", field="caliper_scale"))
     if order not in _ORDERS:
         problems.append(Problem(f"order must be one of {_ORDERS}", field="order"))
+    if not df.index.is_unique:
+        problems.append(Problem("the DataFrame index must identify rows uniquely", field="index"))
     for col in ("distance", "weights", "subclass"):
         if col in df.columns:
             problems.append(Problem("column name is reserved for matching output", field=col))
