@@ -262,6 +262,8 @@ def test_fast_search_equals_matchit_walk_with_ties(seed: int) -> None:
     d = rng.integers(0, 25, n) / 10.0  # many exact ties
     treat = (rng.random(n) < 0.35).astype(int)
     stratum = rng.integers(0, 2, n) if seed % 2 else np.zeros(n, dtype=int)
+    if seed % 5 == 0:
+        stratum[rng.random(n) < 0.2] = -1  # discarded rows
     ratio = int(rng.integers(1, 4))
     replace = bool(seed % 3 == 0)
     cal = None if seed % 4 == 0 else float(rng.uniform(0.05, 0.6))
