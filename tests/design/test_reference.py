@@ -25,6 +25,9 @@ def _ids(cases):
 
 
 def _close(actual, expected, *, rel=None, abs_=None):
+    if expected == "Inf":  # jsonlite writes R's Inf as a string
+        assert actual == float("inf"), actual
+        return
     assert actual == pytest.approx(expected, rel=rel, abs=abs_), (actual, expected)
 
 
@@ -119,3 +122,25 @@ def test_power_means(case):
 @pytest.mark.parametrize("case", REF["power_survival"], ids=_ids(REF["power_survival"]))
 def test_power_survival(case):
     _close(design.power_survival(**_inputs(case)).power, case["power"], abs_=BOUND_ATOL)
+
+
+_SEQ = REF.get("sample_size_sequential", [])
+
+
+@pytest.mark.parametrize("case", _SEQ, ids=_ids(_SEQ))
+def test_sample_size_with_group_sequential_design(case):
+    gs = design.group_sequential(**{k: v for k, v in case["design"].items() if v is not None})
+    function = {
+        "rates": design.sample_size_rates,
+        "means": design.sample_size_means,
+        "survival": design.sample_size_survival,
+    }[case["kind"]]
+    r = function(**case["input"], design=gs)
+    for name in ("n_treated", "n_control", "n_total", "events", "expected_n_total_h1"):
+        if name in case:
+            _close(getattr(r, name), case[name], rel=SIZE_RTOL)
+    for name in ("n_total_by_stage", "events_by_stage"):
+        if name in case:
+            expected = [e[0] if isinstance(e, list) else e for e in case[name]]  # R matrix
+            for a, e in zip(getattr(r, name), expected, strict=True):
+                _close(a, e, rel=SIZE_RTOL)

@@ -262,6 +262,8 @@ def test_fast_search_equals_matchit_walk_with_ties(seed: int) -> None:
     d = rng.integers(0, 25, n) / 10.0  # many exact ties
     treat = (rng.random(n) < 0.35).astype(int)
     stratum = rng.integers(0, 2, n) if seed % 2 else np.zeros(n, dtype=int)
+    if seed % 5 == 0:
+        stratum[rng.random(n) < 0.2] = -1  # discarded rows
     ratio = int(rng.integers(1, 4))
     replace = bool(seed % 3 == 0)
     cal = None if seed % 4 == 0 else float(rng.uniform(0.05, 0.6))
@@ -269,3 +271,30 @@ def test_fast_search_equals_matchit_walk_with_ties(seed: int) -> None:
     fast, _ = nearest_neighbour(d, treat, stratum, order, ratio, cal, replace)
     slow = _walk(d, treat, stratum, order, ratio, cal, replace)
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_results_serialize_and_summarize() -> None:
+    from regmed.evidence import balance, weight
+
+    df = load("lalonde")
+    fit = fit_propensity(df, "treat", COVS["lalonde"])
+    results = [fit, match(df, fit, caliper=0.2), match(df, fit, ratio=2, replace=True),
+               weight(df, fit, "ATO")]
+    results.append(balance(results[1]))
+    for res in results:
+        text = json.dumps(res.to_dict())
+        assert type(res).__name__ in text
+        assert res.summary()
+    m = results[2]
+    assert m.matched["subclass"].isna().all()
+    assert m.pairs.groupby("treated_id").size().max() == 2
+
+
+def test_exact_on_categorical_dtype_same_as_strings() -> None:
+    case = REFS["sim"]["r2_exact_logit"]
+    df = load("sim")
+    cat = df.assign(site=df["site"].astype(pd.CategoricalDtype(["north", "south", "west", "x"])))
+    dist = pd.Series([float(v) for v in case["distance"]], index=df.index)
+    fit = fit_propensity(cat, "treat", COVS["sim"])
+    m = match(cat, fit, ratio=2, exact=["site"], distance=dist)
+    assert sets_of(m) == ref_sets(case)

@@ -68,3 +68,10 @@ def test_errors() -> None:
         weight(df, np.full(len(df), 1.2), "ATX", trim=0.7, treatment="treat")
     fields = {p.field for p in err.value.problems}
     assert fields == {"ps", "estimand", "trim"}
+
+
+def test_duplicate_index_is_refused() -> None:
+    df = load("sim")
+    dup = pd.concat([df.iloc[:10], df.iloc[:10]])
+    with pytest.raises(DataError, match="cannot weight"):
+        weight(dup, np.full(20, 0.5), "ATE", treatment="treat")

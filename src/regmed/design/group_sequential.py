@@ -13,10 +13,15 @@ from regmed.design._base import DesignResult
 from regmed.design._checks import Checker
 from regmed.design._recursion import Walk
 from regmed.design.spending import SPENDING_TYPES, spending_value
+from regmed.errors import ConvergenceError, Problem
 
 __all__ = ["GroupSequentialResult", "group_sequential", "rejection_probabilities"]
 
 _UPPER_CAP = 40.0
+#: rpact reports an efficacy bound above this value as infinite (no stopping at that stage).
+EFFICACY_CAP = 7.5
+#: rpact's lowest futility bound (``C_FUTILITY_BOUNDS_DEFAULT``).
+FUTILITY_FLOOR = -6.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +160,8 @@ def _critical_values(t: np.ndarray, spent: np.ndarray, sided: int) -> list[float
         else:
             lo = -_UPPER_CAP if sided == 1 else 0.0
             c = optimize.brentq(excess, lo, _UPPER_CAP, xtol=1e-12, rtol=1e-14)
+        if c > EFFICACY_CAP:
+            c = math.inf
         values.append(float(c))
         if k < len(t) - 1:
             walk.advance(c * s, -c * s if sided == 2 else -math.inf)
@@ -176,15 +183,27 @@ def _futility_for_drift(t, crit, beta_spent, theta) -> tuple[list[float], float]
         def excess(b: float, s: float = s, target: float = target) -> float:
             return walk.probabilities(math.inf, b * s)[1] - target
 
-        if excess(crit[k]) <= 0:
-            b = crit[k]
-        elif excess(-_UPPER_CAP) >= 0:
-            b = -_UPPER_CAP
+        top = min(crit[k], _UPPER_CAP)
+        if excess(top) <= 0:
+            b = top
+        elif excess(FUTILITY_FLOOR) >= 0:
+            b = FUTILITY_FLOOR
         else:
-            b = optimize.brentq(excess, -_UPPER_CAP, crit[k], xtol=1e-12, rtol=1e-14)
+            b = optimize.brentq(excess, FUTILITY_FLOOR, top, xtol=1e-12, rtol=1e-14)
         bounds.append(float(b))
         walk.advance(crit[k] * s, b * s)
     return bounds, 0.0
+
+
+def _root(function, hi: float, field: str) -> float:
+    """The drift where ``function`` changes sign in (0, hi), or a ConvergenceError."""
+    if function(0.0) * function(hi) > 0:
+        raise ConvergenceError(
+            "group_sequential: no drift reaches the requested power",
+            [Problem("the design's power equation has no root; check beta and the bounds",
+                     field=field)],
+        )
+    return float(optimize.brentq(function, 0.0, hi, xtol=1e-12, rtol=1e-14))
 
 
 def group_sequential(
@@ -203,10 +222,14 @@ def group_sequential(
     Efficacy boundaries spend ``alpha`` with the chosen spending function; each boundary
     solves the crossing probability of the canonical joint normal distribution, computed by
     recursive numerical integration (Armitage, McPherson and Rowe). Two-sided designs are
-    symmetric and spend ``alpha / 2`` on each side. With ``futility`` the design gets
+    symmetric and spend ``alpha / 2`` on each side. As in rpact, a bound above 7.5 (a stage
+    that spends almost nothing) is reported as infinite, and futility bounds are floored
+    at -6. With ``futility`` the design gets
     non-binding futility bounds that spend ``beta`` (rpact ``typeBetaSpending``); the drift
     is then chosen so that the last futility bound meets the last critical value. The
     inflation factor is rpact's ``getDesignCharacteristics(design)$inflationFactor``.
+    When a futility bound would exceed the efficacy bound at an interim it is set equal to
+    it (rpact's ``betaAdjustment`` re-spends beta in that rare case; not reproduced).
 
     Parameters
     ----------
@@ -304,7 +327,7 @@ def group_sequential(
         hi = 1.0
         while gap(hi) > 0 and hi < 100:
             hi *= 2
-        theta = optimize.brentq(gap, 0.0, hi, xtol=1e-12, rtol=1e-14)
+        theta = _root(gap, hi, "futility")
         futility_bounds = _futility_for_drift(t, crit, beta_spent, theta)[0]
     else:
 
@@ -315,7 +338,7 @@ def group_sequential(
         hi = 1.0
         while shortfall(hi) < 0 and hi < 100:
             hi *= 2
-        theta = optimize.brentq(shortfall, 0.0, hi, xtol=1e-12, rtol=1e-14)
+        theta = _root(shortfall, hi, "beta")
 
     up1, low1, fut1 = rejection_probabilities(t, crit, theta, sided=sided,
                                            futility_bounds=futility_bounds)

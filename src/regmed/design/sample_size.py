@@ -10,6 +10,7 @@ from scipy import optimize, stats
 
 from regmed.design._base import DesignResult
 from regmed.design._checks import Checker
+from regmed.design.group_sequential import GroupSequentialResult
 
 __all__ = [
     "SampleSizeResult",
@@ -22,11 +23,15 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class SampleSizeResult(DesignResult):
-    """Sample size of a two-group fixed design.
+    """Sample size of a two-group design.
 
     ``n_treated``, ``n_control`` and ``n_total`` are unrounded, as rpact reports them
-    (``nFixed1``, ``nFixed2``, ``nFixed``); the ``*_rounded`` values round each group up to
-    a whole patient and add them (``n_total_rounded = n_treated_rounded + n_control_rounded``).
+    (``nFixed1``, ``nFixed2``, ``nFixed``; with a group-sequential ``design`` the maximum
+    sample sizes ``maxNumberOfSubjects1`` ...); the ``*_rounded`` values round each group up
+    to a whole patient and add them (``n_total_rounded = n_treated_rounded +
+    n_control_rounded``). ``n_fixed_total`` is the fixed-design total,
+    ``inflation_factor`` the design's (1 without a design), ``n_total_by_stage`` the
+    cumulative totals at each analysis and ``expected_n_total_h1`` the expected total under H1.
     """
 
     n_treated: float
@@ -35,13 +40,19 @@ class SampleSizeResult(DesignResult):
     n_treated_rounded: int
     n_control_rounded: int
     n_total_rounded: int
+    n_fixed_total: float
+    inflation_factor: float
+    n_total_by_stage: list[float]
+    expected_n_total_h1: float
 
 
 @dataclasses.dataclass(frozen=True)
 class SurvivalSampleSizeResult(SampleSizeResult):
     """Events and subjects of a two-group survival design (rpact ``getSampleSizeSurvival``).
 
-    ``events`` is the unrounded number of events (Schoenfeld), ``events_rounded`` its ceiling;
+    ``events`` is the unrounded number of events (Schoenfeld; the maximum with a
+    group-sequential design), ``events_rounded`` its ceiling, ``events_by_stage`` the
+    cumulative events at each analysis;
     ``lambda_treated``/``lambda_control`` the exponential hazards; ``accrual_intensity`` the
     subjects per time unit; ``event_probability`` the probability that a subject has had the
     event at the end of the study (both groups pooled by allocation).
@@ -49,6 +60,7 @@ class SurvivalSampleSizeResult(SampleSizeResult):
 
     events: float
     events_rounded: int
+    events_by_stage: list[float]
     lambda_treated: float
     lambda_control: float
     accrual_intensity: float
@@ -64,7 +76,12 @@ def _groups(n_total: float, allocation_ratio: float) -> tuple[float, float]:
     return n_treated, n_total / (1.0 + allocation_ratio)
 
 
-def _result(cls, options, n_treated, n_control, **extra):
+def _result(cls, options, n_treated, n_control, design=None, **extra):
+    inflation = 1.0 if design is None else design.inflation_factor
+    rates = [1.0] if design is None else list(design.information_rates)
+    expected = 1.0 if design is None else design.expected_sample_size_h1
+    n_fixed = n_treated + n_control
+    n_treated, n_control = n_treated * inflation, n_control * inflation
     nt, nc = math.ceil(n_treated - 1e-9), math.ceil(n_control - 1e-9)
     return cls(
         options=options,
@@ -74,8 +91,27 @@ def _result(cls, options, n_treated, n_control, **extra):
         n_treated_rounded=int(nt),
         n_control_rounded=int(nc),
         n_total_rounded=int(nt + nc),
+        n_fixed_total=float(n_fixed),
+        inflation_factor=float(inflation),
+        n_total_by_stage=[float(t * (n_treated + n_control)) for t in rates],
+        expected_n_total_h1=float(expected * n_fixed),
         **extra,
     )
+
+
+def _levels(check: Checker, design, alpha, power, sided) -> tuple[float, float, int]:
+    """alpha, power and sided: from the design when one is given, else the defaults."""
+    if design is None:
+        return (0.025 if alpha is None else alpha, 0.8 if power is None else power,
+                1 if sided is None else sided)
+    if not isinstance(design, GroupSequentialResult):
+        check.add("design", "must be a result of group_sequential()")
+        return 0.025, 0.8, 1
+    for name, value in (("alpha", alpha), ("power", power), ("sided", sided)):
+        if value is not None:
+            check.add(name, "comes from the design; do not give it with design=")
+    o = design.options
+    return o["alpha"], 1.0 - o["beta"], o["sided"]
 
 
 def _common(check: Checker, alpha, power, sided, allocation_ratio) -> None:
@@ -122,11 +158,12 @@ def sample_size_rates(
     *,
     p_treated: float,
     p_control: float,
-    alpha: float = 0.025,
-    power: float = 0.8,
-    sided: int = 1,
+    alpha: float | None = None,
+    power: float | None = None,
+    sided: int | None = None,
     allocation_ratio: float = 1.0,
     theta_h0: float = 0.0,
+    design: GroupSequentialResult | None = None,
 ) -> SampleSizeResult:
     """Sample size to compare two proportions (normal approximation, as rpact).
 
@@ -139,15 +176,19 @@ def sample_size_rates(
     p_treated, p_control : float
         Response probabilities assumed in the treated and the control group.
     alpha : float
-        Significance level; with ``sided=2`` it is split over both sides.
+        Significance level (default 0.025); with ``sided=2`` it is split over both sides.
     power : float
-        Target power (1 - beta).
+        Target power, 1 - beta (default 0.8).
     sided : {1, 2}
-        One- or two-sided test.
+        One- or two-sided test (default 1).
     allocation_ratio : float
         n_treated / n_control (0.5 means two controls per treated patient).
     theta_h0 : float
         Difference p_treated - p_control under H0 (non-zero for non-inferiority).
+    design : GroupSequentialResult, optional
+        A group-sequential design: alpha, power and sided come from it and the sample
+        sizes become the maxima, fixed size times the inflation factor (as rpact's
+        ``getSampleSizeRates(design, ...)$maxNumberOfSubjects``).
 
     Returns
     -------
@@ -169,6 +210,7 @@ def sample_size_rates(
     check.probability("p_treated", p_treated)
     check.probability("p_control", p_control)
     check.number("theta_h0", theta_h0, low=-1.0, high=1.0, low_open=True, high_open=True)
+    alpha, power, sided = _levels(check, design, alpha, power, sided)
     _common(check, alpha, power, sided, allocation_ratio)
     check.raise_if_any()
     if p_treated - p_control == theta_h0:
@@ -184,18 +226,20 @@ def sample_size_rates(
     options = dict(
         p_treated=p_treated, p_control=p_control, alpha=alpha, power=power, sided=sided,
         allocation_ratio=allocation_ratio, theta_h0=theta_h0,
+        design=None if design is None else design.options,
     )
-    return _result(SampleSizeResult, options, n1, n1 / r)
+    return _result(SampleSizeResult, options, n1, n1 / r, design)
 
 
 def sample_size_means(
     *,
     difference: float,
     sd: float,
-    alpha: float = 0.025,
-    power: float = 0.8,
-    sided: int = 1,
+    alpha: float | None = None,
+    power: float | None = None,
+    sided: int | None = None,
     allocation_ratio: float = 1.0,
+    design: GroupSequentialResult | None = None,
 ) -> SampleSizeResult:
     """Sample size to compare two means with the two-sample t-test (as rpact).
 
@@ -211,7 +255,7 @@ def sample_size_means(
         Assumed difference of means, treated minus control (its sign does not matter).
     sd : float
         Common standard deviation.
-    alpha, power, sided, allocation_ratio
+    alpha, power, sided, allocation_ratio, design
         As in :func:`sample_size_rates`.
 
     Returns
@@ -232,6 +276,7 @@ def sample_size_means(
     if check.number("difference", difference) and float(difference) == 0:
         check.add("difference", "must not be zero")
     check.number("sd", sd, low=0.0, low_open=True)
+    alpha, power, sided = _levels(check, design, alpha, power, sided)
     _common(check, alpha, power, sided, allocation_ratio)
     check.raise_if_any()
     r = float(allocation_ratio)
@@ -251,9 +296,10 @@ def sample_size_means(
     options = dict(
         difference=difference, sd=sd, alpha=alpha, power=power, sided=sided,
         allocation_ratio=allocation_ratio,
+        design=None if design is None else design.options,
     )
     n_treated, n_control = _groups(n2 * (1 + r), r)
-    return _result(SampleSizeResult, options, n_treated, n_control)
+    return _result(SampleSizeResult, options, n_treated, n_control, design)
 
 
 def _event_probability(lam: float, drop: float, accrual: float, follow_up: float) -> float:
@@ -272,12 +318,13 @@ def sample_size_survival(
     lambda_control: float | None = None,
     accrual_time: float,
     follow_up_time: float,
-    alpha: float = 0.025,
-    power: float = 0.8,
-    sided: int = 1,
+    alpha: float | None = None,
+    power: float | None = None,
+    sided: int | None = None,
     allocation_ratio: float = 1.0,
     dropout_rate: float = 0.0,
     dropout_time: float = 12.0,
+    design: GroupSequentialResult | None = None,
 ) -> SurvivalSampleSizeResult:
     """Events (Schoenfeld) and subjects for a log-rank comparison, as rpact.
 
@@ -296,8 +343,8 @@ def sample_size_survival(
         Control-group median survival or hazard (give exactly one).
     accrual_time, follow_up_time : float
         Length of the accrual period and of the follow-up after accrual ends.
-    alpha, power, sided, allocation_ratio
-        As in :func:`sample_size_rates`.
+    alpha, power, sided, allocation_ratio, design
+        As in :func:`sample_size_rates` (with a design, events and subjects are the maxima).
     dropout_rate, dropout_time : float
         Probability of dropout by ``dropout_time`` (0 means none).
 
@@ -331,6 +378,7 @@ def sample_size_survival(
     check.number("follow_up_time", follow_up_time, low=0.0)
     check.number("dropout_rate", dropout_rate, low=0.0, high=1.0, high_open=True)
     check.number("dropout_time", dropout_time, low=0.0, low_open=True)
+    alpha, power, sided = _levels(check, design, alpha, power, sided)
     _common(check, alpha, power, sided, allocation_ratio)
     check.raise_if_any()
     if float(accrual_time) + float(follow_up_time) <= 0:
@@ -354,11 +402,16 @@ def sample_size_survival(
         hazard_ratio=hazard_ratio, median_control=median_control, lambda_control=lambda_control,
         accrual_time=accrual_time, follow_up_time=follow_up_time, alpha=alpha, power=power,
         sided=sided, allocation_ratio=allocation_ratio, dropout_rate=dropout_rate,
-        dropout_time=dropout_time,
+        dropout_time=dropout_time, design=None if design is None else design.options,
     )
+    inflation = 1.0 if design is None else design.inflation_factor
+    rates = [1.0] if design is None else design.information_rates
+    events *= inflation
+    n_total *= inflation
     return _result(
-        SurvivalSampleSizeResult, options, n_treated, n_control,
+        SurvivalSampleSizeResult, options, n_treated, n_control, design,
         events=float(events), events_rounded=int(math.ceil(events - 1e-9)),
+        events_by_stage=[float(t * events) for t in rates],
         lambda_treated=float(lam1), lambda_control=float(lam2),
         accrual_intensity=float(n_total / accrual_time) if accrual_time > 0 else float(np.inf),
         event_probability=float(prob),

@@ -9,15 +9,20 @@ import pandas as pd
 
 from regmed.errors import DataError, Problem
 
+_NUMERIC = object()
+
 __all__ = ["check_columns", "treatment_array", "is_categorical", "levels_of", "model_matrix"]
 
 
 def check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> list[Problem]:
     """Problems for columns that are missing from ``df`` or hold missing values."""
     problems: list[Problem] = []
+    any_missing = {c: bool(df[c].isna().any()) for c in dict.fromkeys(columns) if c in df.columns}
     for col in columns:
         if col not in df.columns:
             problems.append(Problem(f"unknown {what} column", field=col))
+            continue
+        if not any_missing[col]:
             continue
         missing = np.flatnonzero(pd.isna(df[col]).to_numpy())
         if missing.size:
@@ -84,12 +89,10 @@ def model_matrix(
     ``drop_first`` the first level is dropped (R's treatment contrasts, as in ``glm``),
     without it every level is kept (as MatchIt's balance summary does).
     """
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
     n = len(df)
+    specs: list[tuple[str, str, object]] = []  # (name, column, level or None marker)
     if intercept:
-        blocks.append(np.ones((n, 1)))
-        names.append("(Intercept)")
+        specs.append(("(Intercept)", "", None))
     for col in columns:
         s = df[col]
         if is_categorical(s):
@@ -99,20 +102,22 @@ def model_matrix(
             else:
                 levels = levels_of(s)
                 labels = [str(v) for v in levels]
-            keep = levels[1:] if drop_first else levels
-            keep_labels = labels[1:] if drop_first else labels
-            values = s.to_numpy()
-            for lev, lab in zip(keep, keep_labels, strict=True):
-                blocks.append((values == lev).astype(np.float64)[:, None])
-                names.append(f"{col}{lab}")
+            start = 1 if drop_first else 0
+            for lev, lab in zip(levels[start:], labels[start:], strict=True):
+                specs.append((f"{col}{lab}", col, lev))
         else:
-            try:
-                blocks.append(np.asarray(s, dtype=np.float64)[:, None])
-            except (TypeError, ValueError) as exc:
+            if not pd.api.types.is_numeric_dtype(s):
                 raise DataError(
-                    "covariate is neither numeric nor categorical", [Problem(str(exc), field=col)]
-                ) from exc
-            names.append(col)
-    if not blocks:
-        return np.empty((n, 0)), []
-    return np.hstack(blocks), names
+                    "covariate is neither numeric nor categorical",
+                    [Problem(f"unsupported type {s.dtype}", field=col)],
+                )
+            specs.append((col, col, _NUMERIC))
+    x = np.empty((n, len(specs)), dtype=np.float64, order="F")  # contiguous columns
+    for j, (_, col, lev) in enumerate(specs):
+        if col == "":
+            x[:, j] = 1.0
+        elif lev is _NUMERIC:
+            x[:, j] = df[col].to_numpy(dtype=np.float64)
+        else:
+            x[:, j] = df[col].to_numpy() == lev
+    return x, [name for name, _, _ in specs]

@@ -105,7 +105,8 @@ def _strata_codes(df: pd.DataFrame, exact: Sequence[str], treat: np.ndarray) -> 
     """Stratum code per row; -1 for strata that lack treated or control rows."""
     if not exact:
         return np.zeros(len(df), dtype=np.int64)
-    codes = df.groupby(list(exact), sort=True, dropna=False).ngroup().to_numpy().astype(np.int64)
+    groups = df.groupby(list(exact), sort=True, dropna=False, observed=True)
+    codes = groups.ngroup().to_numpy().astype(np.int64)
     has_t = np.bincount(codes, weights=treat == 1, minlength=codes.max() + 1) > 0
     has_c = np.bincount(codes, weights=treat == 0, minlength=codes.max() + 1) > 0
     ok = has_t & has_c
@@ -222,13 +223,17 @@ def match(
         problems.append(Problem(f"caliper_scale must be one of {_SCALES}", field="caliper_scale"))
     if order not in _ORDERS:
         problems.append(Problem(f"order must be one of {_ORDERS}", field="order"))
+    if not df.index.is_unique:
+        problems.append(Problem("the DataFrame index must identify rows uniquely", field="index"))
     for col in ("distance", "weights", "subclass"):
         if col in df.columns:
             problems.append(Problem("column name is reserved for matching output", field=col))
     covariates = tuple(covariates or ())
     if treatment is not None:
         problems += check_columns(df, (treatment, *exact), "")
-        problems += check_columns(df, [c for c in covariates if c not in exact], "covariate")
+        problems += [
+            Problem("unknown covariate column", field=c) for c in covariates if c not in df.columns
+        ]
     if problems:
         raise DataError("cannot match", problems)
     assert treatment is not None

@@ -17,7 +17,7 @@ from regmed.results import ESTIMATE_COLUMNS, Result, format_table
 __all__ = ["PropensityScore", "fit_propensity"]
 
 _EPS = float(np.finfo(float).eps)
-_BLOCK = 262_144  # rows per block for X'WX on large data
+_BLOCK = 16_384  # rows per block (fits in cache)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,89 +80,104 @@ class PropensityScore(Result):
 
 
 def _auc(score: np.ndarray, t: np.ndarray) -> float:
-    """Mann-Whitney AUC with mid-ranks for ties."""
-    ranks = stats.rankdata(score)
-    n1 = float(t.sum())
-    n0 = float(len(t) - n1)
-    return float((ranks[t == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    """Mann-Whitney AUC, P(score_treated > score_control) + P(tie)/2."""
+    controls = np.sort(score[t == 0])
+    treated = score[t == 1]
+    below = np.searchsorted(controls, treated, side="left").astype(np.float64)
+    upto = np.searchsorted(controls, treated, side="right").astype(np.float64)
+    return float(np.sum(below + upto) / 2 / (len(treated) * len(controls)))
 
 
-def _xtwx(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """X' diag(w) X computed block by block (float64)."""
-    p = x.shape[1]
-    out = np.zeros((p, p))
-    for s in range(0, x.shape[0], _BLOCK):
-        xb = x[s : s + _BLOCK]
-        out += (xb * w[s : s + _BLOCK, None]).T @ xb
-    return out
+def _pass(
+    xs: np.ndarray, y: np.ndarray, beta: np.ndarray | None, eta_out: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """One fused pass over the rows: linear predictor, deviance, X'WX and X'Wz.
 
-
-def _xtv(x: np.ndarray, v: np.ndarray) -> np.ndarray:
-    out = np.zeros(x.shape[1])
-    for s in range(0, x.shape[0], _BLOCK):
-        out += x[s : s + _BLOCK].T @ v[s : s + _BLOCK]
-    return out
+    With ``beta=None`` the pass starts from R's ``mustart = (y + 0.5) / 2``. Blocks are small
+    enough to stay in cache, so each IRLS iteration reads the design matrix once.
+    """
+    p = xs.shape[1]
+    a = np.zeros((p, p))
+    b = np.zeros(p)
+    dev = 0.0
+    buf = np.empty((min(_BLOCK, xs.shape[0]), p), order="F")
+    for s in range(0, xs.shape[0], _BLOCK):
+        xb = xs[s : s + _BLOCK]
+        yb = y[s : s + _BLOCK]
+        if beta is None:
+            mu = (yb + 0.5) / 2.0
+            eta = np.log(mu / (1 - mu))
+        else:
+            eta = xb @ beta
+            mu = special.expit(np.clip(eta, -30, 30))
+        eta_out[s : s + _BLOCK] = eta
+        dev += _deviance(yb, mu)
+        w = mu * (1 - mu)
+        np.maximum(w, _EPS, out=w)
+        xw = buf[: len(yb)]
+        np.multiply(xb, np.sqrt(w)[:, None], out=xw)
+        a += np.dot(xw.T, xw)
+        w *= eta
+        w += yb
+        w -= mu
+        b += xb.T @ w
+    return dev, a, b
 
 
 def _irls(
-    x: np.ndarray, y: np.ndarray, penalty: np.ndarray | None, maxit: int, epsilon: float
-) -> tuple[np.ndarray, bool, int, float, np.ndarray]:
+    xs: np.ndarray,
+    y: np.ndarray,
+    pen: np.ndarray | None,
+    maxit: int,
+    epsilon: float,
+    start: tuple[float, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, bool, int, float, np.ndarray]:
     """Fisher scoring as in R's ``glm.fit`` (same start, same convergence rule).
 
-    Columns are scaled to unit RMS internally to keep the normal equations well
-    conditioned; the scaling does not change the fit. Also returns the working weights of
-    the last iteration, from which R's ``summary.glm`` takes the covariance.
+    ``xs`` has columns scaled to unit RMS (to keep the normal equations well conditioned;
+    the scaling does not change the fit). Returns the coefficients of the scaled columns,
+    the linear predictor, convergence, iterations, deviance and X'WX with the working
+    weights of the last iteration (from which R's ``summary.glm`` takes the covariance).
+    ``start`` is the result of the first pass (from R's ``mustart``).
     """
-    scale = np.sqrt(np.mean(x * x, axis=0))
-    scale[scale == 0] = 1.0
-    xs = x / scale
-    mu = (y + 0.5) / 2.0
-    eta = np.log(mu / (1 - mu))
-    dev_old = _deviance(y, mu)
-    beta = np.zeros(x.shape[1])
-    pen = None if penalty is None else penalty / scale**2
+    eta = np.empty(len(y))
+    dev_old, a, b = start
+    beta = np.zeros(xs.shape[1])
+    info = a
     converged = False
     iterations = 0
     dev = dev_old
-    mu_eta = np.maximum(mu * (1 - mu), _EPS)
     for it in range(1, maxit + 1):
         iterations = it
-        mu_eta = np.maximum(mu * (1 - mu), _EPS)
-        z = eta + (y - mu) / mu_eta
-        a = _xtwx(xs, mu_eta)
         if pen is not None:
             a[np.diag_indices_from(a)] += pen
-        b = _xtv(xs, mu_eta * z)
         try:
             beta = np.linalg.solve(a, b)
         except np.linalg.LinAlgError as exc:
             raise ConvergenceError("the propensity model is singular") from exc
-        eta = xs @ beta
-        mu = special.expit(np.clip(eta, -30, 30))
-        dev = _deviance(y, mu)
+        info = a
+        dev, a, b = _pass(xs, y, beta, eta)
         if pen is not None:
             dev += float(np.sum(pen * beta**2))
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True
             break
         dev_old = dev
-    return beta / scale, converged, iterations, dev, mu_eta
+    return beta, eta, converged, iterations, dev, info
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
-    mu = np.clip(mu, 1e-300, 1 - 1e-16)
-    return float(-2 * np.sum(np.where(y == 1, np.log(mu), np.log1p(-mu))))
+    is1 = y == 1
+    ll = np.sum(np.log(np.maximum(mu[is1], 1e-300)))
+    ll += np.sum(np.log1p(-np.minimum(mu[~is1], 1 - 1e-16)))
+    return float(-2 * ll)
 
 
-def _drop_aliased(x: np.ndarray, names: list[str]) -> tuple[list[int], list[str]]:
-    """Columns to keep (R's pivoting QR rule: a column aliased with earlier ones is dropped)."""
+def _drop_aliased(gram: np.ndarray, names: list[str]) -> tuple[list[int], list[str]]:
+    """Columns to keep (as R's pivoting QR: a column aliased with earlier ones is dropped)."""
     keep: list[int] = []
     dropped: list[str] = []
-    scale = np.sqrt(np.mean(x * x, axis=0))
-    scale[scale == 0] = 1.0
-    sub = x[: min(len(x), 200_000)] / scale
-    gram = sub.T @ sub
-    for j in range(x.shape[1]):
+    for j in range(gram.shape[0]):
         trial = keep + [j]
         g = gram[np.ix_(trial, trial)]
         eig = np.linalg.eigvalsh(g)
@@ -253,22 +268,31 @@ def fit_propensity(
         raise DataError("cannot fit the propensity model", problems)
 
     x, names = model_matrix(df, (*covariates, *strata), drop_first=True, intercept=True)
-    keep, aliased = _drop_aliased(x, names)
+    scale = np.sqrt(np.einsum("ij,ij->j", x, x) / len(x))
+    scale[scale == 0] = 1.0
+    x /= scale  # in place: x is our own copy
+    y = t.astype(np.float64)
+    # At R's start every working weight is 0.1875, so the first pass also gives X'X.
+    dev0, a0, b0 = _pass(x, y, None, np.empty(len(y)))
+    keep, aliased = _drop_aliased(a0 / (0.1875 * len(x)), names)
     warnings: list[str] = []
     if aliased:
         warnings.append(
             "coefficients not defined because of singularities (dropped as R does): "
             + ", ".join(aliased)
         )
-    x = x[:, keep]
+    if aliased:
+        x = x[:, keep]
+        a0 = a0[np.ix_(keep, keep)]
+        b0 = b0[keep]
+    scale = scale[keep]
     names = [names[j] for j in keep]
-    y = t.astype(np.float64)
     pen = None
     if penalty:
         pen = np.full(len(names), float(penalty))
         pen[0] = 0.0
-    beta, converged, iterations, dev, w_last = _irls(x, y, pen, maxit, epsilon)
-    eta = x @ beta
+    beta_s, eta, converged, iterations, dev, info = _irls(x, y, pen, maxit, epsilon, (dev0, a0, b0))
+    beta = beta_s / scale
     mu = special.expit(eta)
     if not converged:
         warnings.append(f"the fit did not converge in {maxit} iterations (separation?)")
@@ -286,13 +310,8 @@ def fit_propensity(
             f"positivity: {n_out} row(s) have a propensity score outside [{lo}, {hi}]"
         )
 
-    info = _xtwx(x, w_last)
-    if pen is not None:
-        scale = np.sqrt(np.mean(x * x, axis=0))
-        scale[scale == 0] = 1.0
-        info[np.diag_indices_from(info)] += pen / scale**2
     try:
-        cov = np.linalg.inv(info)
+        cov = np.linalg.inv(info) / np.outer(scale, scale)
         se = np.sqrt(np.maximum(np.diag(cov), 0))
     except np.linalg.LinAlgError:
         se = np.full(len(beta), np.nan)

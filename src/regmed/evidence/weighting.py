@@ -142,6 +142,8 @@ def weight(
         problems.append(
             Problem("ps must be probabilities strictly between 0 and 1, one per row", field="ps")
         )
+    if not df.index.is_unique:
+        problems.append(Problem("the DataFrame index must identify rows uniquely", field="index"))
     if "weights" in df.columns:
         problems.append(Problem("column name is reserved for the weights", field="weights"))
     covariates = tuple(covariates or ())

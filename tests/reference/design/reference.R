@@ -107,6 +107,68 @@ for (ir in rates_list[c(1, 2, 4, 6, 8)]) for (sp in spend[c(1, 2, 4)]) for (fu i
   gsd[[length(gsd) + 1]] <- add_gsd(ir, sp, lv, if (i %% 3 == 0) 0.1 else 0.2, fu)
 }
 
+# edge cases: stages that spend almost nothing (rpact reports an infinite bound), futility
+# floored at -6, ten stages, extreme HSD gammas, large beta
+edge <- list(
+  list(ir = c(0.05, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.02, 0.5, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.02, 0.5, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2,
+       fu = list(s = "OF")),
+  list(ir = seq(0.1, 1, 0.1), sp = list(s = "P"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.3, 0.6, 1), sp = list(s = "HSD", g = -10), lv = levels[[1]], b = 0.2,
+       fu = NULL),
+  list(ir = c(0.3, 0.6, 1), sp = list(s = "HSD", g = 5), lv = list(alpha = 0.1, sided = 2),
+       b = 0.1, fu = NULL),
+  list(ir = c(0.2, 0.5, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2,
+       fu = list(s = "P")),
+  list(ir = c(0.5, 0.75, 1), sp = list(s = "P"), lv = levels[[1]], b = 0.1,
+       fu = list(s = "HSD", g = -4)),
+  list(ir = c(0.1, 0.2, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.3,
+       fu = list(s = "P")),
+  list(ir = c(0.6, 0.8, 1), sp = list(s = "OF"), lv = levels[[2]], b = 0.2,
+       fu = list(s = "HSD", g = 3)))
+for (e in edge) gsd[[length(gsd) + 1]] <- add_gsd(e$ir, e$sp, e$lv, e$b, e$fu)
+
+# ---- sample sizes with a group-sequential design (maximum = fixed x inflation factor) --------
+seq_ss <- list()
+seq_designs <- list(
+  list(ir = c(0.3, 0.6, 1), sp = list(s = "OF"), lv = levels[[1]], b = 0.2, fu = NULL),
+  list(ir = c(0.5, 1), sp = list(s = "P"), lv = levels[[3]], b = 0.1, fu = NULL),
+  list(ir = c(0.25, 0.5, 0.75, 1), sp = list(s = "HSD", g = -2), lv = levels[[2]], b = 0.2,
+       fu = list(s = "OF")))
+for (e in seq_designs) {
+  args <- list(informationRates = e$ir, alpha = e$lv$alpha, sided = e$lv$sided, beta = e$b,
+               typeOfDesign = paste0("as", e$sp$s))
+  if (!is.null(e$sp$g)) args$gammaA <- e$sp$g
+  if (!is.null(e$fu)) args$typeBetaSpending <- paste0("bs", e$fu$s)
+  d <- do.call(getDesignGroupSequential, args)
+  din <- list(information_rates = e$ir, alpha = e$lv$alpha, beta = e$b, sided = e$lv$sided,
+              spending = e$sp$s, gamma = e$sp$g, futility = e$fu$s)
+  for (r in c(0.5, 1, 2)) {
+    s <- getSampleSizeRates(d, pi1 = 0.45, pi2 = 0.25, allocationRatioPlanned = r)
+    seq_ss[[length(seq_ss) + 1]] <- list(kind = "rates", design = din,
+      input = list(p_treated = 0.45, p_control = 0.25, allocation_ratio = r),
+      n_treated = s$maxNumberOfSubjects1, n_control = s$maxNumberOfSubjects2,
+      n_total = s$maxNumberOfSubjects, n_total_by_stage = s$numberOfSubjects,
+      expected_n_total_h1 = s$expectedNumberOfSubjectsH1)
+    s <- getSampleSizeMeans(d, alternative = 5, stDev = 12, allocationRatioPlanned = r)
+    seq_ss[[length(seq_ss) + 1]] <- list(kind = "means", design = din,
+      input = list(difference = 5, sd = 12, allocation_ratio = r),
+      n_treated = s$maxNumberOfSubjects1, n_control = s$maxNumberOfSubjects2,
+      n_total = s$maxNumberOfSubjects, n_total_by_stage = s$numberOfSubjects,
+      expected_n_total_h1 = s$expectedNumberOfSubjectsH1)
+    s <- suppressWarnings(getSampleSizeSurvival(d, hazardRatio = 0.6, median2 = 18,
+                                                accrualTime = 24, followUpTime = 12,
+                                                allocationRatioPlanned = r))
+    seq_ss[[length(seq_ss) + 1]] <- list(kind = "survival", design = din,
+      input = list(hazard_ratio = 0.6, median_control = 18, accrual_time = 24,
+                   follow_up_time = 12, allocation_ratio = r),
+      n_treated = s$maxNumberOfSubjects1, n_control = s$maxNumberOfSubjects2,
+      n_total = s$maxNumberOfSubjects, events = s$maxNumberOfEvents,
+      events_by_stage = s$eventsPerStage)
+  }
+}
+
 # ---- getConditionalPower (inverse normal, means) ---------------------------------------------
 cp <- list()
 cp_cases <- list(
@@ -201,7 +263,7 @@ out <- list(
                  as.character(packageVersion("rpact")), "pwr",
                  as.character(packageVersion("pwr"))),
   sample_size_rates = rates, sample_size_means = means, sample_size_survival = surv,
-  group_sequential = gsd, conditional_power = cp, single_arm = single,
+  group_sequential = gsd, sample_size_sequential = seq_ss, conditional_power = cp, single_arm = single,
   power_rates = pw_rates, power_means = pw_means, power_survival = pw_surv)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE),
            "design_reference.json")
