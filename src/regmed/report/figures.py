@@ -236,6 +236,7 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
         y = np.arange(len(rows))[::-1].astype(float)
         log = measure in RATIO_MEASURES
         null = null_value(measure)
+        dg = 1 if measure == "mean_difference" else 2
         values: list[float] = []
         for yi, (_label, kind, est, lo, hi, _n) in zip(y, rows, strict=True):
             if kind == "header" or est is None:
@@ -264,6 +265,13 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
             positive = [v for v in values + [null] if v > 0]
             lo_x, hi_x = min(positive), max(positive)
             ax.set_xlim(lo_x / 1.25, hi_x * 1.25)
+            nice = [0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20, 50]
+            ticks = [t for t in nice if lo_x / 1.25 <= t <= hi_x * 1.25]
+            if len(ticks) > 7:
+                ticks = ticks[:: -(-len(ticks) // 7)] + ([1] if 1 not in ticks[:: -(
+                    -len(ticks) // 7)] else [])
+            ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(ticks))))
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
         else:
             lo_x, hi_x = min(values + [null]), max(values + [null])
@@ -286,7 +294,7 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
                 continue
             weight = "bold" if kind == "overall" else "normal"
             side.text(0.0, yi, n, va="center", fontsize=8, fontweight=weight)
-            side.text(0.38, yi, f"{_fmt(est)} ({_fmt(lo)}, {_fmt(hi)})", va="center",
+            side.text(0.38, yi, f"{_fmt(est, dg)} ({_fmt(lo, dg)}, {_fmt(hi, dg)})", va="center",
                       fontsize=8, fontweight=weight)
         ax.set_xlabel(measure_label(measure) + (" (log scale)" if log else ""))
         ax.grid(axis="x", color="#eeeeee")
