@@ -112,6 +112,9 @@ def love_plot(balance: Sequence[Mapping[str, Any]], *, threshold: float = 0.1,
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.grid(axis="x", color="#eeeeee")
         ax.legend(loc="lower right", frameon=True, fontsize=8)
+        if not rows:
+            ax.text(0.5, 0.5, "No balance rows stored", transform=ax.transAxes,
+                    ha="center", color=_GREY)
         if title:
             ax.set_title(title, fontsize=10, loc="left")
     return fig
@@ -164,7 +167,11 @@ def ps_distribution(distribution: Sequence[Mapping[str, Any]], *,
             ax.set_xlim(0, 1)
             ax.set_title(name, fontsize=9)
             ax.set_xlabel("Propensity score")
-            ax.legend(fontsize=7, loc="upper right")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="upper right")
+            else:
+                ax.text(0.5, 0.5, "No scores stored", transform=ax.transAxes, ha="center",
+                        color=_GREY)
         axes[0].set_ylabel("Density (treated up, control down)")
         lim = max(abs(v) for ax in axes for v in ax.get_ylim())
         axes[0].set_ylim(-lim * 1.15, lim * 1.15)
@@ -343,7 +350,8 @@ def km_plot(km: Sequence[Mapping[str, Any]], *, title: str | None = None,
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(color="#eeeeee")
-        ax.legend(loc="upper right", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper right", fontsize=8)
         if title:
             ax.set_title(title, fontsize=10, loc="left")
     return fig
