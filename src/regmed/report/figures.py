@@ -396,37 +396,39 @@ def attrition_diagram(attrition: Sequence[Mapping[str, Any]], *,
     n_col = max(len(cohorts), 1)
     depth = max((1 + sum(1 for r in rows if r["n_excluded"]) for rows in cohorts.values()),
                 default=1)
-    col_w = 4.6
+    col_w = 3.5
     with _fonts():
-        fig = _figure(col_w * n_col * 0.9, 0.6 + 1.05 * depth)
+        fig = _figure(col_w * n_col, (depth - 1) * 1.25 + 1.4)
         ax = fig.add_subplot()
         ax.set_xlim(0, col_w * n_col)
         ax.set_ylim(-(depth - 1) * 1.25 - 0.45, 0.95)
         ax.axis("off")
         for c, (cohort, rows) in enumerate(cohorts.items()):
-            cx = col_w * c + 1.25
-            ax.text(col_w * c + 0.15, 0.62, names.get(cohort, cohort), fontsize=10,
+            cx = col_w * c + 0.95
+            ax.text(col_w * c + 0.12, 0.68, names.get(cohort, cohort), fontsize=11,
                     fontweight="bold", va="center")
             first = rows[0]
             start_label = first["step"] if not first["n_excluded"] else "Identified"
             level = 0.0
-            _box(ax, cx, level, 2.1, 0.62, f"{start_label}\nn = {first['n_before']}",
-                 face="#eef3fa", edge=TREATED_COLOR if cohort == "treated" else CONTROL_COLOR)
+            _box(ax, cx, level, 1.62, 0.6, f"{start_label}\nn = {first['n_before']}",
+                 face="#eef3fa", edge=TREATED_COLOR if cohort == "treated" else CONTROL_COLOR,
+                 size=10)
             steps = [r for r in rows if r["n_excluded"]]
             for i, r in enumerate(steps):
                 nxt = level - 1.25
-                ax.annotate("", xy=(cx, nxt + 0.33), xytext=(cx, level - 0.33),
+                ax.annotate("", xy=(cx, nxt + 0.32), xytext=(cx, level - 0.32),
                             arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1})
                 mid = (level + nxt) / 2
-                ax.plot([cx, cx + 1.25], [mid, mid], color="black", lw=0.8)
-                reason = textwrap.fill(str(r["reason"] or r["step"]), 24)
-                _box(ax, cx + 2.2, mid, 1.9, 0.72,
+                ax.plot([cx, cx + 0.88], [mid, mid], color="black", lw=0.8)
+                reason = textwrap.fill(str(r["reason"] or r["step"]), 21)
+                height = min(0.2 + 0.155 * (2 + reason.count("\n")), 1.0)
+                _box(ax, cx + 1.68, mid, 1.6, height,
                      f"Excluded n = {r['n_excluded']}\n{reason}", face="#fbf3ea",
-                     edge="#b7b7b7", size=7)
+                     edge="#b7b7b7", size=8.5)
                 last = i == len(steps) - 1
                 label = "Analysis set" if last else f"After: {r['step']}"
-                _box(ax, cx, nxt, 2.1, 0.62, f"{textwrap.fill(label, 26)}\nn = {r['n_after']}",
+                _box(ax, cx, nxt, 1.62, 0.6, f"{textwrap.fill(label, 20)}\nn = {r['n_after']}",
                      face="#e2ecf8" if last else "#eef3fa", edge="black" if last else "#7f9cc4",
-                     bold=last)
+                     bold=last, size=10)
                 level = nxt
     return fig

@@ -20,10 +20,13 @@ Conventions
 Example
 -------
 >>> from regmed.report.schema import validate_document
->>> validate_document({"meta": {}})  # doctest: +ELLIPSIS
+>>> validate_document({"meta": {"seed": 1}, "warnings": []})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-regmed.errors.DataError: The evaluation document is incomplete or malformed (...):
+regmed.errors.DataError: The evaluation document is incomplete or malformed (12 problems):
+  - meta.evaluation_id: missing key
+  - meta.created_at: missing key
+...
   - verdict: missing key
 ...
 """
