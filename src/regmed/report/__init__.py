@@ -15,9 +15,9 @@ from regmed.report.figures import (
     love_plot,
     ps_distribution,
 )
-from regmed.report.html import figure_to_png, render_html
 from regmed.report.labels import LABELS, LANGUAGES
 from regmed.report.output import ReportFiles, find_chromium, screenshot, write_pdf, write_report
+from regmed.report.render import figure_to_png, render_html
 from regmed.report.schema import EvaluationDocument, read_document, validate_document
 
 __all__ = [
