@@ -187,3 +187,30 @@ def test_null_numbers_show_a_dash(doc):
     d["power"]["achieved_power"] = None
     page = Page(render_html(d))
     assert "Achieved power — (Planned power 80%)" in page.text
+
+
+def test_sparse_document_still_renders(doc):
+    d = small(doc)
+    a = d["analyses"][0]
+    a.update(by_site=[], subgroups=[], balance=[], sensitivity=[])
+    a["propensity"]["distribution"] = []
+    a["effect"].update(estimate=None, ci_lower=None, ci_upper=None, p_value=None,
+                       std_error=None, estimates=[])
+    a["heterogeneity"] = {"q": None, "df": None, "p_value": None, "i2": None}
+    a["evalue"] = {"point": None, "ci": None}
+    d["verdict"]["criteria"] = []
+    d.update(checklist=[], attrition=[], warnings=[])
+    d["quality"]["tables"] = []
+    d["meta"].update(seed=None, evaluation_id=None)
+    for key in ("objective", "design", "endpoints"):
+        del d["meta"]["plan"][key]
+    page = Page(render_html(d))
+    assert "No achievement criteria in the document." in page.text
+    assert "No attrition rows in the document." in page.text
+    assert "No quality tables in the document." in page.text
+    assert "— (—, —)" in page.text
+    assert set(page.figure_images()) == {"love-plot", "ps-distribution", "forest-plot"}
+    d["analyses"] = []
+    page = Page(render_html(d, lang="ja"))
+    assert page.figure_images() == {}
+    assert page.find("table", id="verdict-table")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from regmed.errors import DataError
@@ -93,3 +95,24 @@ def test_null_value_of_measures():
     assert null_value("hazard_ratio") == 1.0
     assert null_value("odds_ratio") == 1.0
     assert null_value("risk_difference") == 0.0
+
+
+def test_read_document_names_the_file(tmp_path, sample_doc):
+    from regmed.report import read_document
+
+    good = tmp_path / "evaluation.json"
+    good.write_text(json.dumps(sample_doc), encoding="utf-8")
+    assert read_document(good)["meta"]["seed"] == sample_doc["meta"]["seed"]
+    del sample_doc["quality"]["note"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(sample_doc), encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        read_document(bad)
+    assert [(p.file, p.field) for p in info.value.problems] == [(str(bad), "quality.note")]
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n "meta": {,\n}', encoding="utf-8")
+    with pytest.raises(DataError, match="not valid JSON") as info:
+        read_document(broken)
+    assert info.value.problems[0].row == 2
+    with pytest.raises(DataError, match="not found"):
+        read_document(tmp_path / "missing.json")

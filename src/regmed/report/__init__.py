@@ -15,10 +15,10 @@ from regmed.report.figures import (
     love_plot,
     ps_distribution,
 )
-from regmed.report.html import figure_to_png, render_html
 from regmed.report.labels import LABELS, LANGUAGES
 from regmed.report.output import ReportFiles, find_chromium, screenshot, write_pdf, write_report
-from regmed.report.schema import EvaluationDocument, validate_document
+from regmed.report.render import figure_to_png, render_html
+from regmed.report.schema import EvaluationDocument, read_document, validate_document
 
 __all__ = [
     "render_html",
@@ -28,6 +28,7 @@ __all__ = [
     "find_chromium",
     "ReportFiles",
     "validate_document",
+    "read_document",
     "EvaluationDocument",
     "love_plot",
     "ps_distribution",

@@ -112,6 +112,9 @@ def love_plot(balance: Sequence[Mapping[str, Any]], *, threshold: float = 0.1,
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.grid(axis="x", color="#eeeeee")
         ax.legend(loc="lower right", frameon=True, fontsize=8)
+        if not rows:
+            ax.text(0.5, 0.5, "No balance rows stored", transform=ax.transAxes,
+                    ha="center", color=_GREY)
         if title:
             ax.set_title(title, fontsize=10, loc="left")
     return fig
@@ -164,7 +167,11 @@ def ps_distribution(distribution: Sequence[Mapping[str, Any]], *,
             ax.set_xlim(0, 1)
             ax.set_title(name, fontsize=9)
             ax.set_xlabel("Propensity score")
-            ax.legend(fontsize=7, loc="upper right")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7, loc="upper right")
+            else:
+                ax.text(0.5, 0.5, "No scores stored", transform=ax.transAxes, ha="center",
+                        color=_GREY)
         axes[0].set_ylabel("Density (treated up, control down)")
         lim = max(abs(v) for ax in axes for v in ax.get_ylim())
         axes[0].set_ylim(-lim * 1.15, lim * 1.15)
@@ -236,6 +243,7 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
         y = np.arange(len(rows))[::-1].astype(float)
         log = measure in RATIO_MEASURES
         null = null_value(measure)
+        dg = 1 if measure == "mean_difference" else 2
         values: list[float] = []
         for yi, (_label, kind, est, lo, hi, _n) in zip(y, rows, strict=True):
             if kind == "header" or est is None:
@@ -264,6 +272,13 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
             positive = [v for v in values + [null] if v > 0]
             lo_x, hi_x = min(positive), max(positive)
             ax.set_xlim(lo_x / 1.25, hi_x * 1.25)
+            nice = [0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 10, 20, 50]
+            ticks = [t for t in nice if lo_x / 1.25 <= t <= hi_x * 1.25]
+            if len(ticks) > 7:
+                ticks = ticks[:: -(-len(ticks) // 7)] + ([1] if 1 not in ticks[:: -(
+                    -len(ticks) // 7)] else [])
+            ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sorted(set(ticks))))
+            ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
         else:
             lo_x, hi_x = min(values + [null]), max(values + [null])
@@ -286,7 +301,7 @@ def forest_plot(effect: Mapping[str, Any], by_site: Sequence[Mapping[str, Any]] 
                 continue
             weight = "bold" if kind == "overall" else "normal"
             side.text(0.0, yi, n, va="center", fontsize=8, fontweight=weight)
-            side.text(0.38, yi, f"{_fmt(est)} ({_fmt(lo)}, {_fmt(hi)})", va="center",
+            side.text(0.38, yi, f"{_fmt(est, dg)} ({_fmt(lo, dg)}, {_fmt(hi, dg)})", va="center",
                       fontsize=8, fontweight=weight)
         ax.set_xlabel(measure_label(measure) + (" (log scale)" if log else ""))
         ax.grid(axis="x", color="#eeeeee")
@@ -335,7 +350,8 @@ def km_plot(km: Sequence[Mapping[str, Any]], *, title: str | None = None,
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(color="#eeeeee")
-        ax.legend(loc="upper right", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper right", fontsize=8)
         if title:
             ax.set_title(title, fontsize=10, loc="left")
     return fig
@@ -380,37 +396,39 @@ def attrition_diagram(attrition: Sequence[Mapping[str, Any]], *,
     n_col = max(len(cohorts), 1)
     depth = max((1 + sum(1 for r in rows if r["n_excluded"]) for rows in cohorts.values()),
                 default=1)
-    col_w = 4.6
+    col_w = 3.5
     with _fonts():
-        fig = _figure(col_w * n_col * 0.9, 0.6 + 1.05 * depth)
+        fig = _figure(col_w * n_col, (depth - 1) * 1.25 + 1.4)
         ax = fig.add_subplot()
         ax.set_xlim(0, col_w * n_col)
         ax.set_ylim(-(depth - 1) * 1.25 - 0.45, 0.95)
         ax.axis("off")
         for c, (cohort, rows) in enumerate(cohorts.items()):
-            cx = col_w * c + 1.25
-            ax.text(col_w * c + 0.15, 0.62, names.get(cohort, cohort), fontsize=10,
+            cx = col_w * c + 0.95
+            ax.text(col_w * c + 0.12, 0.68, names.get(cohort, cohort), fontsize=11,
                     fontweight="bold", va="center")
             first = rows[0]
             start_label = first["step"] if not first["n_excluded"] else "Identified"
             level = 0.0
-            _box(ax, cx, level, 2.1, 0.62, f"{start_label}\nn = {first['n_before']}",
-                 face="#eef3fa", edge=TREATED_COLOR if cohort == "treated" else CONTROL_COLOR)
+            _box(ax, cx, level, 1.62, 0.6, f"{start_label}\nn = {first['n_before']}",
+                 face="#eef3fa", edge=TREATED_COLOR if cohort == "treated" else CONTROL_COLOR,
+                 size=10)
             steps = [r for r in rows if r["n_excluded"]]
             for i, r in enumerate(steps):
                 nxt = level - 1.25
-                ax.annotate("", xy=(cx, nxt + 0.33), xytext=(cx, level - 0.33),
+                ax.annotate("", xy=(cx, nxt + 0.32), xytext=(cx, level - 0.32),
                             arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1})
                 mid = (level + nxt) / 2
-                ax.plot([cx, cx + 1.25], [mid, mid], color="black", lw=0.8)
-                reason = textwrap.fill(str(r["reason"] or r["step"]), 24)
-                _box(ax, cx + 2.2, mid, 1.9, 0.72,
+                ax.plot([cx, cx + 0.88], [mid, mid], color="black", lw=0.8)
+                reason = textwrap.fill(str(r["reason"] or r["step"]), 21)
+                height = min(0.2 + 0.155 * (2 + reason.count("\n")), 1.0)
+                _box(ax, cx + 1.68, mid, 1.6, height,
                      f"Excluded n = {r['n_excluded']}\n{reason}", face="#fbf3ea",
-                     edge="#b7b7b7", size=7)
+                     edge="#b7b7b7", size=8.5)
                 last = i == len(steps) - 1
                 label = "Analysis set" if last else f"After: {r['step']}"
-                _box(ax, cx, nxt, 2.1, 0.62, f"{textwrap.fill(label, 26)}\nn = {r['n_after']}",
+                _box(ax, cx, nxt, 1.62, 0.6, f"{textwrap.fill(label, 20)}\nn = {r['n_after']}",
                      face="#e2ecf8" if last else "#eef3fa", edge="black" if last else "#7f9cc4",
-                     bold=last)
+                     bold=last, size=10)
                 level = nxt
     return fig

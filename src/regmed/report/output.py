@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from regmed.errors import RegmedError
-from regmed.report.html import render_html
+from regmed.report.render import render_html
 
 __all__ = ["ReportFiles", "write_report", "screenshot", "find_chromium", "CHROMIUM_FLAGS"]
 

@@ -20,10 +20,13 @@ Conventions
 Example
 -------
 >>> from regmed.report.schema import validate_document
->>> validate_document({"meta": {}})  # doctest: +ELLIPSIS
+>>> validate_document({"meta": {"seed": 1}, "warnings": []})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-regmed.errors.DataError: The evaluation document is incomplete or malformed (...):
+regmed.errors.DataError: The evaluation document is incomplete or malformed (12 problems):
+  - meta.evaluation_id: missing key
+  - meta.created_at: missing key
+...
   - verdict: missing key
 ...
 """
@@ -31,6 +34,8 @@ regmed.errors.DataError: The evaluation document is incomplete or malformed (...
 # No ``from __future__ import annotations`` here: Python 3.11 needs real annotation objects
 # to record which TypedDict keys are NotRequired.
 
+import json
+import os
 import types
 import typing
 from typing import Any, Literal, NotRequired, TypedDict
@@ -61,6 +66,7 @@ __all__ = [
     "Quality",
     "QualityRow",
     "validate_document",
+    "read_document",
     "RATIO_MEASURES",
     "null_value",
 ]
@@ -472,7 +478,7 @@ def _check(value: Any, tp: Any, path: str, problems: list[Problem]) -> None:
         problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
 
 
-def validate_document(doc: Any) -> EvaluationDocument:
+def validate_document(doc: Any, *, file: str | None = None) -> EvaluationDocument:
     """Check an evaluation document against the schema and return it unchanged.
 
     Every missing key, wrong type and unknown category value is collected, each named by its
@@ -482,6 +488,8 @@ def validate_document(doc: Any) -> EvaluationDocument:
     ----------
     doc : dict
         The evaluation document (parsed JSON).
+    file : str, optional
+        The file it was read from, named in each problem.
 
     Returns
     -------
@@ -506,8 +514,33 @@ def validate_document(doc: Any) -> EvaluationDocument:
         _check(doc, EvaluationDocument, "", problems)
         _check_consistency(doc, problems)
     if problems:
+        if file is not None:
+            problems = [Problem(p.message, file=file, row=p.row, field=p.field) for p in problems]
         raise DataError("The evaluation document is incomplete or malformed", problems)
     return typing.cast(EvaluationDocument, doc)
+
+
+def read_document(path: str | os.PathLike[str]) -> EvaluationDocument:
+    """Read an evaluation document from a JSON file and validate it.
+
+    Raises
+    ------
+    regmed.errors.DataError
+        When the file is missing, is not JSON (with the line of the error), or does not follow
+        the schema (each problem with the file and key path).
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        raise DataError("The evaluation document was not found",
+                        [Problem("no such file", file=name)]) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        row = getattr(exc, "lineno", None)
+        raise DataError("The evaluation document is not valid JSON",
+                        [Problem(str(exc), file=name, row=row)]) from None
+    return validate_document(doc, file=name)
 
 
 def _check_consistency(doc: dict[str, Any], problems: list[Problem]) -> None:

@@ -169,6 +169,13 @@ def _quality(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             for k, v in blocks.items()]
 
 
+def _css_string(text: str) -> str:
+    """Escape text for a double-quoted CSS string: other than letters, digits and simple
+    punctuation, every character becomes a 6-digit CSS escape ended by the space it eats."""
+    return "".join(ch if ch.isascii() and ch.isalnum() or ch in " -.,:;()" else
+                   f"\\{ord(ch):06x} " for ch in text)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
@@ -240,6 +247,7 @@ def render_html(doc: Mapping[str, Any], *, lang: str = "en") -> str:
         "quality_blocks": _quality(doc),
         "css": (_HERE / "static" / "report.css").read_text(encoding="utf-8"),
         "font_stack": FONT_STACK,
+        "exploratory_css": _css_string(L["exploratory_banner"]),
     }
     context["survival"] = [a for a in context["analyses"] if a["km"]]
     return _environment().get_template("report.html.j2").render(**context)
