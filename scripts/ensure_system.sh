@@ -44,4 +44,6 @@ fi
 
 command -v chromium >/dev/null 2>&1 || apt_install chromium
 command -v pdftoppm >/dev/null 2>&1 || apt_install poppler-utils
+# Japanese glyphs for the ja report (Droid Sans Fallback alone gives Chinese shapes)
+[ -d /usr/share/fonts/opentype/noto ] || apt_install fonts-noto-cjk
 echo "ensure_system: PostgreSQL on $PGHOST:$PGPORT, $(chromium --version 2>/dev/null | head -n 1), pdftoppm ready"

@@ -57,9 +57,9 @@ def test_verdict_table_rows(doc, page_en):
     assert page_en.find("span", data_verdict="met")
     for c in doc["verdict"]["criteria"]:
         assert c["reason"] in text
-    assert "Risk difference: lower 95% CI limit > 0.05" in text
+    assert "Risk difference: estimate ≥ 0.05 and lower 95% CI limit > 0.00" in text
     assert "0.21 (0.08, 0.34)" in text
-    assert "Mean difference: lower 95% CI limit > 3.0" in text
+    assert "Mean difference: estimate ≥ 3.0 and lower 95% CI limit > 1.0" in text
     assert "4.2 (0.9, 7.5)" in text
     criteria = doc["verdict"]["criteria"]
     met = [c for c in criteria if c["met"]]
