@@ -35,8 +35,13 @@ def _plan(demo: DemoData) -> dict:
 def test_plan_has_the_example_format_and_a_measurement_block(demo: DemoData) -> None:
     plan = _plan(demo)
     assert set(plan) == EXAMPLE_KEYS
-    (endpoint,) = plan["endpoints"]
+    primary = [e for e in plan["endpoints"] if e["role"] == "primary"]
+    (endpoint,) = primary
     assert endpoint["role"] == "primary" and endpoint["kind"] == "binary"
+    for other in plan["endpoints"]:
+        if other is not endpoint:
+            assert other["role"] == "secondary" and other["measurement"]["derivation"] in {
+                "time_to_death", "change", "value"}
     assert endpoint["objective"] is True and endpoint["assessor"] == "blinded_central"
     m = endpoint["measurement"]
     assert set(m) == {"variable", "baseline_visit", "outcome_visit", "derivation", "threshold",

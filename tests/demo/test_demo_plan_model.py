@@ -22,6 +22,6 @@ def test_demo_plan_loads_and_passes_the_checklist(scenario: str) -> None:
     failing = [f for f in checklist.failing
                if not (f.item == "1" and f.point == "size" and "not available" in f.message)]
     assert failing == []
-    (endpoint,) = plan.endpoints
+    (endpoint,) = [e for e in plan.endpoints if e.role == "primary"]
     assert endpoint.measurement is not None
     assert endpoint.measurement.variable in set(demo.tables["assessments"]["endpoint"])

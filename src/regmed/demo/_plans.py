@@ -68,6 +68,15 @@ cohort (AIS A 8%, AIS B/C 60%; Fawcett et al. 2007) at the expected AIS mix"}}
       derivation: ais_improvement
       threshold: null
       assessor_roles: [blinded_central]
+  - id: overall_survival
+    role: secondary
+    kind: survival
+    definition: "Time from injury to death from any cause (safety-relevant secondary endpoint)"
+    objective: true
+    assessor: blinded_central
+    event: {{definition: "death from any cause", time_origin: "date of injury",
+             censoring: "last contact", time_unit: days}}
+    measurement: {{variable: death, derivation: time_to_death}}
 achievement_criteria:
   - endpoint: ais_improvement
     measure: risk_difference
@@ -98,7 +107,10 @@ use_results_survey_justification:
   patient_count: "About 5,000 new traumatic spinal cord injuries a year in Japan"
   qol: "Loss of hand function and independence; high care needs"
   alternatives: "No approved treatment restores neurological function; rehabilitation only"
-quality_efficacy_analyses: [potency_vs_response, viability_vs_response, donor_age_vs_response]
+quality_efficacy_analyses:
+  - {{id: potency_vs_response, attribute: potency_vegf, endpoint: ais_improvement}}
+  - {{id: viability_vs_response, attribute: viability, endpoint: ais_improvement}}
+  - {{id: cd105_vs_response, attribute: cd105_pct, endpoint: ais_improvement}}
 management_plan:
   risks: ["enrollment shortfall", "control recruitment lags", "missing day-180 assessments"]
   mitigations: ["quarterly enrollment review with pre-agreed site additions", "control \

@@ -104,11 +104,12 @@ def _balance_rows(sample: AdjustedSample) -> list[dict[str, Any]]:
     rows = []
     for _, r in table.iterrows():
         rows.append({
-            "covariate": str(r.get("covariate", r.name)),
-            "smd_before": _finite(r.get("smd_before")),
-            "smd_after": _finite(r.get("smd_after")),
-            "var_ratio_before": _finite(r.get("var_ratio_before")),
-            "var_ratio_after": _finite(r.get("var_ratio_after")),
+            "covariate": str(r.get("term", r.name)),
+            "binary": bool(r.get("binary", False)),
+            **{k: _finite(r.get(k)) for k in (
+                "smd_before", "smd_after", "var_ratio_before", "var_ratio_after",
+                "mean_treated_before", "mean_control_before", "mean_treated_after",
+                "mean_control_after")},
         })
     return rows
 
@@ -143,6 +144,37 @@ def _by_group(data: pd.DataFrame, outcome: str, column: str, kind: str) -> tuple
                      "n_control": None if n_all is None or n_t is None else n_all - n_t,
                      "estimate": _finite(r["estimate"]), "ci_lower": _finite(r["ci_lower"]),
                      "ci_upper": _finite(r["ci_upper"])})
+    return rows, het
+
+
+def _by_site_survival(data: pd.DataFrame, endpoint: str) -> tuple[list, Any]:
+    """Per-site log hazard ratios (weighted Cox) and Cochran's Q across sites with events."""
+    time, event = f"{endpoint}_time", f"{endpoint}_event"
+    rows, est, se, labels = [], [], [], []
+    for site, sub in data.groupby("matched_site"):
+        arms = sub.groupby("treated")[event].sum()
+        if len(arms) < 2 or (arms == 0).any():
+            continue
+        try:
+            fit = evidence.fit_cox(sub, time, event, ["treated"], weights="weights",
+                                   robust=True)
+        except RegmedError:
+            continue
+        r = fit.estimates.iloc[0]
+        est.append(float(r["estimate"]))
+        se.append(float(r["std_error"]))
+        labels.append(str(site))
+        rows.append({"site": str(site), "n_treated": int(sub["treated"].sum()),
+                     "n_control": int((1 - sub["treated"]).sum()),
+                     "estimate": _finite(math.exp(r["estimate"])),
+                     "ci_lower": _finite(math.exp(r["ci_lower"])),
+                     "ci_upper": _finite(math.exp(r["ci_upper"]))})
+    het = None
+    if len(est) >= 2:
+        try:
+            het = evidence.cochran_q(est, se, labels, measure="log_hazard_ratio")
+        except RegmedError:
+            het = None
     return rows, het
 
 
@@ -261,12 +293,14 @@ def compare(
                                         "estimate": r["estimate"], "ci_lower": r["ci_lower"],
                                         "ci_upper": r["ci_upper"]} for r in rows]
     else:
-        km = getattr(effect, "km", None)
-        if km is not None:
-            entry["km"] = to_jsonable(km.table if hasattr(km, "table") else km)
-    entry["heterogeneity"] = None if het is None else {
-        "q": _finite(het.q), "df": int(het.q_df), "p_value": _finite(het.q_p),
-        "i2": _finite(het.i2)}
+        entry["by_site"], het = _by_site_survival(data, endpoint)
+        km = effect.km.table.copy()  # type: ignore[union-attr]
+        km["group"] = km["group"].map({1: "treated", 0: "control", "1": "treated",
+                                       "0": "control"}).fillna(km["group"].astype(str))
+        entry["km"] = to_jsonable(km[["group", "time", "surv", "lower", "upper"]])
+    entry["heterogeneity"] = {"q": None, "df": None, "p_value": None, "i2": None} if (
+        het is None) else {"q": _finite(het.q), "df": int(het.q_df),
+                           "p_value": _finite(het.q_p), "i2": _finite(het.i2)}
     entry["evalue"] = _evalue(effect, measure, kind)
     return Comparison(entry=entry, effect=effect, attrition=attrition)
 

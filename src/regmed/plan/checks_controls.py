@@ -171,6 +171,12 @@ def _check_d(plan: Plan, facts: DataFacts | None) -> list[Finding]:
     return out
 
 
+#: In the data, controls whose first (last) enrolment falls at most this many days after
+#: (before) the first (last) treated patient's still cover the treated period: enrolment is
+#: staggered, and a few weeks at either end do not change the era (index 6 (6) D-6).
+DATA_GAP_TOLERANCE_DAYS = 60
+
+
 def _check_d6(plan: Plan, facts: DataFacts | None) -> list[Finding]:
     ref = "6 (6) D-6"
     out: list[Finding] = []
@@ -209,8 +215,15 @@ def _check_d6(plan: Plan, facts: DataFacts | None) -> list[Finding]:
             c = plan.controls[i]
             span = f"{period[0]}–{period[1]}"
             t_span = f"{actual_t[0]}–{actual_t[1]}"
+            gap_start = max(0, (period[0] - actual_t[0]).days)
+            gap_end = max(0, (actual_t[1] - period[1]).days)
             if _covers(period, actual_t):
                 msg = f"{_label(i, c)}: data collected {span} cover the treated data {t_span}"
+                out.append(_f("6", "D6", "met", msg, ref, "data"))
+            elif max(gap_start, gap_end) <= DATA_GAP_TOLERANCE_DAYS:
+                msg = (f"{_label(i, c)}: data collected {span} cover the treated data {t_span} "
+                       f"up to the staggered first/last enrolment ({gap_start} and {gap_end} "
+                       f"days, within the {DATA_GAP_TOLERANCE_DAYS}-day tolerance)")
                 out.append(_f("6", "D6", "met", msg, ref, "data"))
             else:
                 msg = f"{_label(i, c)}: data collected {span} do not cover the treated {t_span}"

@@ -188,6 +188,7 @@ def _derive_endpoint(
         value = outcome["value_num"]
     value = value.where(status.isin(["observed", "died"]))
     out[eid] = value.astype(float)
+    out[f"{eid}_blinded"] = outcome["blinded"].where(status == "observed")
     out[f"{eid}_status"] = status
     return out
 
@@ -289,7 +290,7 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
                         f"endpoint {eid}", str(cohort), n, n - k, _REASONS[reason]))
                     n -= k
 
-    facts = _facts(frame, assess)
+    facts = _facts(frame, assess, [e for e, v in endpoints.items() if v["role"] == "primary"])
     attrition_frame = pd.DataFrame(
         attrition, columns=["step", "cohort", "n_before", "n_after", "n_excluded", "reason"]
     )
@@ -310,7 +311,7 @@ _REASONS = {
 }
 
 
-def _facts(frame: pd.DataFrame, assess: pd.DataFrame) -> dict[str, Any]:
+def _facts(frame: pd.DataFrame, assess: pd.DataFrame, primary: list[str]) -> dict[str, Any]:
     periods = {}
     for cohort, rows in frame.groupby("cohort"):
         periods[str(cohort)] = {
@@ -319,7 +320,9 @@ def _facts(frame: pd.DataFrame, assess: pd.DataFrame) -> dict[str, Any]:
             "n": int(len(rows)),
             "sites": sorted(rows["site_code"].astype(str).unique().tolist()),
         }
-    blinded = assess["blinded"].astype("boolean") if len(assess) else pd.Series(dtype="boolean")
+    # share of the primary outcomes actually used that come from a blinded assessment
+    used = [frame[f"{e}_blinded"].dropna() for e in primary if f"{e}_blinded" in frame]
+    blinded = pd.concat(used).astype(bool) if used else pd.Series(dtype=bool)
     return {
         "cohorts": periods,
         "n_sites": int(frame["site_code"].nunique()),
