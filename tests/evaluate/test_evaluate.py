@@ -114,3 +114,47 @@ def test_attrition_counts_add_up(demo_registry) -> None:
     excluded = sum(r["n_excluded"] for r in treated_rows)
     assert primary["n_treated"] + excluded == SMALL["n_treated"]
     assert all(r["reason"] for r in treated_rows)
+
+
+def test_cli_evaluate_then_report_renders_pages(demo_registry, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`regmed evaluate` writes HTML, PDF and JSON; `regmed report ID` re-renders the stored
+    evaluation; the pages show the verdict table first and every figure, as a reader sees them."""
+    import subprocess
+
+    import numpy as np
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from regmed.cli import app
+
+    url, name, _ = demo_registry("sci", seed=9, **SMALL)
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
+    runner = CliRunner()
+    out = tmp_path / "eval"
+    result = runner.invoke(app, ["evaluate", "--plan", name, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Verdict" in result.output
+    for f in ("report.html", "report.pdf", "evaluation.json"):
+        assert (out / f).stat().st_size > 1000
+    doc = json.loads((out / "evaluation.json").read_text())
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.index('id="verdict-table"') < html.index('data-figure="attrition"')
+    for figure in ("attrition", "love-plot", "ps-distribution", "forest-plot", "km"):
+        assert f'data-figure="{figure}"' in html, figure
+    # page 1 of the PDF as an image: the verdict block (dark header) is there, not blank
+    subprocess.run(["pdftoppm", "-r", "50", "-f", "1", "-l", "1", "-png", str(out / "report.pdf"),
+                    str(tmp_path / "p")], check=True)
+    page = np.asarray(Image.open(next(tmp_path.glob("p*.png"))).convert("L"), dtype=float)
+    top = page[: page.shape[0] // 3]
+    assert top.std() > 20 and (top < 80).mean() > 0.01
+    # the stored evaluation renders again without recomputation, in Japanese
+    again = tmp_path / "again"
+    eid = str(doc["meta"]["evaluation_id"])
+    result = runner.invoke(app, ["report", eid, "--out", str(again), "--lang", "ja", "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    stored = json.loads((again / "evaluation.json").read_text())
+    assert stored["verdict"] == doc["verdict"] and stored["analyses"] == doc["analyses"]
+    assert "総合判定" in (again / "report.html").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["report", "999", "--out", str(again)])
+    assert result.exit_code != 0 and "no evaluation 999" in str(result.exception)
