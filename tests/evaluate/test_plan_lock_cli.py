@@ -1,0 +1,63 @@
+"""`regmed plan lock|amend|history` on a real registry: versions, signer, hash, audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from regmed import registry
+from regmed.cli import app
+from regmed.plan import example_path, plan_sha256
+from regmed.registry.plans import get_plan_version, plan_history
+
+
+@pytest.fixture()
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
+    registry.upgrade(url)
+    return url
+
+
+def test_lock_amend_history(url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    plan = tmp_path / "sci.yaml"
+    text = example_path("sci_example").read_text(encoding="utf-8")
+    plan.write_text(text, encoding="utf-8")
+    r = runner.invoke(app, ["plan", "lock", str(plan), "--signer", "Dr A", "--reason", "agreed"])
+    assert r.exit_code == 0, r.output
+    assert plan_sha256(text) in r.output
+    # locking the same name again is refused: it must be an amendment
+    r = runner.invoke(app, ["plan", "lock", str(plan), "--signer", "Dr A", "--reason", "again"])
+    assert r.exit_code != 0 and "amendment" in str(r.exception)
+    # an identical amendment is refused; a changed one becomes version 2
+    r = runner.invoke(app, ["plan", "amend", str(plan), "--signer", "Dr B", "--reason", "same"])
+    assert r.exit_code != 0 and "identical" in str(r.exception)
+    plan.write_text(text.replace("threshold: 0.15", "threshold: 0.12"), encoding="utf-8")
+    r = runner.invoke(app, ["plan", "amend", str(plan), "--signer", "Dr B",
+                            "--reason", "criterion agreed with PMDA"])
+    assert r.exit_code == 0, r.output
+    with registry.session_scope(registry.make_engine(url)) as session:
+        history = plan_history(session, "sci")
+        assert [h["version"] for h in history] == [1, 2]
+        assert [h["signer"] for h in history] == ["Dr A", "Dr B"]
+        assert history[1]["reason"] == "criterion agreed with PMDA"
+        assert get_plan_version(session, "sci").version == 2
+        assert get_plan_version(session, "sci", 1).sha256 == plan_sha256(text)
+        check = registry.verify_audit(session)
+        assert check.ok
+    r = runner.invoke(app, ["plan", "history", "sci"])
+    assert r.exit_code == 0 and "Dr B" in r.output
+
+
+def test_lock_refuses_an_invalid_plan_and_writes_nothing(url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("product: {name: x}\nunknown_key: 1\n", encoding="utf-8")
+    r = runner.invoke(app, ["plan", "lock", str(bad), "--signer", "A", "--reason", "r"])
+    assert r.exit_code != 0
+    assert "unknown_key" in str(r.exception)
+    with registry.session_scope(registry.make_engine(url)) as session:
+        assert plan_history(session, "bad") == []
