@@ -352,8 +352,8 @@ def _current_rows(session: Session, model: type[Base]) -> dict[int, str]:
     ids = [int(x) for x in cols[0]]
     values = [list(c) for c in cols[1:]]
     for j, name in enumerate(names):
-        if (table.name, name) in DIGESTED:
-            values[j] = [audit_values(table.name, {name: v})[name] for v in values[j]]
+        if (model.__tablename__, name) in DIGESTED:
+            values[j] = [audit_values(model.__tablename__, {name: v})[name] for v in values[j]]
     return dict(zip(ids, canonical_rows(names, values), strict=True))
 
 

@@ -50,7 +50,7 @@ def bulk_insert(
         try:
             cur.executemany(
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                zip(*cols, strict=True),
+                zip(*cols, strict=True),  # type: ignore[arg-type]
             )
         finally:
             cur.close()

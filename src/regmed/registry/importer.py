@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import UniqueConstraint, func, insert, select, update
+from sqlalchemy import Table, UniqueConstraint, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
@@ -446,8 +446,8 @@ def _write(
                 insert(Setting).returning(Setting.id),
                 [{"name": KEY_CHECK_SETTING, "value": new_check}],
             ).scalar_one()
-            values = canonical_json({"name": KEY_CHECK_SETTING, "value": new_check})
-            writer.add("settings", rid, KEY_CHECK_SETTING, "insert", None, values, reason)
+            check_json = canonical_json({"name": KEY_CHECK_SETTING, "value": new_check})
+            writer.add("settings", rid, KEY_CHECK_SETTING, "insert", None, check_json, reason)
         ids: dict[str, dict[Any, int]] = {}
         for p, new, changes in plans:
             tmap = TABLE_MAPS[p.name]
@@ -465,7 +465,7 @@ def _write(
                 dbf = _db_records(p, rows, ids)
                 cols = list(dbf.columns)
                 values = [dbf[c].tolist() for c in cols]
-                t = tmap.model.__table__
+                t: Table = tmap.model.__table__  # type: ignore[assignment]
                 before = max_id(session, t)
                 bulk_insert(session, t, cols, values)
                 new_ids = _new_ids(session, tmap.model, cols, values, before)
