@@ -45,15 +45,25 @@ def build(rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], pd.DataFra
     base = {
         "sites": sites,
         "products": pd.DataFrame(
-            [{"product_code": "MSC1", "name": "BM-MSC", "type": "autologous",
-              "approval_kind": "conditional"}]
+            [
+                {
+                    "product_code": "MSC1",
+                    "name": "BM-MSC",
+                    "type": "autologous",
+                    "approval_kind": "conditional",
+                }
+            ]
         ),
         "indications": pd.DataFrame(
             [{"indication_code": "SCI", "product_code": "MSC1", "name": "Spinal cord injury"}]
         ),
         "patients": pd.DataFrame(
-            {"site_code": site, "patient_ref": ref, "sex": rng.choice(["F", "M"], N_PATIENTS),
-             "birth_year": birth.astype(str)}
+            {
+                "site_code": site,
+                "patient_ref": ref,
+                "sex": rng.choice(["F", "M"], N_PATIENTS),
+                "birth_year": birth.astype(str),
+            }
         ),
         "enrollments": pd.DataFrame(
             {
@@ -107,7 +117,8 @@ def run(name: str, url: str, base: dict[str, pd.DataFrame], assessments: pd.Data
     assert summary.inserted["assessments"] == len(assessments)
     assert check.ok, check.message
     print(
-        f"{name:<11} base tables {n_base:>7,} rows {t1 - t0:6.2f} s {n_base / (t1 - t0):>9,.0f} rows/s"
+        f"{name:<11} base tables {n_base:>7,} rows {t1 - t0:6.2f} s "
+        f"{n_base / (t1 - t0):>9,.0f} rows/s"
         f" | assessments {len(assessments):>7,} rows {t2 - t1:6.2f} s "
         f"{len(assessments) / (t2 - t1):>9,.0f} rows/s | verify_audit {check.events:,} events "
         f"{t3 - t2:5.2f} s"

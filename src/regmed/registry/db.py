@@ -141,10 +141,10 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
     try:
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
+        return current_revision(engine) or ""
     finally:
         if not isinstance(engine_or_url, Engine):
             engine.dispose()
-    return current_revision(engine) or ""
 
 
 def current_revision(engine: Engine) -> str | None:
