@@ -211,19 +211,13 @@ def audit_log_cmd(
         engine.dispose()
     if not events:
         raise RegmedError(f"no audit events for {record!r}")
-    out = Table(title=f"{table}:{events[-1]['record_key']} (id {events[-1]['record_id']})")
-    for col in ("seq", "when (UTC)", "actor", "action", "reason", "changes"):
-        out.add_column(col)
+    last = events[-1]
+    typer.echo(f"{table}:{last['record_key']} (id {last['record_id']}), {len(events)} events")
     for e in events:
-        out.add_row(
-            str(e["seq"]),
-            e["occurred_at"],
-            e["actor"],
-            e["action"],
-            e["reason"] or "",
-            _changes(e),
+        reason = f" — reason: {e['reason']}" if e["reason"] else ""
+        typer.echo(
+            f"  #{e['seq']} {e['occurred_at']} {e['actor']} {e['action']}{reason}: {_changes(e)}"
         )
-    Console().print(out)
 
 
 @users_app.command("add")
