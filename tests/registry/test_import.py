@@ -183,3 +183,18 @@ def test_typed_frames_are_accepted_like_text(session: Session) -> None:
     reg.import_tables(session, typed, actor="tester")
     again = reg.import_tables(session, t, actor="tester")
     assert sum(again.inserted.values()) == 0 and sum(again.updated.values()) == 0
+
+
+def test_text_with_special_characters_is_stored_exactly(session: Session) -> None:
+    t = small_tables()
+    odd = 'Tab\there, new\nline, back\\slash, "quote", 大阪, \\N, end\r'
+    t["sites"].loc[0, "name"] = odd
+    t["assessments"].loc[0, "assessor"] = "dr \\t x"
+    reg.import_tables(session, t, actor="tester")
+    stored = session.execute(select(reg.Site.name).where(reg.Site.site_code == "S01")).scalar()
+    assert stored == odd.strip()  # cells are stripped of surrounding white space
+    who = session.execute(
+        select(reg.Assessment.assessor).where(reg.Assessment.assessment_ref == "A0")
+    ).scalar()
+    assert who == "dr \\t x"
+    assert reg.verify_audit(session).ok

@@ -32,6 +32,39 @@ def _sqlite_value_columns(table: Table, columns: Sequence[str], values: list[lis
             ]
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, (int, dt.date)):
+        return str(value) if isinstance(value, int) else value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return _copy_text(value.item())
+    return str(value).translate(_ESCAPES)
+
+
+def _copy_column(values: Sequence[Any]) -> list[str]:
+    """Values in PostgreSQL's COPY text format (NULL as \\N, specials escaped)."""
+    kinds = {type(v) for v in values} - {type(None)}
+    if kinds <= {str}:
+        esc = _ESCAPES
+        return [
+            "\\N"
+            if v is None
+            else (v.translate(esc) if ("\\" in v or "\t" in v or "\n" in v or "\r" in v) else v)
+            for v in values
+        ]
+    return [_copy_text(v) for v in values]
+
+
 def bulk_insert(
     session: Session, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
 ) -> None:
@@ -55,11 +88,14 @@ def bulk_insert(
         finally:
             cur.close()
     elif conn.dialect.name == "postgresql":
+        cols = [_copy_column(v) for v in values]
         cur = dbapi.cursor()
         try:
             with cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                for row in zip(*values, strict=True):
-                    copy.write_row(row)
+                rows = list(zip(*cols, strict=True))
+                for start in range(0, len(rows), 20000):
+                    chunk = rows[start : start + 20000]
+                    copy.write("\n".join("\t".join(r) for r in chunk) + "\n")
         finally:
             cur.close()
     else:  # pragma: no cover - other backends go through SQLAlchemy
