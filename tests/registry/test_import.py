@@ -198,3 +198,29 @@ def test_text_with_special_characters_is_stored_exactly(session: Session) -> Non
     ).scalar()
     assert who == "dr \\t x"
     assert reg.verify_audit(session).ok
+
+
+def test_excel_workbook_with_typed_cells_imports_like_csv(session: Session, tmp_path: Path) -> None:
+    t = small_tables()
+    book = tmp_path / "upload.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        for name, frame in t.items():
+            frame = frame.copy()
+            for col in frame.columns:
+                if col.endswith("_on") or col.endswith("_date"):  # real Excel dates
+                    frame[col] = pd.to_datetime(frame[col].replace("", None))
+                elif col in ("birth_year", "grade", "dose", "lower_spec", "value"):
+                    frame[col] = pd.to_numeric(frame[col].replace("", None))
+            frame.to_excel(writer, sheet_name=name, index=False)
+    tables = reg.read_folder(book)
+    assert set(tables) == set(t)
+    assert tables["patients"].attrs["source"] == "upload.xlsx[patients]"
+    reg.import_tables(session, tables, actor="tester")
+    again = reg.import_tables(session, t, actor="tester")  # the same data as CSV text
+    assert sum(again.inserted.values()) == 0 and sum(again.updated.values()) == 0
+    bad = reg.read_folder(book)
+    bad["assessments"].loc[1, "assessed_on"] = "someday"
+    with pytest.raises(DataError) as err:
+        reg.import_tables(session, bad, actor="tester")
+    ((file, row, field),) = [(p.file, p.row, p.field) for p in err.value.problems]
+    assert (file, row, field) == ("upload.xlsx[assessments]", 2, "assessed_on")

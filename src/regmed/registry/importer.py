@@ -400,7 +400,10 @@ def import_tables(
         new, changes = _diff(p, existing)
         changed = [c for c in changes if c[2]]
         if changed and not (reason and reason.strip()):
+            bad_rows = {q.row for q in problems if q.file == p.file and q.row is not None}
             for i, rid, cols in changed:
+                if i + 1 in bad_rows:  # already reported; the change itself is not the point
+                    continue
                 problems.append(
                     Problem(
                         f"changes the stored record (id {rid}) in {', '.join(cols)}; "
