@@ -62,6 +62,14 @@ def _copy_column(values: Sequence[Any]) -> list[str]:
             else (v.translate(esc) if ("\\" in v or "\t" in v or "\n" in v or "\r" in v) else v)
             for v in values
         ]
+    if kinds <= {int}:
+        return ["\\N" if v is None else int.__repr__(v) for v in values]
+    if kinds <= {float}:
+        return ["\\N" if v is None else float.__repr__(v) for v in values]
+    if kinds <= {bool}:
+        return ["\\N" if v is None else ("t" if v else "f") for v in values]
+    if kinds <= {dt.date}:
+        return ["\\N" if v is None else v.isoformat() for v in values]
     return [_copy_text(v) for v in values]
 
 
