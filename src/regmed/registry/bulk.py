@@ -107,8 +107,8 @@ def bulk_insert(
         finally:
             cur.close()
     else:  # pragma: no cover - other backends go through SQLAlchemy
-        rows = [dict(zip(columns, r, strict=True)) for r in zip(*values, strict=True)]
-        conn.execute(table.insert(), rows)
+        records = [dict(zip(columns, r, strict=True)) for r in zip(*values, strict=True)]
+        conn.execute(table.insert(), records)
 
 
 def max_id(session: Session, table: Table) -> int:
