@@ -160,3 +160,38 @@ def test_users_roles_sites_and_passwords(session: Session) -> None:
     (event,) = reg.audit_log(session, "users", key="ian")
     assert event["new_values"]["password_hash"].startswith("sha256:")
     assert reg.verify_audit(session).ok
+
+
+def test_plan_versions_and_evaluations_are_audited_records(session: Session) -> None:
+    import datetime as dt
+
+    plan = reg.PlanVersion(
+        name="sci-pms", version=1, yaml_text="name: sci-pms\n", sha256="a" * 64, status="draft"
+    )
+    reg.add_record(plan, session=session, actor="stat")
+    locked_at = dt.datetime(2026, 11, 22, 3, 4, 5, 123456, tzinfo=dt.UTC)
+    reg.update_record(
+        plan,
+        {"status": "locked", "locked_at": locked_at, "signer": "stat", "reason": "final"},
+        session=session,
+        actor="stat",
+        reason="plan locked before the first look at outcomes",
+    )
+    ev = reg.Evaluation(
+        plan_version_id=plan.id,
+        created_at=locked_at,
+        regmed_version="0.1.0",
+        data_hash="b" * 64,
+        seed=7,
+        exploratory=False,
+        result_json='{"verdict": "met"}',
+    )
+    reg.add_record(ev, session=session, actor="stat")
+    session.expire_all()
+    assert reg.verify_audit(session).ok
+    log = reg.audit_log(session, "plan_versions", key="sci-pms:1")
+    assert [e["action"] for e in log] == ["insert", "update"]
+    assert log[1]["new_values"]["locked_at"] == "2026-11-22T03:04:05.123456"
+    session.execute(text('UPDATE evaluations SET result_json = \'{"verdict": "not met"}\''))
+    result = reg.verify_audit(session)
+    assert not result.ok and "evaluations" in result.message and "result_json" in result.message
