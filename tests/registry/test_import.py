@@ -224,3 +224,23 @@ def test_excel_workbook_with_typed_cells_imports_like_csv(session: Session, tmp_
         reg.import_tables(session, bad, actor="tester")
     ((file, row, field),) = [(p.file, p.row, p.field) for p in err.value.problems]
     assert (file, row, field) == ("upload.xlsx[assessments]", 2, "assessed_on")
+
+
+def test_registry_changed_between_validation_and_write_is_refused(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from regmed.registry import importer
+
+    real_write = importer._write
+
+    def racing_write(s: Session, *args: object, **kwargs: object) -> object:
+        # another writer adds the same site after validation looked at the registry
+        s.execute(text("INSERT INTO sites (site_code, name) VALUES ('S01', 'other')"))
+        return real_write(s, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_write", racing_write)
+    with pytest.raises(DataError, match="changed while it was being imported"):
+        reg.import_tables(session, {"sites": small_tables()["sites"]}, actor="tester")
+    assert reg.count_events(session) == 0

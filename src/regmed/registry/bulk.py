@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 __all__ = ["bulk_insert", "max_id"]
@@ -83,7 +84,24 @@ def bulk_insert(
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     names = ", ".join(f'"{c}"' for c in columns)
-    if conn.dialect.name == "sqlite":
+    driver_error = conn.dialect.loaded_dbapi.Error
+    try:
+        _driver_insert(conn.dialect.name, dbapi, table, names, columns, values)
+    except driver_error as exc:  # give SQLAlchemy's exception types (IntegrityError, ...)
+        raise DBAPIError.instance(
+            f'INSERT INTO "{table.name}"', None, exc, driver_error, dialect=conn.dialect
+        ) from exc
+
+
+def _driver_insert(
+    dialect: str,
+    dbapi: Any,
+    table: Table,
+    names: str,
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+) -> None:
+    if dialect == "sqlite":
         cols = [list(v) for v in values]
         _sqlite_value_columns(table, columns, cols)
         marks = ", ".join("?" for _ in columns)
@@ -95,7 +113,7 @@ def bulk_insert(
             )
         finally:
             cur.close()
-    elif conn.dialect.name == "postgresql":
+    elif dialect == "postgresql":
         cols = [_copy_column(v) for v in values]
         cur = dbapi.cursor()
         try:
@@ -106,9 +124,8 @@ def bulk_insert(
                     copy.write("\n".join("\t".join(r) for r in chunk) + "\n")
         finally:
             cur.close()
-    else:  # pragma: no cover - other backends go through SQLAlchemy
-        records = [dict(zip(columns, r, strict=True)) for r in zip(*values, strict=True)]
-        conn.execute(table.insert(), records)
+    else:  # pragma: no cover - other backends
+        raise NotImplementedError(f"bulk insert on {dialect}")
 
 
 def max_id(session: Session, table: Table) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Table, UniqueConstraint, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
@@ -487,6 +488,12 @@ def _write(
                 progress(p.name, done, total)
         events = writer.seq
         savepoint.commit()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        raise DataError(
+            "import refused: the registry changed while it was being imported (another "
+            f"import?); nothing was written — run it again ({exc.orig})"
+        ) from exc
     except BaseException:
         savepoint.rollback()
         raise
