@@ -99,12 +99,27 @@ def small_tables() -> dict[str, pd.DataFrame]:
             ]
         ],
         "baseline": [
-            {"site_code": "S01", "patient_ref": "P001", "variable": "ais_grade",
-             "value": "", "value_text": "A"},
-            {"site_code": "S01", "patient_ref": "P001", "variable": "days_from_injury",
-             "value": "14", "value_text": ""},
-            {"site_code": "S02", "patient_ref": "P001", "variable": "ais_grade",
-             "value": "", "value_text": "B"},
+            {
+                "site_code": "S01",
+                "patient_ref": "P001",
+                "variable": "ais_grade",
+                "value": "",
+                "value_text": "A",
+            },
+            {
+                "site_code": "S01",
+                "patient_ref": "P001",
+                "variable": "days_from_injury",
+                "value": "14",
+                "value_text": "",
+            },
+            {
+                "site_code": "S02",
+                "patient_ref": "P001",
+                "variable": "ais_grade",
+                "value": "",
+                "value_text": "B",
+            },
         ],
         "enrollments": [
             {
@@ -162,19 +177,45 @@ def small_tables() -> dict[str, pd.DataFrame]:
             )
         ],
         "adjudications": [
-            {"assessment_ref": "A0", "reviewer": "committee", "value": "",
-             "value_text": "B", "adjudicated_on": "2020-03-01", "consensus": "true"}
+            {
+                "assessment_ref": "A0",
+                "reviewer": "committee",
+                "value": "",
+                "value_text": "B",
+                "adjudicated_on": "2020-03-01",
+                "consensus": "true",
+            }
         ],
         "adverse_events": [
-            {"site_code": "S01", "patient_ref": "P001", "ae_ref": "AE1", "term": "Fever",
-             "onset_on": "2020-01-26", "serious": "false", "grade": "1",
-             "related": "possibly_related", "outcome": "recovered"}
+            {
+                "site_code": "S01",
+                "patient_ref": "P001",
+                "ae_ref": "AE1",
+                "term": "Fever",
+                "onset_on": "2020-01-26",
+                "serious": "false",
+                "grade": "1",
+                "related": "possibly_related",
+                "outcome": "recovered",
+            }
         ],
         "follow_ups": [
-            {"site_code": "S01", "patient_ref": "P001", "last_contact_on": "2020-07-01",
-             "status": "alive", "death_on": "", "death_cause": ""},
-            {"site_code": "S02", "patient_ref": "P003", "last_contact_on": "2020-08-01",
-             "status": "dead", "death_on": "2020-08-01", "death_cause": "pneumonia"},
+            {
+                "site_code": "S01",
+                "patient_ref": "P001",
+                "last_contact_on": "2020-07-01",
+                "status": "alive",
+                "death_on": "",
+                "death_cause": "",
+            },
+            {
+                "site_code": "S02",
+                "patient_ref": "P003",
+                "last_contact_on": "2020-08-01",
+                "status": "dead",
+                "death_on": "2020-08-01",
+                "death_cause": "pneumonia",
+            },
         ],
     }
     return {name: pd.DataFrame(rows).astype(str) for name, rows in t.items()}

@@ -1,11 +1,292 @@
-"""`regmed` commands for the registry area."""
+"""`regmed` commands for the registry: init, import, export, audit, users.
+
+Every command works on the registry named by ``REGMED_DATABASE_URL`` (default
+``sqlite:///regmed.sqlite`` in the current folder). User mistakes raise
+:class:`regmed.errors.RegmedError`, which the ``regmed`` entry point prints (exit status 2).
+"""
 
 from __future__ import annotations
 
+import getpass
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from regmed.errors import RegmedError
 
 __all__ = ["register"]
+
+audit_app = typer.Typer(help="Check and show the audit trail.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users and their roles.", no_args_is_help=True)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _engine(require_schema: bool = True) -> Any:
+    from regmed.registry import current_revision, database_url, make_engine
+
+    url = database_url()
+    engine = make_engine(url)
+    if require_schema:
+        try:
+            revision = current_revision(engine)
+        except Exception as exc:
+            raise RegmedError(f"cannot open the registry at {_shown(url)}: {exc}") from exc
+        if revision is None:
+            raise RegmedError(
+                f"the registry at {_shown(url)} has no schema yet; run `regmed init` first"
+            )
+    return engine
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (e.g. in a container)
+        return "unknown"
+
+
+def init() -> None:
+    """Create or upgrade the registry's schema and make sure a pseudonymization key exists."""
+    from regmed.registry import database_url, ensure_key, upgrade
+
+    url = database_url()
+    engine = _engine(require_schema=False)
+    try:
+        revision = upgrade(engine)
+    except RegmedError:
+        raise
+    except Exception as exc:
+        raise RegmedError(f"cannot create the registry at {_shown(url)}: {exc}") from exc
+    finally:
+        engine.dispose()
+    _, where = ensure_key(url)
+    typer.echo(f"registry {_shown(url)} is at schema revision {revision}")
+    typer.echo(where)
+
+
+def import_(
+    path: Annotated[
+        Path | None, typer.Argument(help="A folder of <table>.csv/.xlsx files, or one file")
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why; required when rows change stored records")
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Who imports (default: login name)")] = None,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the column dictionary and exit")
+    ] = False,
+) -> None:
+    """Import CSV/Excel/Parquet tables; all problems are listed and nothing is written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from regmed.registry import format_dictionary, import_tables, read_folder, session_scope
+
+    if schema:
+        typer.echo(format_dictionary(), nl=False)
+        return
+    if path is None:
+        raise RegmedError("give a folder or file to import (or --schema to see the columns)")
+    tables = read_folder(path)
+    engine = _engine()
+    console = Console(stderr=True)
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            total = sum(len(f) for f in tables.values())
+            task = bar.add_task("validating", total=total)
+
+            def progress(table: str, done: int, all_rows: int) -> None:
+                bar.update(task, completed=done, total=all_rows, description=f"wrote {table}")
+
+            with session_scope(engine) as session:
+                summary = import_tables(
+                    session,
+                    tables,
+                    actor=actor or _default_actor(),
+                    reason=reason,
+                    progress=progress,
+                )
+    finally:
+        engine.dispose()
+    typer.echo(summary.summary())
+
+
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files into")],
+    format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Write every table to OUT/<table>.csv (or .parquet), patients by pseudonym."""
+    from regmed.registry import export_tables, session_scope
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            files = export_tables(session, out, format=format)
+    finally:
+        engine.dispose()
+    typer.echo(f"wrote {len(files)} tables to {out}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain and compare every record; exit 1 naming what is broken."""
+    from regmed.registry import session_scope, verify_audit
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            result = verify_audit(session)
+    finally:
+        engine.dispose()
+    if result.ok:
+        typer.echo(result.message)
+        return
+    console = Console(stderr=True)
+    console.print(result.message, highlight=False, markup=False)
+    for line in result.problems[1:20]:
+        console.print(f"  - {line}", highlight=False, markup=False)
+    if len(result.problems) > 20:
+        console.print(f"  ... and {len(result.problems) - 20} more", highlight=False)
+    # SystemExit (not typer.Exit): the regmed entry point runs click in non-standalone mode,
+    # where typer.Exit's code would be returned rather than used as the exit status.
+    raise SystemExit(1)
+
+
+def _changes(event: dict[str, Any]) -> str:
+    if event["action"] == "insert":
+        return "created"
+    if event["action"] == "delete":
+        return "deleted"
+    old, new = event["old_values"] or {}, event["new_values"] or {}
+    diffs = [
+        f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in sorted(new) if old.get(k) != new.get(k)
+    ]
+    return "; ".join(diffs) or "no change"
+
+
+@audit_app.command("log")
+def audit_log_cmd(
+    record: Annotated[
+        str,
+        typer.Option(
+            "--record",
+            help="TABLE:KEY, e.g. sites:S01, assessments:A0001, patients:S01:P001 "
+            "(a patient_ref is pseudonymized), or TABLE:ID",
+        ),
+    ],
+) -> None:
+    """Show the history of one record."""
+    from regmed.registry import audit_log, database_url, load_key, pseudonymize, session_scope
+    from regmed.registry.models import AUDITED_MODELS
+
+    table, sep, key = record.partition(":")
+    if not sep or not key:
+        raise RegmedError(f"--record must be TABLE:KEY, not {record!r}")
+    if table not in AUDITED_MODELS:
+        raise RegmedError(f"unknown table {table!r} (one of {', '.join(AUDITED_MODELS)})")
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            events = audit_log(session, table, key=key)
+            parts = key.split(":")
+            if not events and len(parts) >= 2:
+                pseud = pseudonymize(load_key(database_url()), parts[0], parts[1])
+                events = audit_log(session, table, key=":".join([parts[0], pseud, *parts[2:]]))
+            if not events and key.isdigit():
+                events = audit_log(session, table, record_id=int(key))
+    finally:
+        engine.dispose()
+    if not events:
+        raise RegmedError(f"no audit events for {record!r}")
+    last = events[-1]
+    typer.echo(f"{table}:{last['record_key']} (id {last['record_id']}), {len(events)} events")
+    for e in events:
+        reason = f" — reason: {e['reason']}" if e["reason"] else ""
+        typer.echo(
+            f"  #{e['seq']} {e['occurred_at']} {e['actor']} {e['action']}{reason}: {_changes(e)}"
+        )
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[
+        str,
+        typer.Option(help="admin, statistician, investigator, adjudicator or regulator"),
+    ],
+    site: Annotated[
+        str | None, typer.Option(help="Site code (investigators only, required for them)")
+    ] = None,
+    set_password: Annotated[
+        bool, typer.Option("--set-password", help="Ask for a password (stored as scrypt hash)")
+    ] = False,
+    actor: Annotated[str | None, typer.Option(help="Who adds (default: login name)")] = None,
+) -> None:
+    """Add a user with a role."""
+    from regmed.registry import add_user, session_scope
+
+    password = None
+    if set_password:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            user = add_user(
+                username,
+                role,
+                session=session,
+                actor=actor or _default_actor(),
+                site_code=site,
+                password=password,
+            )
+            name, user_role = user.username, user.role
+    finally:
+        engine.dispose()
+    typer.echo(f"added user {name} ({user_role}{', site ' + site if site else ''})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    from regmed.registry import list_users, session_scope
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            users = list_users(session=session)
+    finally:
+        engine.dispose()
+    out = Table(title=f"{len(users)} users")
+    for col in ("username", "role", "site", "active", "password"):
+        out.add_column(col)
+    for u in users:
+        out.add_row(
+            u["username"],
+            u["role"],
+            u["site"] or "",
+            "yes" if u["active"] else "no",
+            "set" if u["has_password"] else "",
+        )
+    Console().print(out)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the `regmed` app."""
+    app.command("init")(init)
+    app.command("import")(import_)
+    app.command("export")(export)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(users_app, name="users")

@@ -21,8 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+
+try:  # the C version json.dumps uses (ensure_ascii=False)
+    from _json import encode_basestring as _encode_str
+except ImportError:  # pragma: no cover
+    from json.encoder import py_encode_basestring as _encode_str
 
 from regmed.registry.models import AUDITED_MODELS, AuditEvent, Base
 
@@ -32,6 +37,8 @@ __all__ = [
     "AuditVerification",
     "audit_values",
     "canonical_json",
+    "canonical_rows",
+    "encode_value",
     "event_hash",
     "verify_audit",
     "audit_log",
@@ -50,23 +57,70 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value.isoformat()
+def _iso(value: dt.date) -> str:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat()
+
+
+def encode_value(value: Any) -> str:
+    """JSON text of one value as :func:`json.dumps` writes it; dates become ISO strings."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _encode_str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("cannot audit NaN or infinite numbers")
+        return float.__repr__(value)
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return _encode_str(_iso(value))
     if hasattr(value, "item"):  # numpy scalar
-        return value.item()
+        return encode_value(value.item())
     raise TypeError(f"cannot audit a value of type {type(value).__name__}")
 
 
-def canonical_json(values: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, UTF-8, dates as ISO strings."""
-    return json.dumps(
-        values, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+def canonical_json(values: dict[str, Any]) -> str:
+    """Canonical JSON of a flat dict: sorted keys, no spaces, UTF-8, dates as ISO strings.
+
+    The same text as ``json.dumps(values, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` with dates written as ISO strings.
+    """
+    parts = [_encode_str(k) + ":" + encode_value(values[k]) for k in sorted(values)]
+    return "{" + ",".join(parts) + "}"
+
+
+def _encode_column(prefix: str, values: Sequence[Any]) -> list[str]:
+    """``prefix + encode_value(v)`` for every value, specialized by the column's type."""
+    kinds = {type(v) for v in values} - {type(None)}
+    null = prefix + "null"
+    if kinds <= {str}:
+        enc = _encode_str
+        return [null if v is None else prefix + enc(v) for v in values]
+    if kinds <= {float} and all(v == v for v in values if v is not None):
+        rep = float.__repr__
+        return [null if v is None else prefix + rep(v) for v in values]
+    if kinds <= {int}:
+        return [null if v is None else prefix + int.__repr__(v) for v in values]
+    if kinds <= {dt.date}:
+        return [null if v is None else prefix + '"' + v.isoformat() + '"' for v in values]
+    return [prefix + encode_value(v) for v in values]
+
+
+def canonical_rows(columns: Sequence[str], values: Sequence[Sequence[Any]]) -> list[str]:
+    """:func:`canonical_json` of many rows given column-wise (a fast path for bulk writes).
+
+    ``values[j][i]`` is row ``i``'s value of ``columns[j]``.
+    """
+    order = sorted(range(len(columns)), key=lambda j: columns[j])
+    encoded = [_encode_column(_encode_str(columns[j]) + ":", values[j]) for j in order]
+    if not encoded:
+        return []
+    return ["{" + ",".join(parts) + "}" for parts in zip(*encoded, strict=True)]
 
 
 def audit_values(table: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +130,30 @@ def audit_values(table: str, row: dict[str, Any]) -> dict[str, Any]:
         if t == table and out.get(col) is not None:
             out[col] = "sha256:" + hashlib.sha256(str(out[col]).encode()).hexdigest()
     return out
+
+
+def _payload(
+    seq: int,
+    occurred_at: str,
+    actor: str,
+    table_name: str,
+    record_id: int,
+    record_key: str,
+    action: str,
+    old_values: str | None,
+    new_values: str | None,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    # == json.dumps([...], separators=(",", ":"), ensure_ascii=False), written out for speed
+    enc = _encode_str
+    return (
+        f"[{int(seq)},{enc(occurred_at)},{enc(actor)},{enc(table_name)},{int(record_id)},"
+        f"{enc(record_key)},{enc(action)},"
+        f"{'null' if old_values is None else enc(old_values)},"
+        f"{'null' if new_values is None else enc(new_values)},"
+        f"{'null' if reason is None else enc(reason)},{enc(prev_hash)}]"
+    )
 
 
 def event_hash(
@@ -92,24 +170,37 @@ def event_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 (hex) of the canonical JSON array of an event's fields and ``prev_hash``."""
-    payload = json.dumps(
-        [
-            seq,
-            occurred_at,
-            actor,
-            table_name,
-            record_id,
-            record_key,
-            action,
-            old_values,
-            new_values,
-            reason,
-            prev_hash,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+    payload = _payload(
+        seq,
+        occurred_at,
+        actor,
+        table_name,
+        record_id,
+        record_key,
+        action,
+        old_values,
+        new_values,
+        reason,
+        prev_hash,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+#: The columns of ``audit_events`` in hashing order, then ``hash``.
+EVENT_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "table_name",
+    "record_id",
+    "record_key",
+    "action",
+    "old_values",
+    "new_values",
+    "reason",
+    "prev_hash",
+    "hash",
+)
 
 
 class AuditWriter:
@@ -135,7 +226,7 @@ class AuditWriter:
         ).first()
         self.seq = int(last[0]) if last else 0
         self.prev_hash = str(last[1]) if last else GENESIS_HASH
-        self.pending: list[dict[str, Any]] = []
+        self.pending: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
 
     def add(
         self,
@@ -149,12 +240,12 @@ class AuditWriter:
     ) -> None:
         """Append one event (``old``/``new`` are canonical JSON strings or None)."""
         self.seq += 1
-        h = event_hash(
+        fields = (
             self.seq,
             self.occurred_at,
             self.actor,
             table,
-            record_id,
+            int(record_id),
             record_key,
             action,
             old,
@@ -162,22 +253,9 @@ class AuditWriter:
             reason,
             self.prev_hash,
         )
-        self.pending.append(
-            {
-                "seq": self.seq,
-                "occurred_at": self.occurred_at,
-                "actor": self.actor,
-                "table_name": table,
-                "record_id": record_id,
-                "record_key": record_key,
-                "action": action,
-                "old_values": old,
-                "new_values": new,
-                "reason": reason,
-                "prev_hash": self.prev_hash,
-                "hash": h,
-            }
-        )
+        h = event_hash(*fields)
+        for c, v in zip(EVENT_COLUMNS, (*fields, h), strict=True):
+            self.pending[c].append(v)
         self.prev_hash = h
 
     def add_inserts(
@@ -189,42 +267,46 @@ class AuditWriter:
         reason: str | None,
     ) -> None:
         """Append one insert event per row (a tight loop for bulk imports)."""
-        seq, prev = self.seq, self.prev_hash
-        at, actor, pending = self.occurred_at, self.actor, self.pending
-        sha, dumps = hashlib.sha256, json.dumps
+        n = len(ids)
+        if not n:
+            return
+        seq0, prev = self.seq, self.prev_hash
+        sha, enc = hashlib.sha256, _encode_str
+        head = f",{enc(self.occurred_at)},{enc(self.actor)},{enc(table)},"
+        tail = f",{enc('insert')},null,"
+        why = "null" if reason is None else enc(reason)
+        prevs, hashes = [], []
+        seq = seq0
         for rid, key, new in zip(ids, keys, new_json, strict=True):
             seq += 1
-            payload = dumps(
-                [seq, at, actor, table, rid, key, "insert", None, new, reason, prev],
-                separators=(",", ":"),
-                ensure_ascii=False,
-            )
-            h = sha(payload.encode("utf-8")).hexdigest()
-            pending.append(
-                {
-                    "seq": seq,
-                    "occurred_at": at,
-                    "actor": actor,
-                    "table_name": table,
-                    "record_id": rid,
-                    "record_key": key,
-                    "action": "insert",
-                    "old_values": None,
-                    "new_values": new,
-                    "reason": reason,
-                    "prev_hash": prev,
-                    "hash": h,
-                }
-            )
-            prev = h
+            payload = f"[{seq}{head}{int(rid)},{enc(key)}{tail}{enc(new)},{why},{enc(prev)}]"
+            prevs.append(prev)
+            prev = sha(payload.encode("utf-8")).hexdigest()
+            hashes.append(prev)
+        p = self.pending
+        p["seq"].extend(range(seq0 + 1, seq + 1))
+        p["occurred_at"].extend([self.occurred_at] * n)
+        p["actor"].extend([self.actor] * n)
+        p["table_name"].extend([table] * n)
+        p["record_id"].extend(int(r) for r in ids)
+        p["record_key"].extend(keys)
+        p["action"].extend(["insert"] * n)
+        p["old_values"].extend([None] * n)
+        p["new_values"].extend(new_json)
+        p["reason"].extend([reason] * n)
+        p["prev_hash"].extend(prevs)
+        p["hash"].extend(hashes)
         self.seq, self.prev_hash = seq, prev
 
     def flush(self) -> int:
         """Insert the pending events; returns how many were written."""
-        n = len(self.pending)
+        from regmed.registry.bulk import bulk_insert
+
+        n = len(self.pending["seq"])
         if n:
-            self.session.execute(insert(AuditEvent), self.pending)
-            self.pending = []
+            values = [self.pending[c] for c in EVENT_COLUMNS]
+            bulk_insert(self.session, AuditEvent.__table__, EVENT_COLUMNS, values)  # type: ignore
+            self.pending = {c: [] for c in EVENT_COLUMNS}
         return n
 
 
@@ -259,14 +341,20 @@ class AuditVerification:
     problems: tuple[str, ...] = field(default=())
 
 
-def _row_dicts(session: Session, model: type[Base]) -> dict[int, dict[str, Any]]:
+def _current_rows(session: Session, model: type[Base]) -> dict[int, str]:
+    """Audited JSON of every row of ``model``'s table, by id."""
     table = model.__table__
-    rows = session.execute(select(table)).mappings()
-    return {int(r["id"]): dict(r) for r in rows}
-
-
-def _normalize(values: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(canonical_json(values))
+    names = [c for c in table.c.keys() if c != "id"]
+    rows = session.execute(select(table.c.id, *(table.c[c] for c in names))).all()
+    if not rows:
+        return {}
+    cols = list(zip(*rows, strict=True))
+    ids = [int(x) for x in cols[0]]
+    values = [list(c) for c in cols[1:]]
+    for j, name in enumerate(names):
+        if (model.__tablename__, name) in DIGESTED:
+            values[j] = [audit_values(model.__tablename__, {name: v})[name] for v in values[j]]
+    return dict(zip(ids, canonical_rows(names, values), strict=True))
 
 
 def verify_audit(session: Session) -> AuditVerification:
@@ -279,7 +367,7 @@ def verify_audit(session: Session) -> AuditVerification:
     """
     prev = GENESIS_HASH
     expected_seq = 0
-    last: dict[tuple[str, int], tuple[int, str, str | None, str]] = {}
+    last: dict[str, dict[int, tuple[int, str, str | None, str]]] = {}
     n = 0
     cols = [
         AuditEvent.seq,
@@ -296,6 +384,7 @@ def verify_audit(session: Session) -> AuditVerification:
         AuditEvent.hash,
     ]
     result = session.execute(select(*cols).order_by(AuditEvent.seq)).yield_per(20000)
+    sha = hashlib.sha256
     for ev in result:
         n += 1
         expected_seq += 1
@@ -305,28 +394,28 @@ def verify_audit(session: Session) -> AuditVerification:
             problem = f"audit event {expected_seq} is missing (next event is {seq})"
         elif ev[10] != prev:
             problem = f"audit event {seq} does not link to the event before it"
-        elif event_hash(*ev[:11]) != ev[11]:
+        elif sha(_payload(*ev[:11]).encode("utf-8")).hexdigest() != ev[11]:
             problem = f"audit event {seq} was altered (its hash does not match its contents)"
         if problem:
+            result.close()
             return AuditVerification(
                 ok=False,
                 events=n,
                 records=0,
                 message=f"audit chain broken: {problem}",
-                broken_event=seq if seq == expected_seq else expected_seq,
+                broken_event=expected_seq,
                 problems=(problem,),
             )
         prev = ev[11]
-        last[(ev[3], int(ev[4]))] = (seq, ev[6], ev[8], ev[5])
+        last.setdefault(ev[3], {})[int(ev[4])] = (seq, ev[6], ev[8], ev[5])
     problems: list[tuple[str, str]] = []
     n_records = 0
-    tables = {t for t, _ in last} | set(AUDITED_MODELS)
-    for table in sorted(tables, key=_table_order):
+    for table in sorted(set(last) | set(AUDITED_MODELS), key=_table_order):
         model = AUDITED_MODELS.get(table)
         if model is None:
             continue
-        rows = _row_dicts(session, model)
-        audited = {rid: v for (t, rid), v in last.items() if t == table}
+        rows = _current_rows(session, model)
+        audited = last.get(table, {})
         for rid, (seq, action, new, key) in sorted(audited.items()):
             row = rows.get(rid)
             where = f"{table}:{key} (id {rid})"
@@ -338,14 +427,16 @@ def verify_audit(session: Session) -> AuditVerification:
             if row is None:
                 problems.append((where, f"record {where} is missing from the database"))
                 continue
-            current = _normalize(audit_values(table, row))
+            if row == new:
+                continue
+            current = json.loads(row)
             audited_values = json.loads(new) if new else {}
-            if current != audited_values:
-                changed = sorted(
-                    k
-                    for k in set(current) | set(audited_values)
-                    if current.get(k) != audited_values.get(k)
-                )
+            changed = sorted(
+                k
+                for k in set(current) | set(audited_values)
+                if current.get(k) != audited_values.get(k)
+            )
+            if changed:
                 problems.append(
                     (
                         where,

@@ -66,6 +66,7 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
@@ -140,10 +141,10 @@ def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -
     try:
         with engine.begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
+        return current_revision(engine) or ""
     finally:
         if not isinstance(engine_or_url, Engine):
             engine.dispose()
-    return current_revision(engine) or ""
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, UniqueConstraint, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
-from regmed.registry.audit import AuditWriter, audit_values, canonical_json
+from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
+from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
@@ -200,7 +202,11 @@ def _before(a: pd.Series, limit: pd.Series, file: str, col: str, message: str) -
     flag = pd.Series(
         [x is not None and y is not None and x < y for x, y in zip(a, limit, strict=True)]
     )
-    shown = pd.Series([f"{x} < {y}" for x, y in zip(a, limit, strict=True)], dtype=object)
+    if not flag.any():
+        return []
+    shown = pd.Series(
+        [f"{x} < {y}" if f else "" for x, y, f in zip(a, limit, flag, strict=True)], dtype=object
+    )
     return problems_at(flag, file, col, message, shown)
 
 
@@ -395,7 +401,10 @@ def import_tables(
         new, changes = _diff(p, existing)
         changed = [c for c in changes if c[2]]
         if changed and not (reason and reason.strip()):
+            bad_rows = {q.row for q in problems if q.file == p.file and q.row is not None}
             for i, rid, cols in changed:
+                if i + 1 in bad_rows:  # already reported; the change itself is not the point
+                    continue
                 problems.append(
                     Problem(
                         f"changes the stored record (id {rid}) in {', '.join(cols)}; "
@@ -441,8 +450,8 @@ def _write(
                 insert(Setting).returning(Setting.id),
                 [{"name": KEY_CHECK_SETTING, "value": new_check}],
             ).scalar_one()
-            values = canonical_json({"name": KEY_CHECK_SETTING, "value": new_check})
-            writer.add("settings", rid, KEY_CHECK_SETTING, "insert", None, values, reason)
+            check_json = canonical_json({"name": KEY_CHECK_SETTING, "value": new_check})
+            writer.add("settings", rid, KEY_CHECK_SETTING, "insert", None, check_json, reason)
         ids: dict[str, dict[Any, int]] = {}
         for p, new, changes in plans:
             tmap = TABLE_MAPS[p.name]
@@ -457,12 +466,14 @@ def _write(
             table = tmap.model.__tablename__
             rows = p.frame[new.to_numpy()]
             if len(rows):
-                records = _db_records(p, rows, ids).to_dict("records")
-                stmt = insert(tmap.model).returning(
-                    tmap.model.__table__.c.id, sort_by_parameter_order=True
-                )
-                new_ids = session.execute(stmt, records).scalars().all()
-                new_json = [canonical_json(audit_values(table, r)) for r in records]
+                dbf = _db_records(p, rows, ids)
+                cols = list(dbf.columns)
+                values = [dbf[c].tolist() for c in cols]
+                t: Table = tmap.model.__table__  # type: ignore[assignment]
+                before = max_id(session, t)
+                bulk_insert(session, t, cols, values)
+                new_ids = _new_ids(session, tmap.model, cols, values, before)
+                new_json = canonical_rows(cols, values)
                 writer.add_inserts(table, new_ids, record_keys(rows, spec), new_json, reason)
             changed = [c for c in changes if c[2]]
             if changed:
@@ -477,10 +488,52 @@ def _write(
                 progress(p.name, done, total)
         events = writer.seq
         savepoint.commit()
+    except IntegrityError as exc:
+        savepoint.rollback()
+        raise DataError(
+            "import refused: the registry changed while it was being imported (another "
+            f"import?); nothing was written — run it again ({exc.orig})"
+        ) from exc
     except BaseException:
         savepoint.rollback()
         raise
     return ImportSummary(inserted, updated, unchanged, events - first)
+
+
+def _unique_columns(model: type[Any]) -> list[str]:
+    """The columns of the model's natural key (its first unique constraint or column)."""
+    t = model.__table__
+    for con in sorted(t.constraints, key=lambda c: str(c.name)):
+        if isinstance(con, UniqueConstraint):
+            return [c.name for c in con.columns]
+    for c in t.columns:
+        if c.unique:
+            return [c.name]
+    raise ValueError(f"{t.name} has no natural key")  # pragma: no cover
+
+
+def _new_ids(
+    session: Session, model: type[Any], cols: list[str], values: list[list[Any]], after: int
+) -> list[int]:
+    """Ids of just-inserted rows (ids above ``after``).
+
+    When the new ids are exactly ``after+1 .. after+n`` (one writer, ids assigned in row order
+    as SQLite and PostgreSQL sequences do), they are used directly; otherwise each row is found
+    by its natural key.
+    """
+    t = model.__table__
+    n = len(values[0])
+    count, low, high = session.execute(
+        select(func.count(), func.min(t.c.id), func.max(t.c.id)).where(t.c.id > after)
+    ).one()
+    if count == n and low == after + 1 and high == after + n:
+        return list(range(after + 1, after + n + 1))
+    ucols = _unique_columns(model)
+    q = select(t.c.id, *(t.c[c] for c in ucols)).where(t.c.id > after)
+    found = session.connection().execute(q).all()
+    lookup = {tuple(r[1:]): int(r[0]) for r in found}
+    keyvals = [values[cols.index(c)] for c in ucols]
+    return [lookup[k] for k in zip(*keyvals, strict=True)]
 
 
 def _update(

@@ -126,11 +126,14 @@ def pseudonymize(key: bytes, site_code: str, patient_ref: str) -> str:
 
 def pseudonymize_many(key: bytes, site_codes: pd.Series, patient_refs: pd.Series) -> pd.Series:
     """Vectorized :func:`pseudonymize` over aligned Series (None where either is missing)."""
-    out = [
-        None if s is None or r is None else pseudonymize(key, str(s), str(r))
-        for s, r in zip(site_codes.tolist(), patient_refs.tolist(), strict=True)
-    ]
-    return pd.Series(out, index=site_codes.index, dtype=object)
+    pairs = list(zip(site_codes.tolist(), patient_refs.tolist(), strict=True))
+    digest = hmac.digest
+    done = {
+        p: digest(key, f"{p[0]}:{p[1]}".encode(), "sha256").hex()
+        for p in set(pairs)
+        if p[0] is not None and p[1] is not None
+    }
+    return pd.Series([done.get(p) for p in pairs], index=site_codes.index, dtype=object)
 
 
 def key_check_value(key: bytes) -> str:

@@ -61,7 +61,6 @@ _SINGLE_KEYS = {
     "donors": ("donor_code",),
     "lots": ("lot_code",),
     "shipments": ("shipment_code",),
-    "patients": ("pseudonym",),
     "assessments": ("assessment_ref",),
     "users": ("username",),
     "plan_versions": ("name", "version"),
@@ -90,6 +89,9 @@ def record_key(record: Base, *, session: Session) -> str:
     table = record.__tablename__
     if table in _SINGLE_KEYS:
         return ":".join(str(getattr(record, c)) for c in _SINGLE_KEYS[table])
+    if isinstance(record, Patient):
+        site = session.get(Site, record.site_id)
+        return f"{site.site_code if site else '?'}:{record.pseudonym}"
     if table in _PATIENT_KEYS:
         patient = session.get(Patient, record.patient_id)  # type: ignore[attr-defined]
         if patient is None:

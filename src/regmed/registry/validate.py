@@ -96,13 +96,45 @@ def parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series
     return values.where(values.notna(), None), missing.astype(bool), bad.astype(bool)
 
 
-def _parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse one column.
+def _parse_text_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Fast path for a column of strings (as read from CSV)."""
+    text = raw.str.strip()
+    missing = text.eq("")
+    kind = spec.type
+    if kind in ("string", "enum"):
+        values = text.where(~missing, None)
+        bad = ~missing & ~values.isin(list(spec.values)) if kind == "enum" else missing & False
+        return values, missing, bad
+    if kind in ("integer", "number"):
+        num = pd.to_numeric(text.where(~missing, None), errors="coerce").astype("float64")
+        bad = ~missing & (num.isna() | ~np.isfinite(num.fillna(0.0)))
+        if kind == "number":
+            return num.astype(object).where(~missing & ~bad, None), missing, bad
+        bad = bad | (~missing & num.notna() & (num % 1 != 0))
+        ok = ~missing & ~bad
+        values = pd.Series(None, index=raw.index, dtype=object)
+        values[ok] = [int(x) for x in num[ok].tolist()]
+        return values, missing, bad
+    if kind == "date":
+        shaped = text.str.len().eq(10) & text.str[4].eq("-") & text.str[7].eq("-")
+        ts = pd.to_datetime(text.where(shaped & ~missing, None), format="%Y-%m-%d", errors="coerce")
+        bad = ~missing & ts.isna()
+        values = pd.Series(None, index=raw.index, dtype=object)
+        good = ts.notna()
+        values[good] = ts[good].dt.date
+        return values, missing, bad
+    low = text.str.lower()
+    values = pd.Series(None, index=raw.index, dtype=object)
+    values[low.isin(_TRUE)] = True
+    values[low.isin(_FALSE)] = False
+    return values, missing, ~missing & values.isna()
 
-    Returns ``(values, missing, bad)``: the parsed values (object Series of Python values,
-    None where missing), the mask of empty cells and the mask of cells that could not be read.
-    """
+
+def _parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse one column (see :func:`parse_column`)."""
     raw = raw.reset_index(drop=True)
+    if raw.dtype == object and pd.api.types.infer_dtype(raw, skipna=False) == "string":
+        return _parse_text_column(raw, spec)
     missing = _missing(raw)
     none = pd.Series(False, index=raw.index)
     kind = spec.type

@@ -2,6 +2,17 @@
 
 The caller passes an open connection in ``config.attributes["connection"]``; there is no
 alembic.ini. SQLite migrations run in batch mode so that later ones can alter tables.
+
+To add a revision after changing the models::
+
+    from alembic import command
+    import regmed.registry as reg
+    from regmed.registry.db import _alembic_config
+    engine = reg.make_engine("sqlite:///scratch.sqlite"); reg.upgrade(engine)
+    with engine.begin() as conn:
+        command.revision(_alembic_config(conn), message="what changed", autogenerate=True)
+
+then review the generated file under ``versions/`` (and run ruff on it).
 """
 
 from __future__ import annotations

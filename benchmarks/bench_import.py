@@ -1,0 +1,171 @@
+"""Import 100,000 assessments through the validated, audited path; print rows per second.
+
+Builds 6 sites, one product and indication, N_PATIENTS patients with their enrollments, and
+100,000 valid assessments (as text, the way CSV files arrive), then imports them with
+``regmed.registry.import_tables`` on SQLite (a temporary file) and on PostgreSQL
+(``REGMED_TEST_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; a
+fresh schema that is dropped afterwards), three times each on a fresh registry, printing the
+best and the median. Timed: the assessments import (validation, pseudonymization, reference and
+date checks, bulk insert, audit events with their hash chain, commit); the base tables import
+and ``verify_audit`` are shown too. The machine's load average is printed: the figures are
+wall-clock times and shift with other work on the machine.
+
+Run: ``PYTHONPATH=src python benchmarks/bench_import.py [N_ASSESSMENTS]``
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+
+import regmed.registry as reg
+
+N_ASSESSMENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+N_PATIENTS = 5_000
+REPEATS = 3
+PG_URL = os.environ.get(
+    "REGMED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def build(rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The registry's base tables and the assessments, all as text."""
+    sites = pd.DataFrame(
+        {"site_code": [f"S{i:02d}" for i in range(1, 7)], "name": [f"Site {i}" for i in range(6)]}
+    )
+    site = rng.choice(sites["site_code"].to_numpy(), N_PATIENTS)
+    ref = np.array([f"P{i:05d}" for i in range(N_PATIENTS)])
+    birth = rng.integers(1940, 2000, N_PATIENTS)
+    index_on = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 700, N_PATIENTS), "D")
+    base = {
+        "sites": sites,
+        "products": pd.DataFrame(
+            [
+                {
+                    "product_code": "MSC1",
+                    "name": "BM-MSC",
+                    "type": "autologous",
+                    "approval_kind": "conditional",
+                }
+            ]
+        ),
+        "indications": pd.DataFrame(
+            [{"indication_code": "SCI", "product_code": "MSC1", "name": "Spinal cord injury"}]
+        ),
+        "patients": pd.DataFrame(
+            {
+                "site_code": site,
+                "patient_ref": ref,
+                "sex": rng.choice(["F", "M"], N_PATIENTS),
+                "birth_year": birth.astype(str),
+            }
+        ),
+        "enrollments": pd.DataFrame(
+            {
+                "site_code": site,
+                "patient_ref": ref,
+                "indication_code": "SCI",
+                "cohort": rng.choice(list(reg.COHORTS), N_PATIENTS),
+                "direction": "prospective",
+                "index_on": index_on.strftime("%Y-%m-%d"),
+                "enrolled_on": (index_on + pd.Timedelta(days=7)).strftime("%Y-%m-%d"),
+            }
+        ),
+    }
+    who = rng.integers(0, N_PATIENTS, N_ASSESSMENTS)
+    days = rng.integers(30, 400, N_ASSESSMENTS)
+    assessments = pd.DataFrame(
+        {
+            "assessment_ref": [f"A{i:07d}" for i in range(N_ASSESSMENTS)],
+            "site_code": site[who],
+            "patient_ref": ref[who],
+            "endpoint": "ais_grade",
+            "visit": np.where(days < 100, "day49", "day180"),
+            "assessed_on": (index_on[who] + pd.to_timedelta(days, "D")).strftime("%Y-%m-%d"),
+            "value": rng.integers(0, 5, N_ASSESSMENTS).astype(str),
+            "value_text": rng.choice(list("ABCDE"), N_ASSESSMENTS),
+            "assessor": rng.choice(["dr_a", "dr_b", "dr_c"], N_ASSESSMENTS),
+            "assessor_role": rng.choice(
+                ["treating_physician", "blinded_independent", "blinded_central"], N_ASSESSMENTS
+            ),
+            "blinded": rng.choice(["true", "false"], N_ASSESSMENTS),
+        }
+    )
+    return base, assessments
+
+
+def run_once(url: str, base: dict[str, pd.DataFrame], assessments: pd.DataFrame) -> dict:
+    """One fresh registry: import the base tables, then the assessments; verify the chain."""
+    engine = reg.make_engine(url)
+    try:
+        reg.upgrade(engine)
+        t0 = time.perf_counter()
+        with reg.session_scope(engine) as session:
+            reg.import_tables(session, base, actor="bench")
+        t1 = time.perf_counter()
+        with reg.session_scope(engine) as session:
+            summary = reg.import_tables(session, {"assessments": assessments}, actor="bench")
+        t2 = time.perf_counter()
+        with reg.session_scope(engine) as session:
+            check = reg.verify_audit(session)
+        t3 = time.perf_counter()
+    finally:
+        engine.dispose()
+    assert summary.inserted["assessments"] == len(assessments)
+    assert check.ok, check.message
+    return {"base": t1 - t0, "assessments": t2 - t1, "verify": t3 - t2, "events": check.events}
+
+
+def report(name: str, runs: list[dict], base: dict[str, pd.DataFrame], n: int) -> None:
+    n_base = sum(len(f) for f in base.values())
+    best = min(r["assessments"] for r in runs)
+    median = statistics.median(r["assessments"] for r in runs)
+    base_best = min(r["base"] for r in runs)
+    print(
+        f"{name:<11} assessments {n:,} rows: best {best:5.2f} s = {n / best:>7,.0f} rows/s, "
+        f"median {median:5.2f} s = {n / median:>7,.0f} rows/s (of {len(runs)} runs) | "
+        f"base tables {n_base:,} rows: {n_base / base_best:>6,.0f} rows/s | "
+        f"verify_audit {runs[0]['events']:,} events: {min(r['verify'] for r in runs):4.2f} s"
+    )
+
+
+def main() -> None:
+    os.environ.setdefault("REGMED_PSEUDONYM_KEY", "benchmark-key")
+    base, assessments = build(np.random.default_rng(20261122))
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    runs = []
+    for _ in range(REPEATS):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs.append(run_once(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", base, assessments))
+    report("SQLite", runs, base, len(assessments))
+    admin = reg.make_engine(PG_URL)
+    sep = "&" if "?" in PG_URL else "?"
+    runs = []
+    try:
+        for _ in range(REPEATS):
+            schema = f"bench_{uuid.uuid4().hex[:10]}"
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+                runs.append(run_once(url, base, assessments))
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+    report("PostgreSQL", runs, base, len(assessments))
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
