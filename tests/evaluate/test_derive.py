@@ -108,3 +108,27 @@ def test_treating_physician_counts_when_plan_allows() -> None:
 def test_missing_tables_are_a_clear_error() -> None:
     with pytest.raises(DataError, match="no study data"):
         build_study_data({"patients": pd.DataFrame()}, PLAN)
+
+
+def test_derivation_recovers_the_demo_generators_planted_responses() -> None:
+    """On generated registry tables, the derived endpoint equals the planted response for
+    every patient observed in both windows; the others carry a reason, never a silent drop."""
+    from regmed import demo
+    from regmed.plan import load_plan
+
+    data = demo.generate("sci", seed=4, n_treated=80, n_concurrent=80, n_historical=80)
+    study = build_study_data(data.tables, load_plan(data.plan_yaml))
+    truth = data.truth["patients"].copy()
+    truth.index = truth["site_code"] + ":" + truth["patient_ref"]
+    p = study.patients.loc[truth.index]
+    seen = truth["day49_in_window"] & truth["day180_in_window"] & truth["day180_observed"]
+    seen &= ~truth["died"] & p["ais_improvement_status"].eq("observed")
+    assert seen.sum() > 150
+    assert (p.loc[seen, "ais_improvement"] == truth.loc[seen, "response"].astype(float)).all()
+    assert set(p["ais_improvement_status"]) <= {"observed", "died", "missing", "out_of_window",
+                                               "no_baseline", "ineligible"}
+    died = truth["died"] & ~p["ais_improvement_status"].eq("observed")
+    assert (p.loc[died, "ais_improvement"].dropna() == 0).all()
+    # treated patients carry their lot's quality attributes
+    treated = p[p["cohort"] == "treated"]
+    assert treated["q_potency_vegf"].notna().all() and treated["lot_code"].notna().all()
