@@ -1,6 +1,6 @@
 """End to end: fit_propensity -> match -> estimate_effect reproduces MatchIt 4.7.2 + vcovCL.
 
-Reference: tests/reference/evidence/effects/matchit_lalonde/ (MatchIt 4.7.2, lm with weights and
+Reference: tests/reference/evidence/matchit/ (MatchIt 4.7.2, lm with weights and
 sandwich::vcovCL(cluster = ~subclass); copied from the project's shared references). Needs the
 matching module (the "matching" helper's branch); skipped where it is not merged yet.
 """
@@ -18,7 +18,7 @@ pytest.importorskip("regmed.evidence.matching")
 
 from regmed import evidence  # noqa: E402
 
-REF = Path(__file__).parents[1] / "reference" / "evidence" / "effects" / "matchit_lalonde"
+REF = Path(__file__).parents[1] / "reference" / "evidence" / "matchit"
 EXPECTED = json.loads((REF / "expected.json").read_text())
 DESIGNS: dict[str, dict[str, Any]] = {
     "nn_1to1": {},
