@@ -50,7 +50,8 @@ def test_weighted_effects_match_r_glm_iptw(estimand: str) -> None:
     covs = ["age", "educ", "race_black", "race_hispan", "married", "nodegree", "re74", "re75"]
     w = evidence.weight(data, evidence.fit_propensity(data, "treat", covs), estimand=estimand)
     eff = evidence.estimate_effect(w, outcome="employed", kind="binary")
-    ref = json.loads((REF.parent / "expected.json").read_text())[f"iptw_{estimand.lower()}"]
+    ref = json.loads((REF.parent / "effects" / "expected.json").read_text())[
+        f"iptw_{estimand.lower()}"]
     table = eff.estimates.set_index("term")
     for term in ("risk_difference", "log_risk_ratio", "log_odds_ratio"):
         assert table.loc[term, "estimate"] == pytest.approx(ref[term]["estimate"], rel=1e-6)
