@@ -123,9 +123,9 @@ def _fit(data: pd.DataFrame, x: np.ndarray, extra: np.ndarray | None, kind: str,
         frame["_event"] = data[f"{outcome}_event"].to_numpy(dtype=float)
         if cluster is not None:
             frame["_cluster"] = cluster
-        fit = fit_cox(frame, "_time", "_event", [f"v{i}" for i in range(xs.shape[1])],
+        cox = fit_cox(frame, "_time", "_event", [f"v{i}" for i in range(xs.shape[1])],
                       cluster="_cluster" if cluster is not None else None)
-        return np.asarray(fit.coef)[:p], np.asarray(fit.vcov)[:p, :p], -1
+        return np.asarray(cox.coef)[:p], np.asarray(cox.vcov)[:p, :p], -1
     design = np.column_stack([np.ones(len(xs)), xs])
     y = data[outcome].to_numpy(dtype=float)
     family = "binomial_logit" if kind == "binary" else "gaussian"
@@ -280,7 +280,7 @@ def associate(
         require_columns(data, attributes, "patients")
     if kind == "binary":
         vals = set(pd.unique(data[outcome].dropna()))
-        if not vals <= {0, 1, True, False}:
+        if not vals <= {0, 1}:
             raise DataError(f"binary outcome {outcome!r} must be 0/1.")
     rows, loso, warnings = [], [], []
     for attribute in attributes:

@@ -167,7 +167,7 @@ def responder_strata(
     by = list(by)
     require_columns(patients, [outcome, *by], "patients")
     data = patients[patients[outcome].notna()]
-    if not set(pd.unique(data[outcome])) <= {0, 1, True, False}:
+    if not set(pd.unique(data[outcome])) <= {0, 1}:
         raise DataError(f"outcome {outcome!r} must be 0/1.")
     y = data[outcome].astype(int)
     rows = []
