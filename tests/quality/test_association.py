@@ -108,3 +108,22 @@ def test_input_problems_are_data_errors() -> None:
         associate(PATIENTS, LOTS[LOTS.lot_code != "L001"], "response", ATTRS)
     with pytest.raises(DataError, match="lacks required columns"):
         associate(PATIENTS, LOTS, "response", ATTRS, adjust=["bmi"])
+
+
+def test_donor_clustering_and_shared_donor_warning() -> None:
+    lot_res = associate(PATIENTS, LOTS, "response", ATTRS, adjust=["age", "sex"])
+    assert any("consider cluster='donor'" in w for w in lot_res.warnings)
+    donor = associate(PATIENTS, LOTS, "response", ATTRS, adjust=["age", "sex"],
+                      cluster="donor")
+    # same point estimates, other variances; 10 donors → few-cluster warning
+    assert np.allclose(donor.estimates["estimate"], lot_res.estimates["estimate"])
+    assert not np.allclose(donor.estimates["std_error"], lot_res.estimates["std_error"])
+    assert any("only 10 clusters" in w for w in donor.warnings)
+    with pytest.raises(DataError, match="cluster='donor'"):
+        associate(PATIENTS, LOTS.drop(columns="donor_code"), "response", ATTRS,
+                  cluster="donor")
+
+
+def test_donor_clustering_matches_vcovcl() -> None:
+    res = associate(PATIENTS, LOTS, "response", ATTRS, adjust=["age", "sex"], cluster="donor")
+    _check(res.estimates, EXPECTED["binary_donor"], COLS, 1e-6)

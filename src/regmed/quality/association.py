@@ -144,13 +144,13 @@ def _fit(data: pd.DataFrame, x: np.ndarray, extra: np.ndarray | None, kind: str,
 
 
 def _one(data: pd.DataFrame, attribute: str, kind: str, outcome: str, adjust: Sequence[str],
-         lot_key: str, cluster: str | None, spline: bool, level: float) -> dict[str, Any]:
+         lot_key: str, cluster_key: str | None, spline: bool, level: float) -> dict[str, Any]:
     lots = data.drop_duplicates(lot_key)[attribute]
     sd = float(lots.std(ddof=1)) if len(lots) > 1 else float("nan")
     if not sd > 0:
         raise DataError(f"attribute {attribute!r} does not vary between lots.")
     x = ((data[attribute] - float(lots.mean())) / sd).to_numpy(dtype=float)
-    groups = data[lot_key].astype(str).to_numpy() if cluster == "lot" else None
+    groups = (data[cluster_key].astype(str).to_numpy() if cluster_key is not None else None)
     coef, vcov, df = _fit(data, x, None, kind, outcome, adjust, groups)
     se = float(np.sqrt(vcov[0, 0]))
     stat = float(coef[0]) / se
@@ -189,6 +189,7 @@ def associate(
     lot_key: str = "lot_code",
     adjust: Sequence[str] = (),
     cluster: str | None = "lot",
+    donor_key: str = "donor_code",
     spline: bool = False,
     site_key: str | None = None,
     conf_level: float = 0.95,
@@ -223,8 +224,13 @@ def associate(
     adjust : sequence of str
         Patient covariates; non-numeric ones enter as dummies (first level in sorted order is
         the reference, as R's factors).
-    cluster : {"lot", None}
-        Cluster-robust variance by lot, or the model-based variance.
+    cluster : {"lot", "donor", None}
+        Cluster-robust variance by lot (patients of one lot share its quality), by donor
+        (lots of one donor share the donor's traits, which also act through attributes that
+        are not analysed: with several lots per donor, clustering by lot alone can give too
+        small variances), or the model-based variance.
+    donor_key : str
+        Donor column (in ``patients`` or the wide ``lots``) for ``cluster="donor"``.
     spline : bool
         Also test the dose-response shape: a Wald test (``p_nonlinear``, chi-square, with the
         same variance) of the nonlinear terms of a restricted cubic spline with knots at the
@@ -257,8 +263,8 @@ def associate(
     """
     if kind not in KINDS:
         raise DataError(f"kind must be one of {KINDS}, not {kind!r}.")
-    if cluster not in ("lot", None):
-        raise DataError(f"cluster must be 'lot' or None, not {cluster!r}.")
+    if cluster not in ("lot", "donor", None):
+        raise DataError(f"cluster must be 'lot', 'donor' or None, not {cluster!r}.")
     attributes = list(attributes)
     adjust = list(adjust)
     ycols = [f"{outcome}_time", f"{outcome}_event"] if kind == "survival" else [outcome]
@@ -278,23 +284,38 @@ def associate(
         data = data.join(table, on=lot_key)
     else:
         require_columns(data, attributes, "patients")
+    warnings: list[str] = []
+    cluster_key = {"lot": lot_key, "donor": donor_key, None: None}[cluster]
+    if donor_key not in data.columns and lots is not None and donor_key in lots.columns:
+        donors = lots.drop_duplicates(lot_key).set_index(lot_key)[donor_key]
+        donors.index = donors.index.astype(str)
+        data[donor_key] = data[lot_key].map(donors)
+    if cluster == "donor" and donor_key not in data.columns:
+        raise DataError(f"cluster='donor' needs the column {donor_key!r} in patients or lots.")
+    if cluster == "lot" and donor_key in data.columns:
+        per_donor = data.drop_duplicates(lot_key).groupby(donor_key).size()
+        if (per_donor > 1).any():
+            warnings.append(f"{int((per_donor > 1).sum())} donors gave several lots: lots of "
+                            "one donor are correlated; consider cluster='donor'")
     if kind == "binary":
         vals = set(pd.unique(data[outcome].dropna()))
         if not vals <= {0, 1}:
             raise DataError(f"binary outcome {outcome!r} must be 0/1.")
-    rows, loso, warnings = [], [], []
+    rows, loso = [], []
     for attribute in attributes:
-        sub = data.dropna(subset=[attribute, *ycols, *adjust])
-        rows.append(_one(sub, attribute, kind, outcome, adjust, lot_key, cluster, spline,
+        sub = data.dropna(subset=[attribute, *ycols, *adjust]
+                          + ([cluster_key] if cluster_key else []))
+        rows.append(_one(sub, attribute, kind, outcome, adjust, lot_key, cluster_key, spline,
                          conf_level))
-        if rows[-1]["n_lots"] < 10:
-            warnings.append(f"{attribute}: only {rows[-1]['n_lots']} lots; cluster-robust "
-                            "variances are unreliable with few clusters")
+        n_clusters = sub[cluster_key].nunique() if cluster_key else None
+        if n_clusters is not None and n_clusters < 20:
+            warnings.append(f"{attribute}: only {n_clusters} clusters ({cluster}s); "
+                            "cluster-robust variances are too small with few clusters")
         if site_key:
             for site in sorted(sub[site_key].astype(str).unique()):
                 rest = sub[sub[site_key].astype(str) != site]
                 try:
-                    r = _one(rest, attribute, kind, outcome, adjust, lot_key, cluster, False,
+                    r = _one(rest, attribute, kind, outcome, adjust, lot_key, cluster_key, False,
                              conf_level)
                 except DataError as err:  # a site's removal can leave no variation
                     warnings.append(f"{attribute}, without site {site}: {err.message}")
@@ -317,6 +338,6 @@ def associate(
     return Association(
         estimates=est, stability=stability, warnings=warnings,
         options={"kind": kind, "scale": _SCALE[kind], "outcome": outcome, "adjust": adjust,
-                 "cluster": cluster, "lot_key": lot_key, "spline": spline,
+                 "cluster": cluster, "lot_key": lot_key, "donor_key": donor_key, "spline": spline,
                  "site_key": site_key, "conf_level": conf_level, "attributes": attributes},
     )

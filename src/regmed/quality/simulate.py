@@ -33,7 +33,7 @@ def _attribute_codes(n: int) -> list[str]:
 
 def simulate_quality(
     n_lots: int = 60,
-    n_donors: int = 15,
+    n_donors: int | None = None,
     patients_per_lot: int = 5,
     n_attributes: int = 12,
     drivers: Mapping[str, float] | None = None,
@@ -43,7 +43,8 @@ def simulate_quality(
 ) -> QualitySimulation:
     """Simulate allogeneic lots (nested in donors) and the patients treated with them.
 
-    Each attribute ``a01 … a12`` is ``10·i + donor effect (SD 1) + lot effect (SD 1)``, so
+    Lots are spread evenly over ``n_donors`` donors (default: one donor per lot). Each
+    attribute ``a01 … a12`` is ``10·i + donor effect (SD 1) + lot effect (SD 1)``, so
     half its variance is donor-to-donor. Patients' response is logistic with the planted
     ``drivers`` (log odds ratio per SD of the attribute; default ``a01`` 0.8 and ``a02``
     −0.8), age (0.02 per year), and a shared lot effect (SD ``lot_sd`` on the logit scale)
@@ -52,7 +53,8 @@ def simulate_quality(
 
     Parameters
     ----------
-    n_lots, n_donors, patients_per_lot, n_attributes, n_sites : int
+    n_lots, patients_per_lot, n_attributes, n_sites : int
+    n_donors : int, optional
     drivers : mapping, optional
     lot_sd : float
     rng : numpy Generator or int seed
@@ -64,7 +66,8 @@ def simulate_quality(
     g = as_rng(rng)
     codes = _attribute_codes(n_attributes)
     drivers = dict({"a01": 0.8, "a02": -0.8} if drivers is None else drivers)
-    donor = g.integers(0, n_donors, size=n_lots)
+    n_donors = n_lots if n_donors is None else n_donors
+    donor = np.arange(n_lots) % n_donors  # lots spread evenly over the donors
     donor_eff = g.normal(0.0, 1.0, size=(n_donors, n_attributes))
     values = (10.0 * np.arange(1, n_attributes + 1) + donor_eff[donor]
               + g.normal(0.0, 1.0, size=(n_lots, n_attributes)))

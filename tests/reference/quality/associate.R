@@ -18,7 +18,7 @@ prep <- function(a, d = pat) {
   d$x <- unname(z[d$lot_code]); d
 }
 out <- list()
-for (kind in c("binary", "continuous", "binary_nocluster", "survival")) {
+for (kind in c("binary", "continuous", "binary_nocluster", "survival", "binary_donor")) {
   rows <- list(); spl <- c()
   for (a in attrs) {
     d <- prep(a)
@@ -33,6 +33,11 @@ for (kind in c("binary", "continuous", "binary_nocluster", "survival")) {
       stopifnot(abs(deviance(f2) - deviance(f3)) < 1e-8)
       V2 <- vcovCL(f2, cluster = ~lot_code); b <- coef(f2)[3:4]
       spl <- c(spl, pchisq(drop(t(b) %*% solve(V2[3:4, 3:4]) %*% b), 2, lower.tail = FALSE))
+    } else if (kind == "binary_donor") {
+      d$donor_code <- lots$donor_code[match(d$lot_code, lots$lot_code)]
+      f <- glm(response ~ x + age + sex, family = binomial, data = d, control = glm.control(epsilon = 1e-12, maxit = 100))
+      V <- vcovCL(f, cluster = ~donor_code)
+      ct <- coeftest(f, vcov. = V); ci <- coefci(f, vcov. = V)
     } else if (kind == "binary_nocluster") {
       f <- glm(response ~ x + age + sex, family = binomial, data = d, control = glm.control(epsilon = 1e-12, maxit = 100))
       ct <- coeftest(f); ci <- confint.default(f)
