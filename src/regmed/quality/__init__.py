@@ -23,6 +23,7 @@ from regmed.quality.potency import (
     responder_strata,
     wilson_interval,
 )
+from regmed.quality.section import quality_section
 from regmed.quality.simulate import QualitySimulation, simulate_process_change, simulate_quality
 from regmed.quality.specs import SpecCheck, check_specs
 from regmed.quality.variability import VarianceComponents, variance_components
@@ -31,6 +32,6 @@ __all__ = [
     "Association", "Comparability", "ControlChart", "PotencyAssociation", "QualitySimulation",
     "ResponderStrata", "RULES", "SpecCheck", "ToleranceInterval", "VarianceComponents",
     "associate", "associate_potency", "bh_adjust", "check_specs", "compare_lots",
-    "control_chart", "howe_k", "responder_strata", "simulate_process_change",
+    "control_chart", "howe_k", "quality_section", "responder_strata", "simulate_process_change",
     "simulate_quality", "tolerance_interval", "variance_components", "wilson_interval",
 ]

@@ -190,6 +190,7 @@ def associate(
     adjust: Sequence[str] = (),
     cluster: str | None = "lot",
     donor_key: str = "donor_code",
+    log: Sequence[str] = (),
     spline: bool = False,
     site_key: str | None = None,
     conf_level: float = 0.95,
@@ -231,6 +232,9 @@ def associate(
         small variances), or the model-based variance.
     donor_key : str
         Donor column (in ``patients`` or the wide ``lots``) for ``cluster="donor"``.
+    log : sequence of str
+        Attributes analysed on the log scale (effect per SD of the log value), e.g. potency
+        assays whose effect is multiplicative.
     spline : bool
         Also test the dose-response shape: a Wald test (``p_nonlinear``, chi-square, with the
         same variance) of the nonlinear terms of a restricted cubic spline with knots at the
@@ -284,6 +288,13 @@ def associate(
         data = data.join(table, on=lot_key)
     else:
         require_columns(data, attributes, "patients")
+    bad_log = [a for a in log if a not in attributes]
+    if bad_log:
+        raise DataError(f"log names attributes that are not analysed: {bad_log}.")
+    for a in log:
+        if (data[a].dropna() <= 0).any():
+            raise DataError(f"attribute {a!r} has values <= 0 and cannot be log-transformed.")
+        data[a] = np.log(data[a])
     warnings: list[str] = []
     cluster_key = {"lot": lot_key, "donor": donor_key, None: None}[cluster]
     if donor_key not in data.columns and lots is not None and donor_key in lots.columns:
@@ -338,6 +349,7 @@ def associate(
     return Association(
         estimates=est, stability=stability, warnings=warnings,
         options={"kind": kind, "scale": _SCALE[kind], "outcome": outcome, "adjust": adjust,
-                 "cluster": cluster, "lot_key": lot_key, "donor_key": donor_key, "spline": spline,
+                 "cluster": cluster, "lot_key": lot_key, "donor_key": donor_key, "log": list(log),
+                 "spline": spline,
                  "site_key": site_key, "conf_level": conf_level, "attributes": attributes},
     )
