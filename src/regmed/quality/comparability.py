@@ -65,7 +65,7 @@ def tolerance_interval(values: Sequence[float] | np.ndarray | pd.Series, coverag
     Examples
     --------
     >>> round(tolerance_interval([9.8, 10.1, 10.0, 10.3, 9.9, 10.2]).k_factor, 3)
-    5.775
+    5.813
     """
     y = np.asarray(values, dtype=float)
     y = y[~np.isnan(y)]

@@ -114,7 +114,7 @@ def control_chart(
     --------
     >>> ch = control_chart([10, 12, 11, 13, 12, 11, 10, 12])
     >>> round(ch.ucl, 3)
-    15.989
+    15.174
     """
     y = np.asarray(values, dtype=float)
     bad = [r for r in rules if r not in RULES]

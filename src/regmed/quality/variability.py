@@ -135,12 +135,12 @@ def _minimize(f: Any, k: int) -> np.ndarray:
     for start in (1.0, 0.3, 3.0):
         res = optimize.minimize(f, np.full(k, start), method="L-BFGS-B",
                                 bounds=[(0.0, None)] * k,
-                                options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 2000})
+                                options={"ftol": 1e-14, "gtol": 1e-9, "maxiter": 2000})
         if best is None or res.fun < best.fun:
             best = res
     theta = best.x
     res = optimize.minimize(f, theta, method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 5000})
+                            options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 400 * k})
     if res.fun < best.fun:
         theta = res.x
     if not np.all(np.isfinite(theta)):
@@ -164,8 +164,8 @@ def _profile_ci(model: _Model, sds: np.ndarray, dev0: float, level: float
                 s[others] = np.exp(x)
                 return model.ml_deviance(s)
             x0 = np.log(np.maximum(sds[others], 1e-3 * max(sds.max(), 1e-12)))
-            r = optimize.minimize(f, x0, method="Nelder-Mead",
-                                  options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 4000})
+            r = optimize.minimize(f, x0, method="L-BFGS-B",
+                                  options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 500})
             return float(r.fun) - dev0 - cut
 
         est = sds[j]
