@@ -7,8 +7,9 @@ lot effect, age and sex as covariates. Discoveries are attributes with BH q < 0.
 
 Printed per scenario: FDR = mean of (false discoveries / max(discoveries, 1)), power = mean
 share of the 2 drivers found, type I = share of null attributes with p < 0.05, and the
-share of runs with any false discovery. Scenarios: one donor per lot (clustered by lot);
-two lots per donor clustered by lot (ignores donor-shared traits) and by donor.
+share of runs with any false discovery. Scenarios: one donor per lot (clustered by lot,
+with the default t on G − 1 df and with R's coeftest reference distribution); two lots per
+donor clustered by lot (ignores donor-shared traits) and by donor.
 
 Run: ``PYTHONPATH=src python benchmarks/quality_fdr.py [n_runs]``  (default 200)
 """
@@ -23,10 +24,11 @@ import numpy as np
 from regmed.quality import associate, simulate_quality
 
 DRIVERS = {"a01", "a02"}
-SCENARIOS = [
-    ("1 donor/lot, cluster=lot", None, "lot"),
-    ("2 lots/donor, cluster=lot", 30, "lot"),
-    ("2 lots/donor, cluster=donor", 30, "donor"),
+SCENARIOS = [  # label, donors, cluster, small_sample
+    ("1 donor/lot, lot, t(G-1)", None, "lot", True),
+    ("1 donor/lot, lot, R default", None, "lot", False),
+    ("2 lots/donor, lot, t(G-1)", 30, "lot", True),
+    ("2 lots/donor, donor, t(G-1)", 30, "donor", True),
 ]
 KINDS = [("binary", "response"), ("continuous", "score"), ("survival", "pfs")]
 
@@ -34,14 +36,14 @@ KINDS = [("binary", "response"), ("continuous", "score"), ("survival", "pfs")]
 def run(n_runs: int) -> None:
     print(f"{'scenario':30s} {'kind':10s} {'FDR':>6s} {'power':>6s} {'typeI':>6s} "
           f"{'anyFD':>6s} {'sec':>5s}")
-    for label, n_donors, cluster in SCENARIOS:
+    for label, n_donors, cluster, small in SCENARIOS:
         for kind, outcome in KINDS:
             t0 = time.perf_counter()
             fdp, power, type1, any_fd = [], [], [], []
             for seed in range(n_runs):
                 sim = simulate_quality(n_donors=n_donors, rng=seed)
                 res = associate(sim.patients, sim.lots, outcome, sim.attributes, kind=kind,
-                                adjust=["age", "sex"], cluster=cluster)
+                                adjust=["age", "sex"], cluster=cluster, small_sample=small)
                 est = res.estimates.set_index("attribute")
                 hits = set(res.significant(0.05))
                 false = hits - DRIVERS

@@ -31,7 +31,7 @@ def _check(result: pd.DataFrame, expected: list[dict], cols: list[str], rel: flo
 
 def test_binary_cluster_robust_matches_vcovcl() -> None:
     res = associate(PATIENTS, LOTS, "response", ATTRS, kind="binary", adjust=["age", "sex"],
-                    spline=True)
+                    spline=True, small_sample=False)
     _check(res.estimates, EXPECTED["binary"], COLS, 1e-6)
     _check(res.estimates, EXPECTED["binary"], ["p_nonlinear"], 1e-5)
     assert list(res.table.columns) == ["attribute", "estimate", "std_error", "ci_lower",
@@ -44,12 +44,14 @@ def test_binary_model_based_without_cluster() -> None:
 
 
 def test_continuous_matches_lm_vcovcl_coeftest() -> None:
-    res = associate(PATIENTS, LOTS, "score", ATTRS, kind="continuous", adjust=["age", "sex"])
+    res = associate(PATIENTS, LOTS, "score", ATTRS, kind="continuous", adjust=["age", "sex"],
+                    small_sample=False)
     _check(res.estimates, EXPECTED["continuous"], COLS, 1e-6)
 
 
 def test_survival_matches_coxph_cluster() -> None:
-    res = associate(PATIENTS, LOTS, "pfs", ATTRS, kind="survival", adjust=["age", "sex"])
+    res = associate(PATIENTS, LOTS, "pfs", ATTRS, kind="survival", adjust=["age", "sex"],
+                    small_sample=False)
     _check(res.estimates, EXPECTED["survival"], COLS, 1e-5)
     assert np.allclose(res.estimates["ratio"], np.exp(res.estimates["estimate"]))
 
@@ -125,5 +127,15 @@ def test_donor_clustering_and_shared_donor_warning() -> None:
 
 
 def test_donor_clustering_matches_vcovcl() -> None:
-    res = associate(PATIENTS, LOTS, "response", ATTRS, adjust=["age", "sex"], cluster="donor")
+    res = associate(PATIENTS, LOTS, "response", ATTRS, adjust=["age", "sex"], cluster="donor",
+                    small_sample=False)
     _check(res.estimates, EXPECTED["binary_donor"], COLS, 1e-6)
+
+
+@pytest.mark.parametrize("kind,outcome,rel", [("binary", "response", 1e-6),
+                                              ("continuous", "score", 1e-6),
+                                              ("survival", "pfs", 1e-5)])
+def test_small_sample_t_on_clusters_minus_one(kind: str, outcome: str, rel: float) -> None:
+    res = associate(PATIENTS, LOTS, outcome, ATTRS, kind=kind, adjust=["age", "sex"])
+    assert res.options["small_sample"] is True
+    _check(res.estimates, EXPECTED[f"{kind}_small_sample"], COLS, rel)

@@ -33,7 +33,7 @@ def test_demo_potency_link_and_oos_list() -> None:
 
 
 def test_allogeneic_section_has_variance_components() -> None:
-    sim = simulate_quality(n_donors=15, rng=2)
+    sim = simulate_quality(n_donors=30, rng=2)
     attrs = pd.DataFrame({"attribute_code": sim.attributes, "unit": "u",
                           "lower_spec": np.nan, "upper_spec": np.nan})
     lots = sim.lots[["lot_code", "donor_code", "manufactured_on"]]

@@ -144,7 +144,8 @@ def _fit(data: pd.DataFrame, x: np.ndarray, extra: np.ndarray | None, kind: str,
 
 
 def _one(data: pd.DataFrame, attribute: str, kind: str, outcome: str, adjust: Sequence[str],
-         lot_key: str, cluster_key: str | None, spline: bool, level: float) -> dict[str, Any]:
+         lot_key: str, cluster_key: str | None, spline: bool, level: float,
+         small_sample: bool = False) -> dict[str, Any]:
     lots = data.drop_duplicates(lot_key)[attribute]
     sd = float(lots.std(ddof=1)) if len(lots) > 1 else float("nan")
     if not sd > 0:
@@ -152,6 +153,8 @@ def _one(data: pd.DataFrame, attribute: str, kind: str, outcome: str, adjust: Se
     x = ((data[attribute] - float(lots.mean())) / sd).to_numpy(dtype=float)
     groups = (data[cluster_key].astype(str).to_numpy() if cluster_key is not None else None)
     coef, vcov, df = _fit(data, x, None, kind, outcome, adjust, groups)
+    if small_sample and groups is not None:
+        df = len(np.unique(groups)) - 1
     se = float(np.sqrt(vcov[0, 0]))
     stat = float(coef[0]) / se
     if df > 0:
@@ -191,6 +194,7 @@ def associate(
     cluster: str | None = "lot",
     donor_key: str = "donor_code",
     log: Sequence[str] = (),
+    small_sample: bool = True,
     spline: bool = False,
     site_key: str | None = None,
     conf_level: float = 0.95,
@@ -203,7 +207,7 @@ def associate(
     With ``cluster="lot"`` the variance is cluster-robust by lot, as R's
     ``sandwich::vcovCL(fit, cluster = ~lot)`` (glm, lm) or ``coxph(..., cluster = lot)``,
     because patients treated from one allogeneic lot share its quality; tests and intervals
-    are Wald z (t with the residual df for the linear model, as ``lmtest::coeftest``). The
+    are Wald tests (see ``small_sample``). The
     q-values are Benjamini-Hochberg adjusted across the attributes.
 
     Parameters
@@ -232,6 +236,12 @@ def associate(
         small variances), or the model-based variance.
     donor_key : str
         Donor column (in ``patients`` or the wide ``lots``) for ``cluster="donor"``.
+    small_sample : bool
+        With a cluster, test and build intervals with Student's t on G − 1 degrees of
+        freedom (G clusters), the small-sample correction of Cameron & Miller (2015) that
+        curbs the too-small cluster-robust variances of few clusters (``lmtest::coeftest(fit,
+        vcov = V, df = G - 1)``). False gives R's ``coeftest`` defaults (z for logistic and
+        Cox models, t on the residual df for the linear model).
     log : sequence of str
         Attributes analysed on the log scale (effect per SD of the log value), e.g. potency
         assays whose effect is multiplicative.
@@ -256,6 +266,8 @@ def associate(
     .. [3] Lin DY, Wei LJ (1989). The robust inference for the Cox proportional hazards
        model. JASA 84:1074-1078.
     .. [4] Harrell FE (2015). Regression Modeling Strategies, 2nd ed. Springer.
+    .. [5] Cameron AC, Miller DL (2015). A practitioner's guide to cluster-robust inference.
+       J Human Resources 50:317-372.
 
     Examples
     --------
@@ -317,7 +329,7 @@ def associate(
         sub = data.dropna(subset=[attribute, *ycols, *adjust]
                           + ([cluster_key] if cluster_key else []))
         rows.append(_one(sub, attribute, kind, outcome, adjust, lot_key, cluster_key, spline,
-                         conf_level))
+                         conf_level, small_sample))
         n_clusters = sub[cluster_key].nunique() if cluster_key else None
         if n_clusters is not None and n_clusters < 20:
             warnings.append(f"{attribute}: only {n_clusters} clusters ({cluster}s); "
@@ -327,7 +339,7 @@ def associate(
                 rest = sub[sub[site_key].astype(str) != site]
                 try:
                     r = _one(rest, attribute, kind, outcome, adjust, lot_key, cluster_key, False,
-                             conf_level)
+                             conf_level, small_sample)
                 except DataError as err:  # a site's removal can leave no variation
                     warnings.append(f"{attribute}, without site {site}: {err.message}")
                     continue
@@ -351,5 +363,6 @@ def associate(
         options={"kind": kind, "scale": _SCALE[kind], "outcome": outcome, "adjust": adjust,
                  "cluster": cluster, "lot_key": lot_key, "donor_key": donor_key, "log": list(log),
                  "spline": spline,
-                 "site_key": site_key, "conf_level": conf_level, "attributes": attributes},
+                 "site_key": site_key, "conf_level": conf_level, "attributes": attributes,
+                 "small_sample": small_sample},
     )
