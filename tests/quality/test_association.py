@@ -139,3 +139,15 @@ def test_small_sample_t_on_clusters_minus_one(kind: str, outcome: str, rel: floa
     res = associate(PATIENTS, LOTS, outcome, ATTRS, kind=kind, adjust=["age", "sex"])
     assert res.options["small_sample"] is True
     _check(res.estimates, EXPECTED[f"{kind}_small_sample"], COLS, rel)
+
+
+def test_constant_attribute_is_reported_not_fatal() -> None:
+    lots = LOTS.assign(a05=7.0)
+    res = associate(PATIENTS, lots, "response", [*ATTRS, "a05"], adjust=["age", "sex"],
+                    small_sample=False)
+    row = res.estimates.set_index("attribute").loc["a05"]
+    assert np.isnan(row["estimate"]) and np.isnan(row["q_value"])
+    assert any("a05: not estimated" in w for w in res.warnings)
+    # the other q-values are adjusted over the 4 estimable attributes only, as R's p.adjust
+    _check(res.estimates[res.estimates["attribute"] != "a05"], EXPECTED["binary"],
+           ["q_value"], 1e-6)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from regmed.errors import DataError, Problem
+from regmed.errors import ConvergenceError, DataError, Problem
 from regmed.evidence import fit_cox
 from regmed.evidence._glm import fit_glm
 from regmed.quality._common import bh_adjust, lot_table, require_columns
@@ -328,8 +328,18 @@ def associate(
     for attribute in attributes:
         sub = data.dropna(subset=[attribute, *ycols, *adjust]
                           + ([cluster_key] if cluster_key else []))
-        rows.append(_one(sub, attribute, kind, outcome, adjust, lot_key, cluster_key, spline,
-                         conf_level, small_sample))
+        try:
+            rows.append(_one(sub, attribute, kind, outcome, adjust, lot_key, cluster_key,
+                             spline, conf_level, small_sample))
+        except (DataError, ConvergenceError) as err:  # this attribute only: keep the others
+            warnings.append(f"{attribute}: not estimated: {err.message}")
+            rows.append({"attribute": attribute, "estimate": np.nan, "std_error": np.nan,
+                         "ci_lower": np.nan, "ci_upper": np.nan, "p_value": np.nan,
+                         "n_patients": int(len(sub)),
+                         "n_lots": int(sub[lot_key].nunique()),
+                         "term": f"{attribute} (per SD)", "statistic": np.nan, "sd": np.nan,
+                         "ratio": np.nan})
+            continue
         n_clusters = sub[cluster_key].nunique() if cluster_key else None
         if n_clusters is not None and n_clusters < 20:
             warnings.append(f"{attribute}: only {n_clusters} clusters ({cluster}s); "
@@ -340,7 +350,7 @@ def associate(
                 try:
                     r = _one(rest, attribute, kind, outcome, adjust, lot_key, cluster_key, False,
                              conf_level, small_sample)
-                except DataError as err:  # a site's removal can leave no variation
+                except (DataError, ConvergenceError) as err:  # e.g. no variation left
                     warnings.append(f"{attribute}, without site {site}: {err.message}")
                     continue
                 loso.append({"attribute": attribute, "site_left_out": site,
