@@ -74,3 +74,10 @@ def test_unidentifiable_design_is_refused() -> None:
         variance_components(d)
     with pytest.raises(DataError, match="donor_code"):
         variance_components(d.drop(columns="donor_code"))
+
+
+def test_several_attributes_need_a_choice() -> None:
+    d = pd.read_csv(REF / "vc_single.csv")
+    long = pd.concat([d.assign(attribute_code="via"), d.assign(attribute_code="cd73")])
+    with pytest.raises(DataError, match="attribute="):
+        variance_components(long)

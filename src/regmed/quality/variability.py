@@ -238,6 +238,9 @@ def variance_components(
     'value ~ 1 + (1 | donor)'
     """
     frame = lot_results
+    if attribute is None and "attribute_code" in frame.columns \
+            and frame["attribute_code"].nunique() > 1:
+        raise DataError("lot_results hold several attributes; name one with attribute=.")
     if attribute is not None:
         require_columns(frame, ["attribute_code"], "lot_results")
         frame = frame[frame["attribute_code"] == attribute]
