@@ -81,3 +81,15 @@ def test_several_attributes_need_a_choice() -> None:
     long = pd.concat([d.assign(attribute_code="via"), d.assign(attribute_code="cd73")])
     with pytest.raises(DataError, match="attribute="):
         variance_components(long)
+
+
+@pytest.mark.parametrize("i", range(1, 7))
+def test_more_designs_and_singular_fits_match_lme4(i: int) -> None:
+    exp = load("vc_extra.json")[i - 1]
+    vc = variance_components(pd.read_csv(REF / f"vc_extra_{i}.csv"), conf_level=None)
+    names = {"lot_code:donor_code": "lot", "donor_code": "donor", "Residual": "residual"}
+    comp = vc.components.set_index("component")["variance"]
+    total = sum(exp["vcov"])
+    for grp, var in zip(exp["grp"], exp["vcov"], strict=True):
+        assert comp[names[grp]] == pytest.approx(var, rel=1e-4, abs=1e-6 * total), grp
+    assert vc.reml_criterion == pytest.approx(exp["crit"], rel=1e-8)
