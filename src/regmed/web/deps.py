@@ -1,0 +1,101 @@
+"""Request dependencies: the unit of work, the logged-in user, roles and CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from regmed.registry import User
+from regmed.web.security import same_token
+from regmed.web.settings import WebSettings
+
+__all__ = [
+    "NotAuthenticated",
+    "db_session",
+    "current_user",
+    "require",
+    "check_csrf",
+    "get_settings",
+    "SessionDep",
+    "UserDep",
+    "SettingsDep",
+]
+
+
+class NotAuthenticated(Exception):
+    """No valid session: the API answers 401, pages redirect to the login form."""
+
+
+def get_settings(request: Request) -> WebSettings:
+    """The app's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the route returns, rolled back on error."""
+    session = Session(
+        request.app.state.engine, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
+
+
+def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+    """The logged-in, active user; ends sessions idle longer than the timeout."""
+    uid = request.session.get("uid")
+    now = settings.clock()
+    seen = request.session.get("seen")
+    if uid is None or seen is None:
+        raise NotAuthenticated()
+    if now - float(seen) > settings.idle_timeout_s:
+        request.session.clear()
+        raise NotAuthenticated()
+    user = session.get(User, int(uid))
+    if user is None or not user.active:
+        request.session.clear()
+        raise NotAuthenticated()
+    request.session["seen"] = now
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: str) -> Callable[[User], User]:
+    """A dependency that admits only users of ``roles`` (others get 403)."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise HTTPException(status_code=403, detail=f"not allowed for a {user.role}")
+        return user
+
+    return check
+
+
+async def check_csrf(request: Request) -> None:
+    """Unsafe methods need the session's CSRF token (header ``X-CSRF-Token`` or form field
+    ``csrf_token``)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        token = value if isinstance(value, str) else None
+    if not same_token(token, request.session.get("csrf")):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
