@@ -17,10 +17,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 import regmed.registry as reg
 from regmed.web import WebSettings, create_app
+from regmed.web.adjudication import assign
 
 PG_URL = os.environ.get(
     "REGMED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -90,6 +91,10 @@ def seed(engine: Engine) -> None:
         reg.import_tables(s, {k: pd.DataFrame(v) for k, v in t.items()}, actor="seed", key=KEY)
         for name, (role, site) in USERS.items():
             reg.add_user(name, role, session=s, actor="seed", site_code=site, password=PASSWORD)
+        admin = s.execute(select(reg.User).where(reg.User.username == "admin")).scalar_one()
+        for ref, reviewers in (("S01-P1-d49", ["adj1", "adj2"]), ("S02-Q1-d49", ["adj2", "adj3"])):
+            a = s.execute(select(reg.Assessment).where(reg.Assessment.assessment_ref == ref))
+            assign(s, admin, a.scalar_one().id, reviewers)
 
 
 class _Backends:

@@ -90,6 +90,8 @@ async def check_csrf(request: Request) -> None:
     ``csrf_token``)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
+    if request.url.path.startswith("/api") and request.session.get("uid") is None:
+        raise NotAuthenticated()
     token = request.headers.get("x-csrf-token")
     if token is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
