@@ -150,3 +150,21 @@ def dashboard_page(request: Request, user: Analyst, session: SessionDep,
                    settings: SettingsDep) -> Response:
     return _render(request, "dashboard.html", user=user, d=dashboard(session, settings),
                    agreement=adj.agreement_by_endpoint(session))
+
+
+Coordinator = Annotated[User, Depends(require("admin", "statistician"))]
+
+
+@router.post("/assessments/{assessment_id}/assign", dependencies=[Csrf])
+async def assign_page(assessment_id: int, request: Request, user: Coordinator,
+                      session: SessionDep) -> Response:
+    data = await _form(request)
+    names = [n.strip() for n in str(data.get("reviewers") or "").split(",") if n.strip()]
+    back = str(request.headers.get("referer") or "/patients")
+    try:
+        adj.assign(session, user, assessment_id, names)
+    except DataError as exc:
+        session.rollback()
+        return _render(request, "home.html", status=422, user=user, errors=_errors(exc))
+    return RedirectResponse(back if back.startswith(str(request.base_url)) else "/patients",
+                            status_code=303)
