@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.web.conftest import SECRETS, login
+from tests.web.conftest import PASSWORD, SECRETS, login
 
 import regmed.registry as reg
 
@@ -75,6 +75,20 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/patients/{q1}", None, {**_ok(200, "stat", "reg"), "inv1": 404, "anon": 303}),
     ("GET", "/adjudication", None, {**_ok(200, "adj1"), "anon": 303}),
     ("GET", "/dashboard", None, {**_ok(200, "stat", "reg"), "anon": 303}),
+    ("POST", "/api/records/assessments/{a1}/signature",
+     {"password": PASSWORD, "meaning": "I confirm"}, _ok(201, "inv1")),
+    ("POST", "/api/records/assessments/{a2}/signature",
+     {"password": PASSWORD, "meaning": "I confirm"}, {**_ok(201), "inv1": 404}),
+    ("POST", "/api/records/assessments/{a1}/unlock", {"reason": "correction"},
+     _ok(200, "inv1")),
+    ("POST", "/api/records/assessments/{a2}/unlock", {"reason": "correction"},
+     {**_ok(200), "inv1": 404}),
+    ("POST", "/api/queries", {"table": "assessments", "record_id": "{a2}", "field": "value_text",
+                              "question": "source?"}, _ok(201, "stat")),
+    ("GET", "/api/queries", None, _ok(200, *R)),
+    ("POST", "/api/queries/{q_other}/answer", {"answer": "checked"}, {**_ok(200), "inv1": 404}),
+    ("POST", "/api/queries/{q_own}/answer", {"answer": "checked"}, _ok(200, "inv1")),
+    ("POST", "/api/queries/{q_answered}/close", None, _ok(200, "stat")),
     ("POST", "/api/logout", None, _ok(200, *ROLES)),
 ]
 
@@ -88,8 +102,18 @@ def _ids(client: TestClient) -> dict[str, int]:
         users = {u.username: u.id for u in s.execute(select(reg.User)).scalars()}
         g = {(x.assessment_id, x.user_id): x.id
              for x in s.execute(select(reg.AdjudicationAssignment)).scalars()}
-    a1, a2 = ass["S01-P1-d49"], ass["S02-Q1-d49"]
-    return {"p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1, "a2": a2,
+        a1, a2 = ass["S01-P1-d49"], ass["S02-Q1-d49"]
+        q = {}
+        for name, aid, answered in (("q_own", a1, False), ("q_other", a2, False),
+                                    ("q_answered", a2, True)):
+            row = reg.DataQuery(table_name="assessments", record_id=aid, field="value_text",
+                                question="?", raised_by="stat", status="open")
+            if answered:
+                row.answer, row.answered_by, row.status = "ok", "inv2", "answered"
+            s.add(row)
+            s.flush()
+            q[name] = row.id
+    return {**q, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1, "a2": a2,
             "g1": g[(a1, users["adj1"])], "g_other": g[(a2, users["adj2"])]}
 
 
@@ -99,6 +123,10 @@ def test_table_covers_every_api_route(client: TestClient) -> None:
     covered = {(m, p.replace("{p1}", "{patient_id}").replace("{q1}", "{patient_id}")
                 .replace("{a1}", "{assessment_id}").replace("{a2}", "{assessment_id}")
                 .replace("{g1}", "{assignment_id}").replace("{g_other}", "{assignment_id}")
+                .replace("{q_own}", "{query_id}").replace("{q_other}", "{query_id}")
+                .replace("{q_answered}", "{query_id}")
+                .replace("/assessments/{assessment_id}/sig", "/{table}/{record_id}/sig")
+                .replace("/assessments/{assessment_id}/unl", "/{table}/{record_id}/unl")
                 .replace("987654", "{patient_id}").replace("/sites", "/{table}"))
                for m, p, _, _ in TABLE}
     missing = paths - covered - {("POST", "/api/login")}
@@ -113,6 +141,8 @@ def test_every_route_every_role(client: TestClient, role: str) -> None:
     failures = []
     for method, path, body, expected in TABLE:
         url = path.format(**ids)
+        if isinstance(body, dict) and body.get("record_id") == "{a2}":
+            body = {**body, "record_id": ids["a2"]}
         r = client.request(method, url, json=body, headers=headers, follow_redirects=False)
         if r.status_code != expected[role]:
             failures.append(f"{role} {method} {url}: {r.status_code} != {expected[role]} "

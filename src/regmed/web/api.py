@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from regmed.registry import AuditEvent, User, add_user, import_tables, list_users, verify_password
 from regmed.web import adjudication as adj
+from regmed.web import records as rec
 from regmed.web import services as svc
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
@@ -24,6 +25,10 @@ from regmed.web.schemas import (
     LoginIn,
     LoginOut,
     Me,
+    QueryAnswer,
+    QueryIn,
+    SignatureIn,
+    UnlockIn,
     UserIn,
     VerdictIn,
 )
@@ -40,6 +45,7 @@ Coordinator = Annotated[User, Depends(require("admin", "statistician"))]
 Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 Auditor = Annotated[User, Depends(require("admin", "regulator"))]
 Admin = Annotated[User, Depends(require("admin"))]
+Statistician = Annotated[User, Depends(require("statistician"))]
 
 #: Fields of audit values that hold a person's name (pseudonymized for regulators).
 NAMED_FIELDS = ("assessor", "reviewer", "username", "signed_by", "raised_by", "answered_by",
@@ -254,3 +260,48 @@ def import_rows(table: str, rows: list[dict[str, Any]], user: Admin,
     s = import_tables(session, {table: pd.DataFrame(rows)}, actor=user.username,
                       reason=reason, sources={table: "request"})
     return {"inserted": s.inserted.get(table, 0), "updated": s.updated.get(table, 0)}
+
+
+@router.post("/records/{table}/{record_id}/signature", status_code=201, dependencies=[Csrf])
+def sign(table: str, record_id: int, body: SignatureIn, user: Investigator,
+         session: SessionDep) -> dict[str, Any]:
+    """Sign and lock a record (password re-entered; meaning recorded)."""
+    lock = rec.sign_record(session, user, table, record_id, body.password, body.meaning)
+    return {"table": table, "record_id": record_id, "signed_by": lock.signed_by,
+            "meaning": lock.meaning, "signed_at": lock.signed_at}
+
+
+@router.post("/records/{table}/{record_id}/unlock", dependencies=[Csrf])
+def unlock(table: str, record_id: int, body: UnlockIn, user: Investigator,
+           session: SessionDep) -> dict[str, Any]:
+    """Remove a signature (audited, with a reason)."""
+    rec.unlock_record(session, user, table, record_id, body.reason)
+    return {"table": table, "record_id": record_id, "locked": False}
+
+
+@router.get("/queries")
+def queries(user: Reader, session: SessionDep) -> list[dict[str, Any]]:
+    """Data queries the user may see."""
+    return rec.list_queries(session, user)
+
+
+@router.post("/queries", status_code=201, dependencies=[Csrf])
+def new_query(body: QueryIn, user: Statistician, session: SessionDep) -> dict[str, Any]:
+    """Raise a query on a field of a record."""
+    q = rec.raise_query(session, user, body.table, body.record_id, body.field, body.question)
+    return {"id": q.id, "status": q.status}
+
+
+@router.post("/queries/{query_id}/answer", dependencies=[Csrf])
+def answer(query_id: int, body: QueryAnswer, user: Investigator,
+           session: SessionDep) -> dict[str, Any]:
+    """Answer a query on the site's record."""
+    q = rec.answer_query(session, user, query_id, body.answer)
+    return {"id": q.id, "status": q.status}
+
+
+@router.post("/queries/{query_id}/close", dependencies=[Csrf])
+def close(query_id: int, user: Statistician, session: SessionDep) -> dict[str, Any]:
+    """Close an answered query."""
+    q = rec.close_query(session, user, query_id)
+    return {"id": q.id, "status": q.status}

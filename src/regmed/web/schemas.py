@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "LoginIn", "LoginOut", "Me", "EnrollmentIn", "AssessmentIn", "AssessmentChange",
     "AdverseEventIn", "FollowUpIn", "AssignIn", "VerdictIn", "UserIn", "Problems",
+    "SignatureIn", "UnlockIn", "QueryIn", "QueryAnswer",
 ]
 
 
@@ -102,3 +103,23 @@ class UserIn(_In):
 class Problems(BaseModel):
     detail: str
     problems: list[dict[str, Any]] = []
+
+
+class SignatureIn(_In):
+    password: str = Field(max_length=256)
+    meaning: str = Field(min_length=1, max_length=255)
+
+
+class UnlockIn(_In):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class QueryIn(_In):
+    table: Literal["assessments", "adverse_events", "follow_ups", "enrollments"]
+    record_id: int
+    field: str = Field(min_length=1, max_length=64)
+    question: str = Field(min_length=1, max_length=2000)
+
+
+class QueryAnswer(_In):
+    answer: str = Field(min_length=1, max_length=2000)

@@ -347,6 +347,9 @@ def record_follow_up(
 ) -> FollowUp:
     """Record (or, with a reason, update) the last known status of the investigator's patient."""
     patient, site = _patient_row(session, user, patient_id)
+    fu = session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)).scalar()
+    if fu is not None and _locked(session, "follow_ups", fu.id):
+        raise DataError("the follow-up is signed and locked; unlock it first")
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
     for k in ("last_contact_on", "status", "death_on", "death_cause"):
         row[k] = data.get(k)
