@@ -39,7 +39,7 @@ USERS = {
     "reg": ("regulator", None),
 }
 #: Words that must never reach an adjudicator (cohort, product, lot, site, treating physician).
-SECRETS = ("treated", "concurrent_control", "PROD-X", "Stemcell", "LOT-001", "S01", "S02",
+SECRETS = ("treated", "concurrent_control", "PROD-X", "Stemcell", "LOT-0", "S01", "S02",
            "Hokkaido", "Kyushu", "Dr. Treating", "treating_physician")
 
 
@@ -64,7 +64,12 @@ def seed(engine: Engine) -> None:
                          "name": "spinal cord injury"}],
         "lots": [{"lot_code": "LOT-001", "product_code": "PROD-X", "process_version": "v1",
                   "manufactured_on": "2025-12-01", "released_on": "2025-12-10",
-                  "status": "released"}],
+                  "status": "released"},
+                 {"lot_code": "LOT-002", "product_code": "PROD-X", "process_version": "v1",
+                  "manufactured_on": "2025-12-01", "released_on": "2026-01-20",
+                  "status": "released_oos"},
+                 {"lot_code": "LOT-003", "product_code": "PROD-X", "process_version": "v1",
+                  "manufactured_on": "2025-12-01", "status": "quarantined"}],
         "patients": [{"site_code": "S01", "patient_ref": "P1", "sex": "F", "birth_year": 1970},
                      {"site_code": "S02", "patient_ref": "Q1", "sex": "M", "birth_year": 1980}],
         "enrollments": [

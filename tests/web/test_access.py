@@ -25,6 +25,8 @@ ASSESS = {"endpoint": "ais_grade", "visit": "day180", "assessed_on": "2026-06-30
           "value_text": "D", "assessor": "Dr. B", "assessor_role": "blinded_independent",
           "blinded": True}
 AE = {"term": "fever", "onset_on": "2026-01-10", "serious": False, "grade": 1}
+ADMIN = {"lot_code": "LOT-002", "administered_on": "2026-01-21", "dose": 1.0,
+         "dose_unit": "1e8 cells", "route": "intravenous", "oos_request_documented": True}
 FU = {"last_contact_on": "2026-02-25", "status": "alive"}
 
 
@@ -49,6 +51,10 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
      _ok(200, "inv1")),
     ("PATCH", "/api/assessments/{a2}", {"changes": {"value_text": "D"}, "reason": "typo"},
      {**_ok(200), "inv1": 404}),
+    ("GET", "/api/patients/{p1}/lots", None, _ok(200, "inv1")),
+    ("GET", "/api/patients/{q1}/lots", None, {**_ok(200), "inv1": 404}),
+    ("POST", "/api/patients/{p1}/administrations", ADMIN, _ok(201, "inv1")),
+    ("POST", "/api/patients/{q1}/administrations", ADMIN, {**_ok(201), "inv1": 404}),
     ("POST", "/api/patients/{p1}/adverse-events", AE, _ok(201, "inv1")),
     ("POST", "/api/patients/{q1}/adverse-events", AE, {**_ok(201), "inv1": 404}),
     ("PUT", "/api/patients/{p1}/follow-up", FU, _ok(200, "inv1")),

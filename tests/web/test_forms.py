@@ -144,3 +144,31 @@ def test_dashboard_enrollment_and_visits(client: TestClient) -> None:
     # index 2025-10-01: day49 window closed 2025-12-02 (overdue); day180 opens 2026-02-27 (due)
     assert [v["visit"] for v in d["visits_overdue"]] == ["day49"]
     assert [v["visit"] for v in d["visits_due"]] == ["day180"]
+
+
+def test_administration_lot_rules(client: TestClient) -> None:
+    h = login(client, "inv1")
+    pid = client.get("/api/patients").json()[0]["id"]
+    lots = client.get(f"/api/patients/{pid}/lots").json()
+    assert [(x["lot_code"], x["needs_oos_request"]) for x in lots] == [
+        ("LOT-001", False), ("LOT-002", True)]  # the quarantined LOT-003 is not offered
+    body = {"lot_code": "LOT-003", "administered_on": "2026-01-21", "dose": 1.0,
+            "dose_unit": "1e8 cells", "route": "intravenous"}
+    url = f"/api/patients/{pid}/administrations"
+    r = client.post(url, headers=h, json=body)
+    assert r.status_code == 422 and "not a released lot" in r.text
+    r = client.post(url, headers=h, json={**body, "lot_code": "LOT-002"})
+    assert r.status_code == 422 and "documented request" in r.text
+    r = client.post(url, headers=h, json={**body, "lot_code": "LOT-002",
+                                          "administered_on": "2026-01-10",
+                                          "oos_request_documented": True})
+    assert r.status_code == 422 and "release" in r.text
+    r = client.post(url, headers=h, json={**body, "dose": -1, "lot_code": "LOT-002"})
+    assert r.status_code == 422
+    r = client.post(url, headers=h, json={**body, "lot_code": "LOT-002",
+                                          "oos_request_documented": True})
+    assert r.status_code == 201, r.text
+    # the same lot again would change the stored record: refused without a reason
+    r = client.post(url, headers=h, json={**body, "lot_code": "LOT-002", "dose": 2.0,
+                                          "oos_request_documented": True})
+    assert r.status_code == 422 and "reason" in r.text

@@ -16,6 +16,7 @@ from regmed.web import services as svc
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
 from regmed.web.schemas import (
+    AdministrationIn,
     AdverseEventIn,
     AssessmentChange,
     AssessmentIn,
@@ -126,6 +127,20 @@ def change_assessment(assessment_id: int, body: AssessmentChange, user: Investig
                       session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Change a stored assessment (a reason is required)."""
     a = svc.change_assessment(session, user, assessment_id, body.changes, body.reason, settings)
+    return {"id": a.id}
+
+
+@router.get("/patients/{patient_id}/lots")
+def lots(patient_id: int, user: Investigator, session: SessionDep) -> list[dict[str, Any]]:
+    """Released lots that may be given to the patient."""
+    return svc.available_lots(session, user, patient_id)
+
+
+@router.post("/patients/{patient_id}/administrations", status_code=201, dependencies=[Csrf])
+def add_administration(patient_id: int, body: AdministrationIn, user: Investigator,
+                       session: SessionDep) -> dict[str, Any]:
+    """Record an administration (lot from the released lots of the product)."""
+    a = svc.record_administration(session, user, patient_id, body.model_dump(mode="json"))
     return {"id": a.id}
 
 

@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "LoginIn", "LoginOut", "Me", "EnrollmentIn", "AssessmentIn", "AssessmentChange",
     "AdverseEventIn", "FollowUpIn", "AssignIn", "VerdictIn", "UserIn", "Problems",
-    "SignatureIn", "UnlockIn", "QueryIn", "QueryAnswer",
+    "AdministrationIn", "SignatureIn", "UnlockIn", "QueryIn", "QueryAnswer",
 ]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class LoginIn(_In):
@@ -123,3 +123,14 @@ class QueryIn(_In):
 
 class QueryAnswer(_In):
     answer: str = Field(min_length=1, max_length=2000)
+
+
+class AdministrationIn(_In):
+    lot_code: str = Field(min_length=1, max_length=64)
+    administered_on: dt.date
+    dose: float = Field(ge=0, allow_inf_nan=False)
+    dose_unit: str = Field(min_length=1, max_length=64)
+    route: Literal["intravenous", "intrathecal", "intracerebral", "epicardial", "intramuscular",
+                   "topical", "other"]
+    surgery: bool | None = None
+    oos_request_documented: bool | None = None

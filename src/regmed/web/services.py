@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import AccessDenied, DataError, Problem, RegmedError
 from regmed.registry import (
+    Administration,
     AdverseEvent,
     Assessment,
     Enrollment,
     FollowUp,
     Indication,
+    Lot,
     Patient,
     Site,
     User,
@@ -46,6 +48,8 @@ __all__ = [
     "change_assessment",
     "record_adverse_event",
     "record_follow_up",
+    "available_lots",
+    "record_administration",
     "user_site_code",
     "visit_window_status",
 ]
@@ -356,4 +360,59 @@ def record_follow_up(
     _import(session, "follow_ups", row, actor=user.username, reason=reason)
     return session.execute(
         select(FollowUp).where(FollowUp.patient_id == patient.id)
+    ).scalar_one()
+
+
+def available_lots(session: Session, user: User, patient_id: int) -> list[dict[str, Any]]:
+    """Lots that may be given to the patient: released lots of the product of the patient's
+    indication (``released_oos`` lots are listed with ``needs_oos_request``)."""
+    patient = get_patient(session, user, patient_id)
+    product_id = session.execute(
+        select(Indication.product_id)
+        .join(Enrollment, Enrollment.indication_id == Indication.id)
+        .where(Enrollment.patient_id == patient.id)
+    ).scalar()
+    if product_id is None:
+        return []
+    lots = session.execute(
+        select(Lot).where(Lot.product_id == product_id,
+                          Lot.status.in_(("released", "released_oos"))).order_by(Lot.lot_code)
+    ).scalars()
+    return [{"lot_code": lot.lot_code, "released_on": _iso(lot.released_on),
+             "needs_oos_request": lot.status == "released_oos"} for lot in lots]
+
+
+def record_administration(
+    session: Session, user: User, patient_id: int, data: Mapping[str, Any]
+) -> Administration:
+    """Record the administration of a lot to the investigator's patient.
+
+    The lot must be one of :func:`available_lots`; an out-of-spec lot (``released_oos``)
+    needs ``oos_request_documented``; the date must not precede the lot's release. The
+    importer's rules (not before enrollment, not before manufacture, dose ≥ 0, route) apply.
+    """
+    patient, site = _patient_row(session, user, patient_id)
+    code = str(data.get("lot_code") or "")
+    lots = {x["lot_code"]: x for x in available_lots(session, user, patient_id)}
+    problems = []
+    if code not in lots:
+        problems.append(Problem("not a released lot of the patient's product", field="lot_code"))
+    elif lots[code]["needs_oos_request"] and data.get("oos_request_documented") is not True:
+        problems.append(Problem("an out-of-spec lot needs the documented request",
+                                field="oos_request_documented"))
+    released = lots.get(code, {}).get("released_on")
+    given = str(data.get("administered_on") or "")
+    if released and given and given < released:
+        problems.append(Problem(f"before the lot's release ({released})",
+                                field="administered_on"))
+    if problems:
+        raise DataError("administration refused", problems)
+    row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
+    for k in ("lot_code", "administered_on", "dose", "dose_unit", "route", "surgery",
+              "oos_request_documented"):
+        row[k] = data.get(k)
+    _import(session, "administrations", row, actor=user.username)
+    return session.execute(
+        select(Administration).join(Lot, Lot.id == Administration.lot_id)
+        .where(Administration.patient_id == patient.id, Lot.lot_code == code)
     ).scalar_one()
