@@ -40,6 +40,9 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine if engine is not None else make_engine(settings.database_url)
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    app.state.write_limit = 1 if sqlite else settings.max_concurrent_writes
+    app.state.write_gates = {}
     app.state.throttle = LoginThrottle(
         settings.max_login_failures, settings.throttle_window_s, settings.clock
     )

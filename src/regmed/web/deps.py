@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -15,6 +16,7 @@ from regmed.web.settings import WebSettings
 __all__ = [
     "NotAuthenticated",
     "db_session",
+    "write_gate",
     "current_user",
     "require",
     "check_csrf",
@@ -34,8 +36,30 @@ def get_settings(request: Request) -> WebSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def db_session(request: Request) -> Iterator[Session]:
+async def write_gate(request: Request) -> AsyncIterator[None]:
+    """Writing requests wait here (without holding a worker thread) so that at most
+    ``app.state.write_limit`` of them use the database at once: 1 on SQLite (one writer at a
+    time, so saves queue instead of failing with "database is locked"), a few on PostgreSQL
+    (writers serialize on the audit chain's table lock anyway; without the gate, waiting
+    writers could occupy every worker thread while the lock holder needs one to commit)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        yield
+        return
+    gates = request.app.state.write_gates
+    loop = id(asyncio.get_running_loop())
+    gate = gates.setdefault(loop, asyncio.Semaphore(request.app.state.write_limit))
+    async with gate:
+        yield
+
+
+def db_session(
+    request: Request, _gate: Annotated[None, Depends(write_gate)]
+) -> Iterator[Session]:
     """One session per request, committed when the route returns, rolled back on error."""
+    yield from _unit_of_work(request)
+
+
+def _unit_of_work(request: Request) -> Iterator[Session]:
     session = Session(
         request.app.state.engine, expire_on_commit=False, join_transaction_mode="create_savepoint"
     )

@@ -45,6 +45,8 @@ class WebSettings:
         The visit schedule (assessments name one of these visits).
     enrollment_targets : dict
         ``{(site_code, cohort): target}`` shown on the dashboard.
+    max_concurrent_writes : int
+        Writing requests using the database at once on PostgreSQL (SQLite: always 1).
     pseudonym_key : bytes, optional
         The pseudonymization key (default: the registry's, see ``regmed.registry.load_key``).
     clock : callable
@@ -59,6 +61,7 @@ class WebSettings:
     secure_cookies: bool = True
     visits: tuple[VisitWindow, ...] = DEFAULT_VISITS
     enrollment_targets: dict[tuple[str, str], int] = field(default_factory=dict)
+    max_concurrent_writes: int = 4
     pseudonym_key: bytes | None = None
     clock: Callable[[], float] = time.time
 
