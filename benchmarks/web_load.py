@@ -3,7 +3,8 @@
 Starts uvicorn on 127.0.0.1 (a free port) with a fresh registry (SQLite in a temp folder, or
 ``--database`` a PostgreSQL URL whose schema is created and dropped), creates ``--users``
 investigators spread over 5 sites with one patient each, logs them in, then each user saves
-``--requests`` assessments through ``POST /api/patients/{id}/assessments`` concurrently.
+``--requests`` assessments through ``POST /api/patients/{id}/assessments`` concurrently,
+waiting about ``--think`` seconds (deterministic jitter 0.5-1.5×) before each save.
 Prints p50/p95/max latency of the saves, the throughput and the number of errors.
 
 Run: PYTHONPATH=src python benchmarks/web_load.py [--users 50] [--requests 20]
@@ -63,7 +64,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _user_run(base: str, i: int, n: int) -> tuple[list[float], int]:
+def _user_run(base: str, i: int, n: int, think: float) -> tuple[list[float], int]:
     times, errors = [], 0
     with httpx.Client(base_url=base, timeout=30) as c:
         r = c.post("/api/login", json={"username": f"site{i}", "password": PASSWORD})
@@ -72,6 +73,7 @@ def _user_run(base: str, i: int, n: int) -> tuple[list[float], int]:
         h = {"X-CSRF-Token": r.json()["csrf_token"]}
         pid = c.get("/api/patients").json()[0]["id"]
         for k in range(n):
+            time.sleep(think * (0.5 + (i * 7919 + k * 104729) % 1000 / 1000))
             body = {"endpoint": "score", "visit": "day49", "assessed_on": "2026-02-19",
                     "value": float(k), "assessor": f"Dr {i}",
                     "assessor_role": "treating_physician", "blinded": False}
@@ -86,6 +88,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--requests", type=int, default=20, help="saves per user")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean seconds a user spends on a form between saves (0: saturate)")
     ap.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite)")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory()
@@ -117,7 +121,7 @@ def main() -> None:
     try:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(args.users) as pool:
-            results = list(pool.map(lambda i: _user_run(base, i, args.requests),
+            results = list(pool.map(lambda i: _user_run(base, i, args.requests, args.think),
                                     range(args.users)))
         wall = time.perf_counter() - t0
     finally:
@@ -134,7 +138,8 @@ def main() -> None:
     q = statistics.quantiles(times, n=100) if len(times) > 1 else times * 99
     backend = "postgresql" if schema else "sqlite"
     print(f"web_load ({backend}): {args.users} concurrent users x {args.requests} saves = "
-          f"{len(times)} requests in {wall:.1f} s ({len(times) / wall:.0f}/s)")
+          f"{len(times)} requests, think {args.think:g} s, in {wall:.1f} s "
+          f"({len(times) / wall:.0f}/s)")
     print(f"  latency p50 {q[49] * 1000:.0f} ms  p95 {q[94] * 1000:.0f} ms  "
           f"max {times[-1] * 1000:.0f} ms  errors {errors}")
 
