@@ -23,6 +23,7 @@ from regmed.web.schemas import (
     AssignIn,
     EnrollmentIn,
     FollowUpIn,
+    Id,
     LoginIn,
     LoginOut,
     Me,
@@ -108,14 +109,14 @@ def enroll(body: EnrollmentIn, user: Investigator, session: SessionDep,
 
 
 @router.get("/patients/{patient_id}")
-def read_patient(patient_id: int, user: Reader, session: SessionDep,
+def read_patient(patient_id: Id, user: Reader, session: SessionDep,
                  settings: SettingsDep) -> dict[str, Any]:
     """One patient (404 when not visible to the user)."""
     return svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
 
 
 @router.post("/patients/{patient_id}/assessments", status_code=201, dependencies=[Csrf])
-def add_assessment(patient_id: int, body: AssessmentIn, user: Investigator,
+def add_assessment(patient_id: Id, body: AssessmentIn, user: Investigator,
                    session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Record an assessment of a scheduled visit."""
     a = svc.record_assessment(session, user, patient_id, body.model_dump(mode="json"), settings)
@@ -123,7 +124,7 @@ def add_assessment(patient_id: int, body: AssessmentIn, user: Investigator,
 
 
 @router.patch("/assessments/{assessment_id}", dependencies=[Csrf])
-def change_assessment(assessment_id: int, body: AssessmentChange, user: Investigator,
+def change_assessment(assessment_id: Id, body: AssessmentChange, user: Investigator,
                       session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     """Change a stored assessment (a reason is required)."""
     a = svc.change_assessment(session, user, assessment_id, body.changes, body.reason, settings)
@@ -131,13 +132,13 @@ def change_assessment(assessment_id: int, body: AssessmentChange, user: Investig
 
 
 @router.get("/patients/{patient_id}/lots")
-def lots(patient_id: int, user: Investigator, session: SessionDep) -> list[dict[str, Any]]:
+def lots(patient_id: Id, user: Investigator, session: SessionDep) -> list[dict[str, Any]]:
     """Released lots that may be given to the patient."""
     return svc.available_lots(session, user, patient_id)
 
 
 @router.post("/patients/{patient_id}/administrations", status_code=201, dependencies=[Csrf])
-def add_administration(patient_id: int, body: AdministrationIn, user: Investigator,
+def add_administration(patient_id: Id, body: AdministrationIn, user: Investigator,
                        session: SessionDep) -> dict[str, Any]:
     """Record an administration (lot from the released lots of the product)."""
     a = svc.record_administration(session, user, patient_id, body.model_dump(mode="json"))
@@ -145,7 +146,7 @@ def add_administration(patient_id: int, body: AdministrationIn, user: Investigat
 
 
 @router.post("/patients/{patient_id}/adverse-events", status_code=201, dependencies=[Csrf])
-def add_adverse_event(patient_id: int, body: AdverseEventIn, user: Investigator,
+def add_adverse_event(patient_id: Id, body: AdverseEventIn, user: Investigator,
                       session: SessionDep) -> dict[str, Any]:
     """Record an adverse event."""
     e = svc.record_adverse_event(session, user, patient_id, body.model_dump(mode="json"))
@@ -153,7 +154,7 @@ def add_adverse_event(patient_id: int, body: AdverseEventIn, user: Investigator,
 
 
 @router.put("/patients/{patient_id}/follow-up", dependencies=[Csrf])
-def put_follow_up(patient_id: int, body: FollowUpIn, user: Investigator,
+def put_follow_up(patient_id: Id, body: FollowUpIn, user: Investigator,
                   session: SessionDep) -> dict[str, Any]:
     """Record the last known status (changing it needs a reason)."""
     data = body.model_dump(mode="json")
@@ -163,7 +164,7 @@ def put_follow_up(patient_id: int, body: FollowUpIn, user: Investigator,
 
 @router.post("/assessments/{assessment_id}/assignments", status_code=201,
              dependencies=[Csrf])
-def assign(assessment_id: int, body: AssignIn, user: Coordinator,
+def assign(assessment_id: Id, body: AssignIn, user: Coordinator,
            session: SessionDep) -> dict[str, Any]:
     """Assign an assessment to adjudicators (at least two in all)."""
     rows = adj.assign(session, user, assessment_id, body.reviewers)
@@ -177,21 +178,21 @@ def my_adjudications(user: Adjudicator, session: SessionDep) -> list[dict[str, A
 
 
 @router.get("/adjudications/{assignment_id}")
-def read_adjudication(assignment_id: int, user: Adjudicator,
+def read_adjudication(assignment_id: Id, user: Adjudicator,
                       session: SessionDep) -> dict[str, Any]:
     """One assignment, blinded (404 unless it is the adjudicator's own)."""
     return adj.blinded_view(session, user, assignment_id)
 
 
 @router.post("/adjudications/{assignment_id}/verdict", dependencies=[Csrf])
-def verdict(assignment_id: int, body: VerdictIn, user: Adjudicator,
+def verdict(assignment_id: Id, body: VerdictIn, user: Adjudicator,
             session: SessionDep) -> dict[str, Any]:
     """Record one's independent verdict."""
     return adj.record_verdict(session, user, assignment_id, body.value, body.value_text)
 
 
 @router.post("/adjudications/{assignment_id}/consensus", dependencies=[Csrf])
-def consensus(assignment_id: int, body: VerdictIn, user: Adjudicator,
+def consensus(assignment_id: Id, body: VerdictIn, user: Adjudicator,
               session: SessionDep) -> dict[str, Any]:
     """Record the consensus verdict of a disagreed assessment."""
     return adj.record_consensus(session, user, assignment_id, body.value, body.value_text)
@@ -222,7 +223,7 @@ def _pseudo(settings: SettingsDep, values: str | None) -> Any:
 @router.get("/audit")
 def audit(user: Auditor, session: SessionDep, settings: SettingsDep,
           table: Annotated[str | None, Query(max_length=64)] = None,
-          after: Annotated[int, Query(ge=0)] = 0,
+          after: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
           limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     """The audit trail (for regulators every person's name is pseudonymized)."""
     q = select(AuditEvent).where(AuditEvent.seq > after)
@@ -278,7 +279,7 @@ def import_rows(table: str, rows: list[dict[str, Any]], user: Admin,
 
 
 @router.post("/records/{table}/{record_id}/signature", status_code=201, dependencies=[Csrf])
-def sign(table: str, record_id: int, body: SignatureIn, user: Investigator,
+def sign(table: str, record_id: Id, body: SignatureIn, user: Investigator,
          session: SessionDep) -> dict[str, Any]:
     """Sign and lock a record (password re-entered; meaning recorded)."""
     lock = rec.sign_record(session, user, table, record_id, body.password, body.meaning)
@@ -287,7 +288,7 @@ def sign(table: str, record_id: int, body: SignatureIn, user: Investigator,
 
 
 @router.post("/records/{table}/{record_id}/unlock", dependencies=[Csrf])
-def unlock(table: str, record_id: int, body: UnlockIn, user: Investigator,
+def unlock(table: str, record_id: Id, body: UnlockIn, user: Investigator,
            session: SessionDep) -> dict[str, Any]:
     """Remove a signature (audited, with a reason)."""
     rec.unlock_record(session, user, table, record_id, body.reason)
@@ -308,7 +309,7 @@ def new_query(body: QueryIn, user: Statistician, session: SessionDep) -> dict[st
 
 
 @router.post("/queries/{query_id}/answer", dependencies=[Csrf])
-def answer(query_id: int, body: QueryAnswer, user: Investigator,
+def answer(query_id: Id, body: QueryAnswer, user: Investigator,
            session: SessionDep) -> dict[str, Any]:
     """Answer a query on the site's record."""
     q = rec.answer_query(session, user, query_id, body.answer)
@@ -316,7 +317,7 @@ def answer(query_id: int, body: QueryAnswer, user: Investigator,
 
 
 @router.post("/queries/{query_id}/close", dependencies=[Csrf])
-def close(query_id: int, user: Statistician, session: SessionDep) -> dict[str, Any]:
+def close(query_id: Id, user: Statistician, session: SessionDep) -> dict[str, Any]:
     """Close an answered query."""
     q = rec.close_query(session, user, query_id)
     return {"id": q.id, "status": q.status}

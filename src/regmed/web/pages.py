@@ -16,6 +16,7 @@ from regmed.web import services as svc
 from regmed.web.api import login_user
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.schemas import Id
 from regmed.web.security import new_csrf_token
 
 __all__ = ["router"]
@@ -100,14 +101,14 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient(patient_id: int, request: Request, user: Reader, session: SessionDep,
+def patient(patient_id: Id, request: Request, user: Reader, session: SessionDep,
             settings: SettingsDep) -> Response:
     view = svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
     return _render(request, "patient.html", user=user, p=view, visits=settings.visits)
 
 
 @router.post("/patients/{patient_id}/assessments", dependencies=[Csrf])
-async def add_assessment(patient_id: int, request: Request, user: Investigator,
+async def add_assessment(patient_id: Id, request: Request, user: Investigator,
                          session: SessionDep, settings: SettingsDep) -> Response:
     data = await _form(request)
     data["blinded"] = data.get("blinded") == "true"
@@ -129,7 +130,7 @@ def adjudication_list(request: Request, user: Adjudicator, session: SessionDep) 
 
 
 @router.post("/adjudication/{assignment_id}", dependencies=[Csrf])
-async def adjudicate(assignment_id: int, request: Request, user: Adjudicator,
+async def adjudicate(assignment_id: Id, request: Request, user: Adjudicator,
                      session: SessionDep) -> Response:
     data = await _form(request)
     value_text = data.get("value_text")
@@ -156,7 +157,7 @@ Coordinator = Annotated[User, Depends(require("admin", "statistician"))]
 
 
 @router.post("/assessments/{assessment_id}/assign", dependencies=[Csrf])
-async def assign_page(assessment_id: int, request: Request, user: Coordinator,
+async def assign_page(assessment_id: Id, request: Request, user: Coordinator,
                       session: SessionDep) -> Response:
     data = await _form(request)
     names = [n.strip() for n in str(data.get("reviewers") or "").split(",") if n.strip()]

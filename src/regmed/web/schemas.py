@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "Id",
     "LoginIn", "LoginOut", "Me", "EnrollmentIn", "AssessmentIn", "AssessmentChange",
     "AdverseEventIn", "FollowUpIn", "AssignIn", "VerdictIn", "UserIn", "Problems",
     "AdministrationIn", "SignatureIn", "UnlockIn", "QueryIn", "QueryAnswer",
 ]
+
+
+#: A record id in a path (a 32-bit positive integer, as the database stores it).
+Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 class _In(BaseModel):
@@ -116,7 +122,7 @@ class UnlockIn(_In):
 
 class QueryIn(_In):
     table: Literal["assessments", "adverse_events", "follow_ups", "enrollments"]
-    record_id: int
+    record_id: int = Field(ge=1, le=2_147_483_647)
     field: str = Field(min_length=1, max_length=64)
     question: str = Field(min_length=1, max_length=2000)
 
