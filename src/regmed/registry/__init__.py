@@ -72,6 +72,7 @@ from regmed.registry.services import (
     update_record,
     verify_password,
 )
+from regmed.registry.web_models import AdjudicationAssignment, DataQuery, RecordLock
 
 __all__ = [
     "DEFAULT_URL",
@@ -129,4 +130,7 @@ __all__ = [
     "Evaluation",
     "Setting",
     "AuditEvent",
+    "AdjudicationAssignment",
+    "RecordLock",
+    "DataQuery",
 ]

@@ -1,0 +1,58 @@
+"""Registry tables used by the web application (migration ``0002``).
+
+Adjudication assignments (which adjudicator reviews which assessment), electronic signatures
+that lock a record, and data queries raised on a field. They share the registry's
+:class:`~regmed.registry.models.Base`; their writes are audited by :mod:`regmed.web.services`
+through the same hash-chained trail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from regmed.registry.models import Base
+
+__all__ = ["AdjudicationAssignment", "RecordLock", "DataQuery"]
+
+
+class AdjudicationAssignment(Base):
+    """An assessment assigned to one adjudicator for an independent, blinded review."""
+
+    __tablename__ = "adjudication_assignments"
+    __table_args__ = (UniqueConstraint("assessment_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessments.id", ondelete="RESTRICT"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(128))
+    assigned_at: Mapped[str] = mapped_column(String(32))
+
+
+class RecordLock(Base):
+    """An electronic signature that locks one record (password re-entered, meaning recorded)."""
+
+    __tablename__ = "record_locks"
+    __table_args__ = (UniqueConstraint("table_name", "record_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    signed_by: Mapped[str] = mapped_column(String(128))
+    meaning: Mapped[str] = mapped_column(String(255))
+    signed_at: Mapped[str] = mapped_column(String(32))
+
+
+class DataQuery(Base):
+    """A query raised on one field of a record, and the site's answer."""
+
+    __tablename__ = "data_queries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(String(128))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="open")

@@ -1,0 +1,88 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from regmed.errors import AccessDenied, DataError, RegmedError
+from regmed.registry import make_engine
+from regmed.web.deps import NotAuthenticated
+from regmed.web.security import LoginThrottle
+from regmed.web.services import NotFound
+from regmed.web.settings import WebSettings
+
+__all__ = ["create_app"]
+
+
+def _problems(exc: RegmedError) -> list[dict[str, Any]]:
+    return [p.to_dict() for p in exc.problems]
+
+
+def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
+    """Build the web application on ``settings`` (an engine is made from the database URL
+    unless one is given; the schema must be migrated with ``regmed.registry.upgrade``).
+
+    Examples
+    --------
+    >>> from regmed.web import WebSettings, create_app
+    >>> app = create_app(WebSettings(secret_key="x" * 32, database_url="sqlite://"))
+    >>> app.title
+    'regmed'
+    """
+    from regmed.web import api, pages
+
+    app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine if engine is not None else make_engine(settings.database_url)
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    app.state.write_limit = 1 if sqlite else settings.max_concurrent_writes
+    app.state.write_gates = {}
+    app.state.throttle = LoginThrottle(
+        settings.max_login_failures, settings.throttle_window_s, settings.clock
+    )
+    app.state.templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="regmed_session",
+        max_age=12 * 3600,
+        same_site="strict",
+        https_only=settings.secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(NotAuthenticated)
+    async def _unauth(request: Request, exc: NotAuthenticated) -> Response:
+        if request.url.path.startswith("/api"):
+            return JSONResponse({"detail": "not logged in"}, status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(request: Request, exc: AccessDenied) -> Response:
+        return JSONResponse({"detail": exc.message}, status_code=403)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        return JSONResponse({"detail": exc.message, "problems": _problems(exc)},
+                            status_code=422)
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app

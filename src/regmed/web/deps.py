@@ -1,0 +1,127 @@
+"""Request dependencies: the unit of work, the logged-in user, roles and CSRF."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from regmed.registry import User
+from regmed.web.security import same_token
+from regmed.web.settings import WebSettings
+
+__all__ = [
+    "NotAuthenticated",
+    "db_session",
+    "write_gate",
+    "current_user",
+    "require",
+    "check_csrf",
+    "get_settings",
+    "SessionDep",
+    "UserDep",
+    "SettingsDep",
+]
+
+
+class NotAuthenticated(Exception):
+    """No valid session: the API answers 401, pages redirect to the login form."""
+
+
+def get_settings(request: Request) -> WebSettings:
+    """The app's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def write_gate(request: Request) -> AsyncIterator[None]:
+    """Writing requests wait here (without holding a worker thread) so that at most
+    ``app.state.write_limit`` of them use the database at once: 1 on SQLite (one writer at a
+    time, so saves queue instead of failing with "database is locked"), a few on PostgreSQL
+    (writers serialize on the audit chain's table lock anyway; without the gate, waiting
+    writers could occupy every worker thread while the lock holder needs one to commit)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        yield
+        return
+    gates = request.app.state.write_gates
+    loop = id(asyncio.get_running_loop())
+    gate = gates.setdefault(loop, asyncio.Semaphore(request.app.state.write_limit))
+    async with gate:
+        yield
+
+
+def db_session(
+    request: Request, _gate: Annotated[None, Depends(write_gate)]
+) -> Iterator[Session]:
+    """One session per request, committed when the route returns, rolled back on error."""
+    yield from _unit_of_work(request)
+
+
+def _unit_of_work(request: Request) -> Iterator[Session]:
+    session = Session(
+        request.app.state.engine, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
+
+
+def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
+    """The logged-in, active user; ends sessions idle longer than the timeout."""
+    uid = request.session.get("uid")
+    now = settings.clock()
+    seen = request.session.get("seen")
+    if uid is None or seen is None:
+        raise NotAuthenticated()
+    if now - float(seen) > settings.idle_timeout_s:
+        request.session.clear()
+        raise NotAuthenticated()
+    user = session.get(User, int(uid))
+    if user is None or not user.active:
+        request.session.clear()
+        raise NotAuthenticated()
+    request.session["seen"] = now
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: str) -> Callable[[User], User]:
+    """A dependency that admits only users of ``roles`` (others get 403)."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise HTTPException(status_code=403, detail=f"not allowed for a {user.role}")
+        return user
+
+    return check
+
+
+async def check_csrf(request: Request) -> None:
+    """Unsafe methods need the session's CSRF token (header ``X-CSRF-Token`` or form field
+    ``csrf_token``)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.url.path.startswith("/api") and request.session.get("uid") is None:
+        raise NotAuthenticated()
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        token = value if isinstance(value, str) else None
+    if not same_token(token, request.session.get("csrf")):
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")

@@ -1,0 +1,418 @@
+"""Access rules and validated, audited writes of the web application.
+
+Every read goes through :func:`visible_patients` / :func:`get_patient` so that an investigator
+only ever reaches their own site's patients (another site's id is *not found*, so ids leak
+nothing). Every write builds a one-row table of the import column dictionary and calls
+:func:`regmed.registry.import_tables`, so the web forms apply exactly the importer's rules and
+write the same audit events; a change of a stored record needs a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from regmed.errors import AccessDenied, DataError, Problem, RegmedError
+from regmed.registry import (
+    Administration,
+    AdverseEvent,
+    Assessment,
+    Enrollment,
+    FollowUp,
+    Indication,
+    Lot,
+    Patient,
+    Site,
+    User,
+    import_tables,
+    load_key,
+    pseudonymize,
+)
+from regmed.registry.web_models import RecordLock
+from regmed.web.settings import WebSettings
+
+__all__ = [
+    "NotFound",
+    "READ_ROLES",
+    "visible_patients",
+    "get_patient",
+    "patient_view",
+    "enroll_patient",
+    "record_assessment",
+    "change_assessment",
+    "record_adverse_event",
+    "record_follow_up",
+    "available_lots",
+    "record_administration",
+    "user_site_code",
+    "visit_window_status",
+]
+
+#: Roles that may read patient records (adjudicators see only blinded assignments).
+READ_ROLES = ("investigator", "statistician", "regulator")
+
+
+class NotFound(RegmedError):
+    """The record does not exist, or the user may not know that it does."""
+
+
+def user_site_code(session: Session, user: User) -> str | None:
+    """The site code an investigator is bound to (None for other roles)."""
+    if user.site_id is None:
+        return None
+    site = session.get(Site, user.site_id)
+    return site.site_code if site else None
+
+
+def visible_patients(user: User) -> Select[tuple[Patient]]:
+    """The patients ``user`` may read: an investigator's own site, all for reading roles."""
+    if user.role not in READ_ROLES:
+        raise AccessDenied(f"a {user.role} cannot read patient records")
+    q = select(Patient).order_by(Patient.id)
+    if user.role == "investigator":
+        q = q.where(Patient.site_id == user.site_id)
+    return q
+
+
+def get_patient(session: Session, user: User, patient_id: int) -> Patient:
+    """The patient ``patient_id`` if ``user`` may read it, else :class:`NotFound`."""
+    patient = session.execute(
+        visible_patients(user).where(Patient.id == patient_id)
+    ).scalar_one_or_none()
+    if patient is None:
+        raise NotFound(f"patient {patient_id} not found")
+    return patient
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def visit_window_status(
+    settings: WebSettings, visit: str, index_on: dt.date, assessed_on: dt.date
+) -> bool:
+    """True when ``assessed_on`` lies in the window of ``visit`` (counted from ``index_on``)."""
+    for v in settings.visits:
+        if v.name == visit:
+            return abs((assessed_on - index_on).days - v.day) <= v.window
+    return False
+
+
+def patient_view(
+    session: Session, user: User, patient: Patient, settings: WebSettings
+) -> dict[str, Any]:
+    """A patient with enrollment, assessments, adverse events and follow-up, as plain data.
+
+    Assessors' names are pseudonymized for statisticians and regulators.
+    """
+    from regmed.web.security import pseudonym_of
+
+    site = session.get(Site, patient.site_id)
+    enr = session.execute(
+        select(Enrollment, Indication.indication_code)
+        .join(Indication, Indication.id == Enrollment.indication_id)
+        .where(Enrollment.patient_id == patient.id)
+    ).first()
+    hide = user.role != "investigator"
+    assessments = []
+    for a in session.execute(
+        select(Assessment).where(Assessment.patient_id == patient.id).order_by(Assessment.id)
+    ).scalars():
+        in_window = (
+            visit_window_status(settings, a.visit, enr[0].index_on, a.assessed_on) if enr else False
+        )
+        assessments.append(
+            {
+                "id": a.id,
+                "endpoint": a.endpoint,
+                "visit": a.visit,
+                "assessed_on": _iso(a.assessed_on),
+                "value": a.value,
+                "value_text": a.value_text,
+                "assessor": pseudonym_of(settings.secret_key, a.assessor) if hide else a.assessor,
+                "assessor_role": a.assessor_role,
+                "blinded": a.blinded,
+                "in_window": in_window,
+                "locked": _locked(session, "assessments", a.id),
+            }
+        )
+    aes = [
+        {
+            "id": e.id,
+            "ae_ref": e.ae_ref,
+            "term": e.term,
+            "onset_on": _iso(e.onset_on),
+            "serious": e.serious,
+            "grade": e.grade,
+            "related": e.related,
+            "outcome": e.outcome,
+        }
+        for e in session.execute(
+            select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
+        ).scalars()
+    ]
+    fu = session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)).scalar()
+    return {
+        "id": patient.id,
+        "pseudonym": patient.pseudonym,
+        "site_code": site.site_code if site else None,
+        "sex": patient.sex,
+        "birth_year": patient.birth_year,
+        "cohort": enr[0].cohort if enr else None,
+        "indication_code": enr[1] if enr else None,
+        "index_on": _iso(enr[0].index_on) if enr else None,
+        "enrolled_on": _iso(enr[0].enrolled_on) if enr else None,
+        "assessments": assessments,
+        "adverse_events": aes,
+        "follow_up": None
+        if fu is None
+        else {
+            "last_contact_on": _iso(fu.last_contact_on),
+            "status": fu.status,
+            "death_on": _iso(fu.death_on),
+            "death_cause": fu.death_cause,
+        },
+    }
+
+
+def _locked(session: Session, table: str, record_id: int) -> bool:
+    return (
+        session.execute(
+            select(RecordLock.id).where(
+                RecordLock.table_name == table, RecordLock.record_id == record_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def _need_investigator(session: Session, user: User) -> str:
+    site = user_site_code(session, user)
+    if user.role != "investigator" or site is None:
+        raise AccessDenied("only a site's investigator enters its patients' data")
+    return site
+
+
+def _import(
+    session: Session,
+    table: str,
+    row: Mapping[str, Any],
+    *,
+    actor: str,
+    reason: str | None = None,
+    key: bytes | None = None,
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    tables = {table: pd.DataFrame([dict(row)])}
+    for name, r in (extra or {}).items():
+        tables[name] = pd.DataFrame([dict(r)])
+    sources = {name: "form" for name in tables}
+    import_tables(session, tables, actor=actor, reason=reason, sources=sources, key=key)
+
+
+def _key(session: Session, settings: WebSettings) -> bytes:
+    if settings.pseudonym_key is not None:
+        return settings.pseudonym_key
+    return load_key(str(session.get_bind().engine.url))
+
+
+def enroll_patient(
+    session: Session, user: User, data: Mapping[str, Any], settings: WebSettings
+) -> Patient:
+    """Enter a new patient of the investigator's site with their enrollment.
+
+    ``data`` holds ``patient_ref, sex, birth_year, indication_code, cohort, direction,
+    source, index_on, enrolled_on``. The site's own ``patient_ref`` is stored only as its
+    keyed pseudonym. Raises :class:`DataError` with every problem (importer's rules).
+    """
+    site = _need_investigator(session, user)
+    ref = str(data.get("patient_ref") or "").strip()
+    if not ref:
+        raise DataError("cannot enroll", [Problem("required", field="patient_ref")])
+    key = _key(session, settings)
+    pseudonym = pseudonymize(key, site, ref)
+    if session.execute(select(Patient.id).where(Patient.pseudonym == pseudonym)).first():
+        raise DataError(
+            "cannot enroll", [Problem("this patient is enrolled already", field="patient_ref")]
+        )
+    patient: dict[str, Any] = {"site_code": site, "patient_ref": ref}
+    patient.update({k: data.get(k) for k in ("sex", "birth_year")})
+    enrollment: dict[str, Any] = {"site_code": site, "patient_ref": ref}
+    for k in ("indication_code", "cohort", "direction", "source", "index_on", "enrolled_on"):
+        enrollment[k] = data.get(k)
+    _import(
+        session, "patients", patient, actor=user.username, key=key,
+        extra={"enrollments": enrollment},
+    )
+    return session.execute(select(Patient).where(Patient.pseudonym == pseudonym)).scalar_one()
+
+
+def _patient_row(session: Session, user: User, patient_id: int) -> tuple[Patient, str]:
+    site = _need_investigator(session, user)
+    patient = get_patient(session, user, patient_id)
+    return patient, site
+
+
+def _visit_problems(settings: WebSettings, visit: str) -> list[Problem]:
+    names = [v.name for v in settings.visits]
+    if visit not in names:
+        return [Problem(f"not a scheduled visit (one of {', '.join(names)})", field="visit")]
+    return []
+
+
+ASSESSMENT_FIELDS = (
+    "endpoint", "visit", "assessed_on", "value", "value_text", "assessor", "assessor_role",
+    "blinded",
+)
+
+
+def record_assessment(
+    session: Session, user: User, patient_id: int, data: Mapping[str, Any],
+    settings: WebSettings,
+) -> Assessment:
+    """Record an endpoint assessment of a visit of the investigator's own patient."""
+    patient, site = _patient_row(session, user, patient_id)
+    problems = _visit_problems(settings, str(data.get("visit") or ""))
+    if problems:
+        raise DataError("assessment refused", problems)
+    ref = f"A-{uuid.uuid4().hex[:16]}"
+    row: dict[str, Any] = {
+        "assessment_ref": ref, "site_code": site, "patient_pseudonym": patient.pseudonym
+    }
+    row.update({k: data.get(k) for k in ASSESSMENT_FIELDS})
+    _import(session, "assessments", row, actor=user.username)
+    return session.execute(
+        select(Assessment).where(Assessment.assessment_ref == ref)
+    ).scalar_one()
+
+
+def change_assessment(
+    session: Session, user: User, assessment_id: int, changes: Mapping[str, Any],
+    reason: str | None, settings: WebSettings,
+) -> Assessment:
+    """Change fields of a stored assessment (needs a reason; refused while it is locked)."""
+    a = session.get(Assessment, assessment_id)
+    if a is None:
+        raise NotFound(f"assessment {assessment_id} not found")
+    patient, site = _patient_row(session, user, a.patient_id)
+    if _locked(session, "assessments", a.id):
+        raise DataError("the assessment is signed and locked; unlock it first")
+    bad = [k for k in changes if k not in ASSESSMENT_FIELDS]
+    if bad:
+        raise DataError("cannot change", [Problem("not a changeable field", field=k) for k in bad])
+    if "visit" in changes:
+        problems = _visit_problems(settings, str(changes["visit"]))
+        if problems:
+            raise DataError("change refused", problems)
+    row: dict[str, Any] = {
+        "assessment_ref": a.assessment_ref, "site_code": site,
+        "patient_pseudonym": patient.pseudonym,
+    }
+    row.update({k: getattr(a, k) for k in ASSESSMENT_FIELDS})
+    row.update(changes)
+    _import(session, "assessments", row, actor=user.username, reason=reason)
+    session.refresh(a)
+    return a
+
+
+def record_adverse_event(
+    session: Session, user: User, patient_id: int, data: Mapping[str, Any]
+) -> AdverseEvent:
+    """Record an adverse event of the investigator's own patient."""
+    patient, site = _patient_row(session, user, patient_id)
+    ref = str(data.get("ae_ref") or "").strip() or f"AE-{uuid.uuid4().hex[:8]}"
+    exists = session.execute(
+        select(AdverseEvent.id).where(
+            AdverseEvent.patient_id == patient.id, AdverseEvent.ae_ref == ref
+        )
+    ).first()
+    if exists:
+        raise DataError("adverse event refused", [Problem("exists already", field="ae_ref")])
+    row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym, "ae_ref": ref}
+    for k in ("term", "onset_on", "serious", "grade", "related", "outcome"):
+        row[k] = data.get(k)
+    _import(session, "adverse_events", row, actor=user.username)
+    return session.execute(
+        select(AdverseEvent).where(
+            AdverseEvent.patient_id == patient.id, AdverseEvent.ae_ref == ref
+        )
+    ).scalar_one()
+
+
+def record_follow_up(
+    session: Session, user: User, patient_id: int, data: Mapping[str, Any],
+    reason: str | None = None,
+) -> FollowUp:
+    """Record (or, with a reason, update) the last known status of the investigator's patient."""
+    patient, site = _patient_row(session, user, patient_id)
+    fu = session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)).scalar()
+    if fu is not None and _locked(session, "follow_ups", fu.id):
+        raise DataError("the follow-up is signed and locked; unlock it first")
+    row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
+    for k in ("last_contact_on", "status", "death_on", "death_cause"):
+        row[k] = data.get(k)
+    _import(session, "follow_ups", row, actor=user.username, reason=reason)
+    return session.execute(
+        select(FollowUp).where(FollowUp.patient_id == patient.id)
+    ).scalar_one()
+
+
+def available_lots(session: Session, user: User, patient_id: int) -> list[dict[str, Any]]:
+    """Lots that may be given to the patient: released lots of the product of the patient's
+    indication (``released_oos`` lots are listed with ``needs_oos_request``)."""
+    patient = get_patient(session, user, patient_id)
+    product_id = session.execute(
+        select(Indication.product_id)
+        .join(Enrollment, Enrollment.indication_id == Indication.id)
+        .where(Enrollment.patient_id == patient.id)
+    ).scalar()
+    if product_id is None:
+        return []
+    lots = session.execute(
+        select(Lot).where(Lot.product_id == product_id,
+                          Lot.status.in_(("released", "released_oos"))).order_by(Lot.lot_code)
+    ).scalars()
+    return [{"lot_code": lot.lot_code, "released_on": _iso(lot.released_on),
+             "needs_oos_request": lot.status == "released_oos"} for lot in lots]
+
+
+def record_administration(
+    session: Session, user: User, patient_id: int, data: Mapping[str, Any]
+) -> Administration:
+    """Record the administration of a lot to the investigator's patient.
+
+    The lot must be one of :func:`available_lots`; an out-of-spec lot (``released_oos``)
+    needs ``oos_request_documented``; the date must not precede the lot's release. The
+    importer's rules (not before enrollment, not before manufacture, dose ≥ 0, route) apply.
+    """
+    patient, site = _patient_row(session, user, patient_id)
+    code = str(data.get("lot_code") or "")
+    lots = {x["lot_code"]: x for x in available_lots(session, user, patient_id)}
+    problems = []
+    if code not in lots:
+        problems.append(Problem("not a released lot of the patient's product", field="lot_code"))
+    elif lots[code]["needs_oos_request"] and data.get("oos_request_documented") is not True:
+        problems.append(Problem("an out-of-spec lot needs the documented request",
+                                field="oos_request_documented"))
+    released = lots.get(code, {}).get("released_on")
+    given = str(data.get("administered_on") or "")
+    if released and given and given < released:
+        problems.append(Problem(f"before the lot's release ({released})",
+                                field="administered_on"))
+    if problems:
+        raise DataError("administration refused", problems)
+    row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
+    for k in ("lot_code", "administered_on", "dose", "dose_unit", "route", "surgery",
+              "oos_request_documented"):
+        row[k] = data.get(k)
+    _import(session, "administrations", row, actor=user.username)
+    return session.execute(
+        select(Administration).join(Lot, Lot.id == Administration.lot_id)
+        .where(Administration.patient_id == patient.id, Lot.lot_code == code)
+    ).scalar_one()

@@ -1,0 +1,83 @@
+"""Settings of the web application (no module-level state; pass them to ``create_app``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from regmed.errors import RegmedError
+
+__all__ = ["VisitWindow", "WebSettings"]
+
+
+@dataclass(frozen=True)
+class VisitWindow:
+    """A scheduled visit: ``name``, target ``day`` after the index date, ``window`` (± days)."""
+
+    name: str
+    day: int
+    window: int = 0
+
+
+DEFAULT_VISITS = (VisitWindow("day49", 49, 14), VisitWindow("day180", 180, 30))
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """What the app needs to run.
+
+    Parameters
+    ----------
+    secret_key : str
+        Signs the session cookie (at least 16 characters).
+    database_url : str, optional
+        The registry (default ``REGMED_DATABASE_URL`` or ``regmed.sqlite``).
+    idle_timeout_s : int
+        Seconds without a request after which the session ends.
+    max_login_failures, throttle_window_s : int
+        More than ``max_login_failures`` failed logins of one user within
+        ``throttle_window_s`` seconds are answered 429 until the window passes.
+    secure_cookies : bool
+        Send the session cookie only over HTTPS (turn off only for local tests).
+    visits : tuple of VisitWindow
+        The visit schedule (assessments name one of these visits).
+    enrollment_targets : dict
+        ``{(site_code, cohort): target}`` shown on the dashboard.
+    max_concurrent_writes : int
+        Writing requests using the database at once on PostgreSQL (SQLite: always 1).
+    pseudonym_key : bytes, optional
+        The pseudonymization key (default: the registry's, see ``regmed.registry.load_key``).
+    clock : callable
+        Returns the current time in seconds (tests pass a fake clock).
+    """
+
+    secret_key: str
+    database_url: str | None = None
+    idle_timeout_s: int = 1800
+    max_login_failures: int = 5
+    throttle_window_s: int = 900
+    secure_cookies: bool = True
+    visits: tuple[VisitWindow, ...] = DEFAULT_VISITS
+    enrollment_targets: dict[tuple[str, str], int] = field(default_factory=dict)
+    max_concurrent_writes: int = 4
+    pseudonym_key: bytes | None = None
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        if len(self.secret_key or "") < 16:
+            raise RegmedError("the web secret key must have at least 16 characters")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> WebSettings:
+        """Settings from ``REGMED_WEB_SECRET_KEY``, ``REGMED_DATABASE_URL`` and
+        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds), with keyword overrides."""
+        values: dict[str, object] = {
+            "secret_key": os.environ.get("REGMED_WEB_SECRET_KEY", ""),
+            "database_url": os.environ.get("REGMED_DATABASE_URL"),
+        }
+        if os.environ.get("REGMED_WEB_IDLE_TIMEOUT"):
+            values["idle_timeout_s"] = int(os.environ["REGMED_WEB_IDLE_TIMEOUT"])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

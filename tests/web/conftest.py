@@ -1,0 +1,196 @@
+"""Fixtures: every web test runs on SQLite and on PostgreSQL.
+
+Each backend gets one migrated registry per test session (PostgreSQL: a schema of its own on
+``REGMED_TEST_POSTGRES_URL``, dropped at the end), seeded with two sites, a product, users of
+every role and one patient per site. Each test gets an app bound to a connection whose outer
+transaction is rolled back afterwards, so tests do not see each other's writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
+
+import regmed.registry as reg
+from regmed.web import WebSettings, create_app
+from regmed.web.adjudication import assign
+
+PG_URL = os.environ.get(
+    "REGMED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+KEY = b"web-test-key-0123456789"
+PASSWORD = "correct horse battery"
+USERS = {
+    "admin": ("admin", None),
+    "stat": ("statistician", None),
+    "inv1": ("investigator", "S01"),
+    "inv2": ("investigator", "S02"),
+    "adj1": ("adjudicator", None),
+    "adj2": ("adjudicator", None),
+    "adj3": ("adjudicator", None),
+    "reg": ("regulator", None),
+}
+#: Words that must never reach an adjudicator (cohort, product, lot, site, treating physician).
+SECRETS = ("treated", "concurrent_control", "PROD-X", "Stemcell", "LOT-0", "S01", "S02",
+           "Hokkaido", "Kyushu", "Dr. Treating", "treating_physician")
+
+
+class Clock:
+    """A settable clock (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def seed(engine: Engine) -> None:
+    """Sites, product, lot, users and one treated / one control patient with assessments."""
+    t = {
+        "sites": [{"site_code": "S01", "name": "Hokkaido Univ"},
+                  {"site_code": "S02", "name": "Kyushu Univ"}],
+        "products": [{"product_code": "PROD-X", "name": "Stemcell", "type": "autologous",
+                      "approval_kind": "conditional"}],
+        "indications": [{"indication_code": "SCI", "product_code": "PROD-X",
+                         "name": "spinal cord injury"}],
+        "lots": [{"lot_code": "LOT-001", "product_code": "PROD-X", "process_version": "v1",
+                  "manufactured_on": "2025-12-01", "released_on": "2025-12-10",
+                  "status": "released"},
+                 {"lot_code": "LOT-002", "product_code": "PROD-X", "process_version": "v1",
+                  "manufactured_on": "2025-12-01", "released_on": "2026-01-20",
+                  "status": "released_oos"},
+                 {"lot_code": "LOT-003", "product_code": "PROD-X", "process_version": "v1",
+                  "manufactured_on": "2025-12-01", "status": "quarantined"}],
+        "patients": [{"site_code": "S01", "patient_ref": "P1", "sex": "F", "birth_year": 1970},
+                     {"site_code": "S02", "patient_ref": "Q1", "sex": "M", "birth_year": 1980}],
+        "enrollments": [
+            {"site_code": "S01", "patient_ref": "P1", "indication_code": "SCI",
+             "cohort": "treated", "direction": "prospective", "index_on": "2026-01-01",
+             "enrolled_on": "2026-01-05"},
+            {"site_code": "S02", "patient_ref": "Q1", "indication_code": "SCI",
+             "cohort": "concurrent_control", "direction": "prospective",
+             "index_on": "2026-01-02", "enrolled_on": "2026-01-06"}],
+        "administrations": [{"site_code": "S01", "patient_ref": "P1", "lot_code": "LOT-001",
+                             "administered_on": "2026-01-06", "dose": 1.0, "dose_unit": "1e8",
+                             "route": "intravenous"}],
+        "assessments": [
+            {"assessment_ref": "S01-P1-d49", "site_code": "S01", "patient_ref": "P1",
+             "endpoint": "ais_grade", "visit": "day49", "assessed_on": "2026-02-19",
+             "value_text": "C", "assessor": "Dr. Treating", "assessor_role":
+             "treating_physician", "blinded": False},
+            {"assessment_ref": "S02-Q1-d49", "site_code": "S02", "patient_ref": "Q1",
+             "endpoint": "ais_grade", "visit": "day49", "assessed_on": "2026-02-20",
+             "value_text": "B", "assessor": "Dr. Treating", "assessor_role":
+             "treating_physician", "blinded": False}],
+    }
+    with reg.session_scope(engine) as s:
+        reg.import_tables(s, {k: pd.DataFrame(v) for k, v in t.items()}, actor="seed", key=KEY)
+        for name, (role, site) in USERS.items():
+            reg.add_user(name, role, session=s, actor="seed", site_code=site, password=PASSWORD)
+        admin = s.execute(select(reg.User).where(reg.User.username == "admin")).scalar_one()
+        for ref, reviewers in (("S01-P1-d49", ["adj1", "adj2"]), ("S02-Q1-d49", ["adj2", "adj3"])):
+            a = s.execute(select(reg.Assessment).where(reg.Assessment.assessment_ref == ref))
+            assign(s, admin, a.scalar_one().id, reviewers)
+
+
+class _Backends:
+    def __init__(self, tmp: pytest.TempPathFactory) -> None:
+        self.tmp = tmp
+        self.engines: dict[str, Engine] = {}
+        self.schemas: list[str] = []
+        self.admin: Engine | None = None
+
+    def engine(self, backend: str) -> Engine:
+        if backend not in self.engines:
+            if backend == "sqlite":
+                url = f"sqlite:///{self.tmp.mktemp('web') / 'web.sqlite'}"
+            else:
+                self.admin = self.admin or reg.make_engine(PG_URL)
+                schema = f"regmed_test_{uuid.uuid4().hex[:12]}"
+                with self.admin.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                self.schemas.append(schema)
+                sep = "&" if "?" in PG_URL else "?"
+                url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+            engine = reg.make_engine(url)
+            reg.upgrade(engine)
+            seed(engine)
+            self.engines[backend] = engine
+        return self.engines[backend]
+
+    def close(self) -> None:
+        for e in self.engines.values():
+            e.dispose()
+        if self.admin is not None:
+            for schema in self.schemas:
+                with self.admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Backends]:
+    b = _Backends(tmp_path_factory)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(clock: Clock) -> WebSettings:
+    return WebSettings(
+        secret_key="web-test-secret-0123456789", secure_cookies=False, pseudonym_key=KEY,
+        clock=clock, enrollment_targets={("S01", "treated"): 10, ("S02", "concurrent_control"): 10},
+    )
+
+
+@pytest.fixture
+def app(backends: _Backends, backend: str, settings: WebSettings) -> Iterator[Any]:
+    """The app on a connection whose transaction is rolled back after the test."""
+    conn = backends.engine(backend).connect()
+    outer = conn.begin()
+    try:
+        yield create_app(settings, engine=conn)
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Log in through the API; returns the headers (CSRF token) for writes."""
+    r = client.post("/api/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"X-CSRF-Token": r.json()["csrf_token"]}
+
+
+def patient_id(client: TestClient, site: str, headers: dict[str, str]) -> int:
+    """The id of the seeded patient of ``site`` (seen as the statistician sees it)."""
+    ids = [p["id"] for p in client.get("/api/patients").json() if p["site_code"] == site]
+    assert len(ids) == 1
+    return int(ids[0])

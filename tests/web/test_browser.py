@@ -1,0 +1,138 @@
+"""Browser test in headless Chromium (Debian's /usr/bin/chromium through Playwright): an
+investigator enters a patient and an assessment, a statistician assigns it, two blinded
+adjudicators disagree and reach consensus, and the dashboard shows the update. Screenshots
+are saved in the test's tmp directory."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+from tests.web.conftest import KEY, PASSWORD, SECRETS, seed
+
+import regmed.registry as reg
+from regmed.web import WebSettings, create_app
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+    engine = reg.make_engine(url)
+    reg.upgrade(engine)
+    seed(engine)
+    settings = WebSettings(secret_key="browser-test-secret-0123456789", database_url=url,
+                           secure_cookies=False, pseudonym_key=KEY)
+    app = create_app(settings, engine=engine)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+        engine.dispose()
+
+
+def _login(page: Page, base: str, user: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_url(f"{base}/")
+
+
+def _logout(page: Page) -> None:
+    page.click("#logout")
+    page.wait_for_url("**/login")
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_enter_assess_adjudicate_dashboard(server: str, tmp_path: Path) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking"])
+        page = browser.new_page()
+        _login(page, server, "stat")
+        page.goto(f"{server}/dashboard")
+        assert page.inner_text("#total-enrolled") == "2"
+        _logout(page)
+
+        _login(page, server, "inv1")
+        page.goto(f"{server}/patients")
+        form = page.locator("#enroll")
+        form.locator("[name=patient_ref]").fill("WEB-1")
+        form.locator("[name=birth_year]").fill("1975")
+        form.locator("[name=index_on]").fill("2026-01-10")
+        form.locator("[name=enrolled_on]").fill("2026-01-12")
+        form.locator("button").click()
+        page.wait_for_url("**/patients/*")
+        page.screenshot(path=str(shots / "1_patient.png"))
+        form = page.locator("#assess")
+        form.locator("[name=endpoint]").fill("ais_grade")
+        form.locator("[name=assessed_on]").fill("2026-02-28")
+        form.locator("[name=value_text]").fill("C")
+        form.locator("[name=assessor]").fill("Dr. Treating")
+        form.locator("button").click()
+        page.wait_for_selector("#assessments >> text=2026-02-28")
+        page.screenshot(path=str(shots / "2_assessment.png"))
+        patient_url = page.url
+        _logout(page)
+
+        _login(page, server, "stat")
+        page.goto(patient_url)
+        page.locator("form.assign [name=reviewers]").fill("adj1, adj2")
+        page.locator("form.assign button").click()
+        page.wait_for_load_state()
+        _logout(page)
+
+        for who, verdict in (("adj1", "C"), ("adj2", "D")):
+            _login(page, server, who)
+            page.goto(f"{server}/adjudication")
+            html = page.content()
+            assert not [w for w in SECRETS if w in html]
+            row = page.locator("#assignments tr").last  # the newest assignment
+            row.locator("[name=value_text]").fill(verdict)
+            row.locator("button").click()
+            page.wait_for_url(f"{server}/adjudication")
+            page.screenshot(path=str(shots / f"3_{who}.png"))
+            if who == "adj2":
+                assert "consensus needed" in page.content()
+                page.locator("#assignments tr").last.locator("[name=value_text]").fill("C")
+                page.locator("#assignments tr").last.locator("button").click()
+                page.wait_for_url(f"{server}/adjudication")
+                assert "consensus C" in page.content()
+            _logout(page)
+
+        _login(page, server, "stat")
+        page.goto(f"{server}/dashboard")
+        assert page.inner_text("#total-enrolled") == "3"
+        assert page.inner_text("#awaiting-consensus") == "0"
+        assert "ais_grade" in page.inner_text("#agreement")
+        page.screenshot(path=str(shots / "4_dashboard.png"), full_page=True)
+        browser.close()
+    assert len(list(shots.glob("*.png"))) == 5

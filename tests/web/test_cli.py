@@ -1,0 +1,38 @@
+"""`regmed serve --check` on a real registry (the command is registered on a local app)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import regmed.registry as reg
+from regmed.cli import web as cli_web
+from regmed.errors import RegmedError
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """root"""
+
+    cli_web.register(app)
+    return app
+
+
+def test_serve_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    monkeypatch.setenv("REGMED_WEB_SECRET_KEY", "cli-secret-0123456789")
+    runner = CliRunner()
+    r = runner.invoke(_app(), ["serve", "--database", url, "--check"])
+    assert isinstance(r.exception, RegmedError) and "regmed init" in str(r.exception)
+    reg.upgrade(url)
+    r = runner.invoke(_app(), ["serve", "--database", url, "--check"])
+    assert r.exit_code == 0 and reg.head_revision() in r.output and "API routes" in r.output
+    monkeypatch.setenv("REGMED_WEB_SECRET_KEY", "short")
+    r = runner.invoke(_app(), ["serve", "--database", url, "--check"])
+    assert isinstance(r.exception, RegmedError) and "secret key" in str(r.exception)
