@@ -40,9 +40,9 @@ def version() -> None:
 
 
 def _register() -> None:
-    from regmed.cli import design, evaluate, plan, registry
+    from regmed.cli import design, evaluate, plan, registry, web
 
-    for module in (registry, design, plan, evaluate):
+    for module in (registry, design, plan, evaluate, web):
         module.register(app)
 
 
