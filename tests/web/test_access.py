@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.web.conftest import PASSWORD, SECRETS, login
 
 import regmed.registry as reg
+
+from .conftest import PASSWORD, SECRETS, login
 
 ROLES = ("anon", "admin", "stat", "inv1", "adj1", "reg")
 ENROLL = {"patient_ref": "NEW-1", "sex": "F", "birth_year": 1990, "indication_code": "SCI",

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import login
 
 import regmed.registry as reg
 from regmed.web import cohen_kappa, fleiss_kappa
+
+from .conftest import login
 
 REF = Path(__file__).parents[1] / "reference" / "web"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD, Clock, login
+
+from .conftest import PASSWORD, Clock, login
 
 
 def test_login_wrong_password_and_unauthenticated(client: TestClient) -> None:

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
-from tests.web.conftest import KEY, PASSWORD, SECRETS, seed
 
 import regmed.registry as reg
 from regmed.web import WebSettings, create_app
+
+from .conftest import KEY, PASSWORD, SECRETS, seed
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -4,9 +4,10 @@ for changes."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import login
 
 import regmed.registry as reg
+
+from .conftest import login
 
 ENROLL = {"patient_ref": "P77", "sex": "M", "birth_year": 1960, "indication_code": "SCI",
           "cohort": "treated", "direction": "prospective", "index_on": "2026-02-01",

@@ -8,7 +8,8 @@ import warnings
 from typing import Any
 
 import pytest
-from tests.web.conftest import PASSWORD
+
+from .conftest import PASSWORD
 
 with warnings.catch_warnings():  # schemathesis 3.x imports deprecated jsonschema names
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from tests.web.conftest import PASSWORD, login
 
 import regmed.registry as reg
+
+from .conftest import PASSWORD, login
 
 
 def _own_assessment(client: TestClient) -> tuple[int, int]:
