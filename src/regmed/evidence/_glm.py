@@ -75,7 +75,15 @@ def fit_glm(
             var = mu if family == "poisson_log" else mu * (1.0 - mu)
             info = (x * (w * var)[:, None]).T @ x
             score = x.T @ (w * (y - mu))
-            step = np.linalg.solve(info, score)
+            try:
+                step = np.linalg.solve(info, score)
+            except np.linalg.LinAlgError:
+                raise ConvergenceError(
+                    f"The {family} model's information matrix is singular (separation: a "
+                    "covariate or the attribute predicts the outcome perfectly, or the "
+                    "fitted probabilities reached 0 or 1).") from None
+            if not np.all(np.isfinite(step)):
+                raise ConvergenceError(f"The {family} model diverged (non-finite step).")
             beta = beta + step
             if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
                 break
@@ -89,7 +97,10 @@ def fit_glm(
         var = mu
     else:
         var = mu * (1.0 - mu)
-    bread = np.linalg.inv((x * (w * var)[:, None]).T @ x)
+    try:
+        bread = np.linalg.inv((x * (w * var)[:, None]).T @ x)
+    except np.linalg.LinAlgError:
+        raise ConvergenceError(f"The {family} model's information matrix is singular.") from None
     ef = x * (w * (y - mu))[:, None]
     if cluster is None:
         meat = ef.T @ ef
