@@ -8,6 +8,7 @@ with Benjamini-Hochberg q-values across all of them.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,8 @@ from regmed.quality import quality_section
 from regmed.results import to_jsonable
 from regmed.studydata import StudyData
 
-__all__ = ["quality_entry", "quality_options", "variance_rows", "TERTILE_NOTE"]
+__all__ = ["quality_entry", "quality_document", "quality_options", "variance_rows",
+           "TERTILE_NOTE"]
 
 TERTILE_NOTE = ("Response of treated patients by tertile of the lot's quality attribute "
                 "(Wilson 95% intervals); descriptive only.")
@@ -112,9 +114,11 @@ def quality_entry(plan: Plan | None, data: StudyData) -> dict[str, Any]:
         entry["tables"] = response_by_tertile(treated, endpoint, attrs)
     tables = data.quality
     needed = ("quality_attributes", "lot_results")
-    if endpoint is None or any(t not in tables for t in needed):
+    if any(t not in tables for t in needed):
         entry["notes"].append("no lot quality data in the registry; quality analyses skipped")
         return to_jsonable(entry)
+    if endpoint is None:
+        entry["notes"].append("no plan endpoint: lot-level analyses only (no CQA screen)")
     try:
         section = quality_section(
             treated, tables["lot_results"], tables["quality_attributes"], endpoint,
@@ -132,8 +136,30 @@ def quality_entry(plan: Plan | None, data: StudyData) -> dict[str, Any]:
     entry["notes"] += section.pop("notes")
     entry["warnings"] += section.pop("warnings")
     entry.update(section)
-    entry["endpoint"] = endpoint
+    if endpoint is not None:
+        entry["endpoint"] = endpoint
     return to_jsonable(entry)
+
+
+def quality_document(plan: Plan | None, data: StudyData, *,
+                     plan_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A standalone quality document (``regmed quality report``): ``meta`` and ``quality``.
+
+    ``meta`` holds ``created_at, regmed_version, data_hash, product`` and the plan's
+    ``name, version, sha256`` when one was given (see
+    :func:`regmed.report.quality_page.validate_quality_document`).
+    """
+    from regmed import __version__
+
+    product = plan.product.name if plan is not None else ""
+    tables = data.quality
+    if not product and "lots" in tables and "product_code" in tables["lots"]:
+        product = ", ".join(sorted(tables["lots"]["product_code"].astype(str).unique()))
+    meta = {"created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "regmed_version": __version__, "data_hash": data.data_hash, "product": product,
+            "plan": {"name": "", "version": "", "sha256": "", **(plan_info or {})}
+            if plan is not None else None}
+    return to_jsonable({"meta": meta, "quality": quality_entry(plan, data)})
 
 
 def _numeric(tables: dict[str, pd.DataFrame]) -> set[str]:

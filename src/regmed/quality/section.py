@@ -24,7 +24,7 @@ def quality_section(
     study_patients: pd.DataFrame,
     lot_results: pd.DataFrame,
     attributes: pd.DataFrame,
-    outcome: str,
+    outcome: str | None,
     *,
     kind: str = "binary",
     lots: pd.DataFrame | None = None,
@@ -50,7 +50,9 @@ def quality_section(
     lot_results, attributes : pandas.DataFrame
         The registry's ``lot_results`` and ``quality_attributes`` tables.
     outcome, kind : str
-        Endpoint column and its kind for :func:`~regmed.quality.associate`.
+        Endpoint column and its kind for :func:`~regmed.quality.associate`; with
+        ``outcome=None`` only the lot-level parts are computed (specifications, variance
+        components, control charts, potency, comparability).
     lots : pandas.DataFrame, optional
         The ``lots`` table (``donor_code``, ``manufactured_on``, ``process_version``,
         ``status``): enables variance components, control charts and comparability of the
@@ -108,6 +110,8 @@ def quality_section(
     out["flagged_patients"] = flagged_patients(treated, specs, outcome, lot_key)
     lot_results = num_results
     try:
+        if outcome is None:
+            raise DataError("no outcome was given (no plan)")
         cqa = associate(treated, lot_results, outcome, codes, kind=kind, lot_key=lot_key,
                         adjust=adjust, cluster=cluster, log=log, site_key=site)
         out["cqa"] = {"estimates": to_jsonable(cqa.estimates), "options": cqa.options}
@@ -122,7 +126,7 @@ def quality_section(
         except DataError as err:
             notes.append(f"attribute → potency not computed: {err}")
 
-    if strata_by and kind == "binary":
+    if strata_by and kind == "binary" and outcome is not None:
         try:
             out["responder_strata"] = responder_strata(treated, outcome, strata_by).to_dict()
         except DataError as err:
@@ -190,7 +194,7 @@ def lot_series(results: pd.DataFrame, lots: pd.DataFrame | None,
     return list(to_jsonable(frame[cols]))
 
 
-def flagged_patients(treated: pd.DataFrame, specs: Any, outcome: str,
+def flagged_patients(treated: pd.DataFrame, specs: Any, outcome: str | None,
                      lot_key: str = "lot_code") -> list[dict[str, Any]]:
     """Patients treated with an OOS lot: ``patient_id, lot, failed, oos_request_documented,
     outcome`` (the request is looked up by ``site_code:patient_ref`` in the exposures)."""
@@ -206,7 +210,7 @@ def flagged_patients(treated: pd.DataFrame, specs: Any, outcome: str,
     out = []
     for pid, row in rows.iterrows():
         lot = str(row[lot_key])
-        value = row[outcome] if outcome in rows else None
+        value = row[outcome] if outcome is not None and outcome in rows else None
         out.append({"patient_id": str(pid), "lot": lot, "failed": str(failed.get(lot, "")),
                     "oos_request_documented": documented.get(str(pid)),
                     "outcome": None if value is None or pd.isna(value) else float(value)})

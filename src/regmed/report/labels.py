@@ -199,7 +199,8 @@ _TABLE: dict[str, tuple[str, str]] = {
                    "treated, per SD of the attribute ({scale}); lots as clusters; "
                    "Benjamini-Hochberg q-values across all attributes; * pre-specified in "
                    "the plan.",
-                   "投与されたロットの品質特性と患者の転帰との関連（品質特性 1 SD あたり、{scale}）。"
+                   "投与されたロットの品質特性と患者の転帰との関連"
+                   "（品質特性 1 SD あたり、{scale}）。"
                    "ロットをクラスターとし、全品質特性にわたり Benjamini-Hochberg 法の q 値を示す。"
                    "* は計画で事前に規定した解析。"),
     "q_estimate": ("Estimate (95% CI)", "推定値（95%信頼区間）"),

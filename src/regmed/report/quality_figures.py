@@ -21,7 +21,7 @@ _VERSION_MARKERS = ("o", "s", "^", "D", "v")
 
 
 def _dates(values: Sequence[Any]) -> np.ndarray:
-    out = []
+    out: list[Any] = []
     for v in values:
         try:
             out.append(np.datetime64(str(v)[:10], "D"))
