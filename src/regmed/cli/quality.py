@@ -36,7 +36,8 @@ def read_quality_data(url: str | None, plan: str | None, version: int | None = N
     from regmed.studydata import StudyData
 
     engine = open_registry(url)
-    model, info = None, None
+    model: Any = None
+    info: dict[str, Any] | None = None
     with registry.session_scope(engine) as session:
         if plan is not None:
             path = Path(plan)
@@ -50,7 +51,7 @@ def read_quality_data(url: str | None, plan: str | None, version: int | None = N
             else:
                 record = get_plan_version(session, plan, version)
                 model = load_plan(record.yaml_text, file=record.name)
-                info = {"name": record.name, "version": record.version,
+                info = {"name": record.name, "version": str(record.version),
                         "sha256": record.sha256}
         tables = _with_refs(export_frames(session))
     if not any(len(tables.get(t, ())) for t in ("lot_results", "quality_attributes")):
