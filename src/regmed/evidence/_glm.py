@@ -57,6 +57,37 @@ def fit_glm(
     With ``cluster`` given, the covariance is ``sandwich::vcovCL(fit, cluster = cluster)`` with
     its defaults: type HC1 for the linear model and HC0 for the GLMs, and the G/(G-1) cluster
     adjustment. Without clusters it is ``sandwich::vcovHC(fit, type = "HC0")``.
+
+    Public as ``regmed.evidence.fit_glm`` (``regmed.quality`` uses it for the CQA models).
+
+    Parameters
+    ----------
+    x : ndarray (n, k)
+        Design matrix, intercept column included.
+    y, w : ndarray (n,)
+        Response and prior weights.
+    family : {"gaussian", "poisson_log", "binomial_logit"}
+    cluster : ndarray (n,) or None
+        Cluster labels for the cluster-robust variance.
+
+    Returns
+    -------
+    GlmFit
+        ``coef``, ``vcov`` (sandwich), ``bread`` (model-based), ``df_residual``, ``family``.
+
+    Raises
+    ------
+    regmed.errors.ConvergenceError
+        No convergence, or a singular information matrix (separation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regmed.evidence import fit_glm
+    >>> x = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1]])
+    >>> fit = fit_glm(x, np.array([1.0, 2, 3, 4, 5, 6]), np.ones(6), "gaussian", None)
+    >>> [round(float(c), 6) for c in fit.coef]
+    [2.0, 3.0]
     """
     n, k = x.shape
     # canonical links only: score_i = w_i (y_i - mu_i) x_i, working weight = w_i V(mu_i)
