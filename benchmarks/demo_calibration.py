@@ -76,7 +76,7 @@ def matched_rd(df: pd.DataFrame) -> tuple[float, float, int]:
 
 
 def main(n_seeds: int = 40) -> None:
-    for effect in (0.0, 1.8):
+    for effect in (0.0, 2.0):
         rows = []
         for seed in range(n_seeds):
             demo = generate("sci", seed=seed, effect=effect)

@@ -49,6 +49,10 @@ class StudyData(Result):
         (first and last index date), counts, and the share of blinded outcome assessments.
     data_hash : str
         SHA-256 of the frames (see :func:`frame_hash`).
+    quality : dict of str to pandas.DataFrame
+        The lot-level tables the quality analyses need, as in the column dictionary:
+        ``quality_attributes``, ``lots``, ``lot_results`` and ``administrations`` (the last
+        with ``patient_id`` added); empty when the source had none.
     """
 
     patients: pd.DataFrame
@@ -56,6 +60,7 @@ class StudyData(Result):
     endpoints: dict[str, dict[str, Any]]
     facts: dict[str, Any]
     data_hash: str
+    quality: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,4 +70,5 @@ class StudyData(Result):
             "endpoints": to_jsonable(self.endpoints),
             "facts": to_jsonable(self.facts),
             "data_hash": self.data_hash,
+            "quality": {k: int(len(v)) for k, v in self.quality.items()},
         }

@@ -93,7 +93,8 @@ def test_historical_controls_recover_less(controls: DemoData) -> None:
 def test_adjusted_effect_and_potency_link_are_recovered(planted: DemoData) -> None:
     df = _with_potency(planted)
     fit = _adjusted_fit(df)
-    for term, true in {"treated": 1.8, "potency_z": 0.5}.items():
+    truth = planted.truth
+    for term, true in {"treated": truth["effect"], "potency_z": truth["potency_effect"]}.items():
         est, se = fit.params[term], fit.bse[term]
         assert abs(est - true) < 4 * se, (term, est, se)
     assert fit.params["potency_z"] - 2 * fit.bse["potency_z"] > 0

@@ -116,3 +116,23 @@ def test_read_document_names_the_file(tmp_path, sample_doc):
     assert info.value.problems[0].row == 2
     with pytest.raises(DataError, match="not found"):
         read_document(tmp_path / "missing.json")
+
+
+def test_quality_section_is_checked_by_key_path() -> None:
+    import copy
+    from pathlib import Path
+
+    path = next(Path(__file__).parent.joinpath("data").glob("*.json"))
+    doc = copy.deepcopy(json.loads(path.read_text(encoding="utf-8")))
+    doc["quality"]["cqa"] = {"estimates": [{"attribute": "potency", "estimate": 0.9,
+                                            "std_error": 0.3, "ci_lower": 0.3, "ci_upper": 1.5,
+                                            "p_value": 0.003, "q_value": "small",
+                                            "n_patients": 100, "n_lots": 100}],
+                             "options": {"scale": "log odds ratio per SD"}}
+    doc["quality"]["control_charts"] = {"viability": {"center": 90.0, "lcl": 80.0,
+                                                      "ucl": 100.0, "signals": "none"}}
+    with pytest.raises(DataError) as err:
+        validate_document(doc)
+    fields = {p.field for p in err.value.problems}
+    assert fields == {"quality.cqa.estimates[0].q_value",
+                      "quality.control_charts.viability.signals"}

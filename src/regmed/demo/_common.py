@@ -43,13 +43,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "indications": ("indication_code", "product_code", "name"),
     "quality_attributes": (
         "product_code", "attribute_code", "name", "unit", "method", "lower_spec", "upper_spec",
+        "spec_category",
     ),
     "donors": ("donor_code", "sex", "birth_year"),
     "lots": (
         "lot_code", "product_code", "donor_code", "process_version", "manufactured_on",
         "released_on", "status", "coa_reference",
     ),
-    "lot_results": ("lot_code", "attribute_code", "value", "unit", "measured_on"),
+    "lot_results": ("lot_code", "attribute_code", "value", "value_text", "unit", "measured_on"),
     "shipments": (
         "shipment_code", "lot_code", "site_code", "shipped_on", "received_on",
         "receipt_temperature_c", "time_out_of_storage_min", "viability_at_receipt_pct",

@@ -123,6 +123,7 @@ def make_lots(
             "attribute_code": [a.code for a in attributes] * n,
             "value": np.column_stack([values[a.code] for a in attributes]).ravel()
             if n else [],
+            "value_text": [None] * (n * len(attributes)),
             "unit": [a.unit for a in attributes] * n,
             "measured_on": np.repeat(np.asarray(iso(manufactured_on), dtype=object),
                                      len(attributes)),
@@ -146,6 +147,7 @@ def make_lots(
         "method": [a.method for a in attributes],
         "lower_spec": [np.nan if a.lower is None else a.lower for a in attributes],
         "upper_spec": [np.nan if a.upper is None else a.upper for a in attributes],
+        "spec_category": [None] * len(attributes),
     })
     value_frame = pd.DataFrame({"lot_code": lot_codes, **values})
     return LotBatch(tables, value_frame, oos, planted, version, received_on)

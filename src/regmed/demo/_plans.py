@@ -108,7 +108,8 @@ use_results_survey_justification:
   qol: "Loss of hand function and independence; high care needs"
   alternatives: "No approved treatment restores neurological function; rehabilitation only"
 quality_efficacy_analyses:
-  - {{id: potency_vs_response, attribute: potency_vegf, endpoint: ais_improvement}}
+  - {{id: potency_vs_response, attribute: potency_vegf, endpoint: ais_improvement, scale: log,
+     purpose: [verify_cqa, responders], strata: [ais_grade, sex]}}
   - {{id: viability_vs_response, attribute: viability, endpoint: ais_improvement}}
   - {{id: cd105_vs_response, attribute: cd105_pct, endpoint: ais_improvement}}
 management_plan:

@@ -47,9 +47,9 @@ def generate(
         or bad values raise :class:`regmed.errors.DataError` listing every problem.
 
         "sci": ``n_treated=120``, ``n_concurrent=240``, ``n_historical=600``, ``n_sites=6``
-        (treating sites), ``n_other_sites=2`` (control-only sites), ``effect=1.8`` (log-odds
+        (treating sites), ``n_other_sites=2`` (control-only sites), ``effect=2.0`` (log-odds
         added for treated; the true ATT risk difference is then about 0.26, ``0`` = none),
-        ``potency_effect=0.5`` (log-odds per SD of the lot's log potency), ``era_effect=-0.3``
+        ``potency_effect=1.5`` (log-odds per SD of the lot's log potency), ``era_effect=-0.3``
         (log-odds for historical controls), ``missing_rate=0.05`` (drop-outs before day 180),
         ``death_rate=0.02``, ``out_of_window_rate=0.03``, ``physician_rate=0.4``,
         ``optimism_rate=0.2``, ``oos_rate=0.04``, ``treated_start="2026-04-01"``,

@@ -75,8 +75,9 @@ SCI_DEFAULTS: dict[str, Any] = {
     "n_historical": 600,         # historical registry controls (retrospective)
     "n_sites": 6,                # treating sites (also enrol concurrent controls)
     "n_other_sites": 2,          # sites that enrol concurrent controls only
-    "effect": 1.8,               # log-odds of response added for treated patients
-    "potency_effect": 0.5,       # log-odds per SD of the lot's log potency (treated)
+    "effect": 2.0,               # log-odds of response added for treated patients
+    "potency_effect": 1.5,       # log-odds per SD of the lot's log potency (treated): strong
+                                 # enough that the 120-patient CQA analysis finds it
     "era_effect": -0.3,          # log-odds added for historical controls (older care)
     "missing_rate": 0.05,        # drop-outs before day 180 (status lost)
     "death_rate": 0.02,          # deaths within ~200 days at age 45 (rises with age)

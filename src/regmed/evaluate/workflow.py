@@ -22,7 +22,7 @@ from regmed import __version__, evidence
 from regmed.errors import PlanError, RegmedError
 from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
 from regmed.evaluate.power_check import power_entry
-from regmed.evaluate.quality_table import response_by_tertile
+from regmed.evaluate.quality_part import quality_entry
 from regmed.plan import DataFacts, Plan, check_plan
 from regmed.plan.checks_controls import effective_adjustment
 from regmed.results import Result, to_jsonable
@@ -206,7 +206,6 @@ def evaluate(
     analyses: list[dict[str, Any]] = []
     criteria: list[dict[str, Any]] = []
     warnings: list[str] = []
-    quality: list[dict[str, Any]] = []
     if not plan.controls:
         raise PlanError("the plan names no control group; nothing to compare against")
     for endpoint in plan.endpoints:
@@ -222,6 +221,7 @@ def evaluate(
             adjustment, _ = effective_adjustment(plan, 0)
             sources.append(("pooled", sorted({COHORT_OF_CONTROL[c.kind] for c in plan.controls}),
                             adjustment))
+        used: list[tuple[str, list[str], Any]] = []
         for source, cohorts, adjustment in sources:
             say(f"{endpoint.id}: treated vs {source} controls")
             covariates = list(getattr(adjustment, "covariates", []) or [])
@@ -234,6 +234,7 @@ def evaluate(
                 warnings.append(f"{endpoint.id} vs {source} controls not analysed: {exc}")
                 continue
             comps.append(comp)
+            used.append((source, cohorts, adjustment))
         if not comps:
             continue
         primary, others = comps[0], comps[1:]
@@ -241,6 +242,7 @@ def evaluate(
             attrition += primary.attrition
         primary.entry["sensitivity"] = _sensitivity(primary, others, patients, endpoint.id,
                                                     endpoint.kind, measure)
+        primary.entry["sensitivity"] += _without_oos(patients, endpoint, measure, used[0], rng)
         for other in others:
             other.entry["sensitivity"] = []
         analyses += [c.entry for c in comps]
@@ -248,14 +250,13 @@ def evaluate(
             if criterion.endpoint == endpoint.id:
                 criteria.append(_criterion_entry(criterion, primary.effect,
                                                  primary.entry["control_source"]))
-        if endpoint.role == "primary" and endpoint.kind == "binary":
-            treated = patients[patients["cohort"] == "treated"]
-            attrs = [q.attribute for q in plan.quality_efficacy_analyses if q.attribute]
-            if not attrs:
-                attrs = [c[2:] for c in treated.columns
-                         if c.startswith("q_") and ("potency" in c or "viab" in c)]
-            quality = response_by_tertile(treated, endpoint.id, attrs)
 
+    say("quality: specifications, CQA, potency, comparability")
+    quality = quality_entry(plan, data)
+    flagged = _oos_flags(patients, quality)
+    if flagged:
+        attrition.append(flagged["attrition"])
+        warnings.append(flagged["warning"])
     say("checklist against the data")
     checklist = check_plan(plan, _facts(plan, data))
     power = power_entry(plan, data)
@@ -286,8 +287,55 @@ def evaluate(
         "checklist": [f.to_dict() for f in checklist.findings],
         "attrition": attrition,
         "analyses": analyses,
-        "quality": {"tables": quality, "note": "Response of treated patients by tertile of the "
-                    "lot's quality attribute (Wilson 95% intervals); descriptive only."},
+        "quality": quality,
         "warnings": warnings,
     }
     return Evaluation(document=to_jsonable(document), overall=overall)
+
+
+def _oos_patients(patients: pd.DataFrame) -> pd.Index:
+    if "oos" not in patients:
+        return patients.index[:0]
+    treated = patients["cohort"] == "treated"
+    return patients.index[treated & patients["oos"].astype("boolean").fillna(False).astype(bool)]
+
+
+def _without_oos(patients: pd.DataFrame, endpoint: Any, measure: str,
+                 source: tuple[str, list[str], Any], rng: np.random.Generator
+                 ) -> list[dict[str, Any]]:
+    """Sensitivity row: the primary comparison without patients treated with OOS lots."""
+    oos = _oos_patients(patients)
+    if not len(oos):
+        return []
+    name, cohorts, adjustment = source
+    try:
+        comp = compare(patients.drop(index=oos), endpoint=endpoint.id, kind=endpoint.kind,
+                       role=endpoint.role, control_source=name, control_cohorts=cohorts,
+                       covariates=list(getattr(adjustment, "covariates", []) or []),
+                       adjustment=adjustment, measure=measure, rng=rng)
+    except RegmedError as exc:
+        return [{"analysis": "without patients treated with OOS lots", "estimate": None,
+                 "ci_lower": None, "ci_upper": None, "note": f"not computed: {exc}"}]
+    e = comp.entry["effect"]
+    return [{"analysis": "without patients treated with OOS lots", "estimate": e["estimate"],
+             "ci_lower": e["ci_lower"], "ci_upper": e["ci_upper"],
+             "note": f"{len(oos)} treated patients with out-of-specification lots left out; "
+             f"{comp.entry['n_treated']} treated, {comp.entry['n_control']} controls"}]
+
+
+def _oos_flags(patients: pd.DataFrame, quality: dict[str, Any]) -> dict[str, Any] | None:
+    """An attrition row (nobody excluded) and a warning for patients given OOS lots."""
+    oos = _oos_patients(patients)
+    if not len(oos):
+        return None
+    n_treated = int((patients["cohort"] == "treated").sum())
+    undocumented = sum(1 for f in quality.get("flagged_patients", [])
+                       if f.get("oos_request_documented") is False)
+    reason = (f"flagged, not excluded: {len(oos)} treated with an out-of-specification lot "
+              f"({undocumented} without a documented supply request)")
+    return {"attrition": {"step": "lot quality", "cohort": "treated", "n_before": n_treated,
+                          "n_after": n_treated, "n_excluded": 0, "reason": reason},
+            "warning": f"{len(oos)} treated patients received out-of-specification lots "
+                       f"({undocumented} without a documented request); they are kept in "
+                       "every analysis, listed in the quality section, and left out in a "
+                       "sensitivity analysis of the primary endpoint"}

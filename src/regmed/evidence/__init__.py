@@ -5,6 +5,8 @@ survival and sandwich, and the numbers are checked against them (``tests/referen
 """
 
 # adjustment: propensity, matching, weighting, balance
+# models: weighted GLMs with sandwich variances (also used by regmed.quality)
+from regmed.evidence._glm import GlmFit, fit_glm
 from regmed.evidence.balance import Balance, balance
 
 # estimation: effects, survival, sensitivity, sites, verdicts
@@ -37,5 +39,5 @@ __all__ = [
     "MantelHaenszel", "PeriodCoverage", "SurvivalEffect", "TippingPoint", "Verdict",
     "calendar_trend", "cochran_q", "e_value", "estimate_effect", "fit_cox", "judge",
     "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
-    "site_effects", "e_value_rd",
+    "site_effects", "e_value_rd", "GlmFit", "fit_glm",
 ]

@@ -57,6 +57,37 @@ def fit_glm(
     With ``cluster`` given, the covariance is ``sandwich::vcovCL(fit, cluster = cluster)`` with
     its defaults: type HC1 for the linear model and HC0 for the GLMs, and the G/(G-1) cluster
     adjustment. Without clusters it is ``sandwich::vcovHC(fit, type = "HC0")``.
+
+    Public as ``regmed.evidence.fit_glm`` (``regmed.quality`` uses it for the CQA models).
+
+    Parameters
+    ----------
+    x : ndarray (n, k)
+        Design matrix, intercept column included.
+    y, w : ndarray (n,)
+        Response and prior weights.
+    family : {"gaussian", "poisson_log", "binomial_logit"}
+    cluster : ndarray (n,) or None
+        Cluster labels for the cluster-robust variance.
+
+    Returns
+    -------
+    GlmFit
+        ``coef``, ``vcov`` (sandwich), ``bread`` (model-based), ``df_residual``, ``family``.
+
+    Raises
+    ------
+    regmed.errors.ConvergenceError
+        No convergence, or a singular information matrix (separation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regmed.evidence import fit_glm
+    >>> x = np.column_stack([np.ones(6), [0, 0, 0, 1, 1, 1]])
+    >>> fit = fit_glm(x, np.array([1.0, 2, 3, 4, 5, 6]), np.ones(6), "gaussian", None)
+    >>> [round(float(c), 6) for c in fit.coef]
+    [2.0, 3.0]
     """
     n, k = x.shape
     # canonical links only: score_i = w_i (y_i - mu_i) x_i, working weight = w_i V(mu_i)
@@ -75,7 +106,15 @@ def fit_glm(
             var = mu if family == "poisson_log" else mu * (1.0 - mu)
             info = (x * (w * var)[:, None]).T @ x
             score = x.T @ (w * (y - mu))
-            step = np.linalg.solve(info, score)
+            try:
+                step = np.linalg.solve(info, score)
+            except np.linalg.LinAlgError:
+                raise ConvergenceError(
+                    f"The {family} model's information matrix is singular (separation: a "
+                    "covariate or the attribute predicts the outcome perfectly, or the "
+                    "fitted probabilities reached 0 or 1).") from None
+            if not np.all(np.isfinite(step)):
+                raise ConvergenceError(f"The {family} model diverged (non-finite step).")
             beta = beta + step
             if np.max(np.abs(step)) < tol * (1.0 + np.max(np.abs(beta))):
                 break
@@ -89,7 +128,10 @@ def fit_glm(
         var = mu
     else:
         var = mu * (1.0 - mu)
-    bread = np.linalg.inv((x * (w * var)[:, None]).T @ x)
+    try:
+        bread = np.linalg.inv((x * (w * var)[:, None]).T @ x)
+    except np.linalg.LinAlgError:
+        raise ConvergenceError(f"The {family} model's information matrix is singular.") from None
     ef = x * (w * (y - mu))[:, None]
     if cluster is None:
         meat = ef.T @ ef

@@ -148,6 +148,9 @@ FIELD_LABELS: dict[str, Pair] = {
     "quality_efficacy_analyses": ("品質特性と有効性の解析", "Quality–efficacy analyses"),
     "attribute": ("品質特性", "Quality attribute"),
     "purpose": ("目的", "Purpose"),
+    "scale": ("解析の尺度", "Scale of the attribute"),
+    "adjust": ("調整する患者背景因子", "Adjusted for"),
+    "strata": ("層別する患者背景", "Responder strata"),
     "quality_understanding": (
         "不均一性・作用機序・ドナー間差の理解の計画",
         "Plan to understand heterogeneity, mechanism and donor spread",
@@ -229,6 +232,8 @@ VALUE_LABELS: dict[str, Pair] = {
     "biodistribution": ("体内動態・体内分布", "biodistribution"),
     "responders": ("有効性が期待できる患者群", "responders"),
     "technique": ("手技の改善・標準化", "technique"),
+    "linear": ("原尺度", "linear"),
+    "log": ("対数尺度", "log"),
     "complete_case": ("完全ケース解析", "complete cases"),
     "non_responder": ("非改善とみなす", "counted as non-responder"),
     "multiple_imputation": ("多重代入法", "multiple imputation"),

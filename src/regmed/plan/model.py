@@ -387,6 +387,13 @@ class QualityAnalysis(_Model):
     purpose: list[
         Literal["mechanism", "verify_cqa", "new_cqa", "biodistribution", "responders", "technique"]
     ] = Field(default_factory=list)
+    #: Scale the attribute enters the CQA analysis on: ``log`` for multiplicative assays
+    #: (potency, cytokine secretion), whose effect is then per SD of the log value.
+    scale: Literal["linear", "log"] = "linear"
+    #: Patient covariates the association is adjusted for (columns of the study data).
+    adjust: list[str] = Field(default_factory=list)
+    #: Patient columns whose groups the responder-stratification view compares.
+    strata: list[str] = Field(default_factory=list)
 
 
 class QualityUnderstanding(_Model):

@@ -11,8 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from regmed.errors import ConvergenceError, DataError, Problem
-from regmed.evidence import fit_cox
-from regmed.evidence._glm import fit_glm
+from regmed.evidence import fit_cox, fit_glm
 from regmed.quality._common import bh_adjust, lot_table, require_columns
 from regmed.results import Result, format_table
 

@@ -17,14 +17,14 @@ from regmed.quality.specs import check_specs
 from regmed.quality.variability import variance_components
 from regmed.results import to_jsonable
 
-__all__ = ["quality_section"]
+__all__ = ["quality_section", "lot_series", "flagged_patients"]
 
 
 def quality_section(
     study_patients: pd.DataFrame,
     lot_results: pd.DataFrame,
     attributes: pd.DataFrame,
-    outcome: str,
+    outcome: str | None,
     *,
     kind: str = "binary",
     lots: pd.DataFrame | None = None,
@@ -50,7 +50,9 @@ def quality_section(
     lot_results, attributes : pandas.DataFrame
         The registry's ``lot_results`` and ``quality_attributes`` tables.
     outcome, kind : str
-        Endpoint column and its kind for :func:`~regmed.quality.associate`.
+        Endpoint column and its kind for :func:`~regmed.quality.associate`; with
+        ``outcome=None`` only the lot-level parts are computed (specifications, variance
+        components, control charts, potency, comparability).
     lots : pandas.DataFrame, optional
         The ``lots`` table (``donor_code``, ``manufactured_on``, ``process_version``,
         ``status``): enables variance components, control charts and comparability of the
@@ -79,10 +81,17 @@ def quality_section(
     :func:`compare_lots`, :func:`responder_strata`.
     """
     require_columns(attributes, ["attribute_code"], "quality_attributes")
-    codes = [str(c) for c in attributes["attribute_code"]]
+    require_columns(lot_results, [lot_key, "attribute_code", "value"], "lot_results")
+    all_codes = [str(c) for c in attributes["attribute_code"]]
+    numeric = pd.to_numeric(lot_results["value"], errors="coerce")
+    has_number = set(lot_results.loc[numeric.notna(), "attribute_code"].astype(str))
+    codes = [c for c in all_codes if c in has_number]
     notes: list[str] = []
     warnings: list[str] = []
     out: dict[str, Any] = {"attributes": codes, "outcome": outcome, "kind": kind}
+    if len(codes) < len(all_codes):
+        out["category_attributes"] = [c for c in all_codes if c not in has_number]
+    num_results = lot_results[numeric.notna()].assign(value=numeric[numeric.notna()])
 
     with_status = lots if lots is not None and "status" in lots.columns else None
     specs = check_specs(lot_results, attributes, lots=with_status,
@@ -93,11 +102,16 @@ def quality_section(
         "n_lots": int(len(specs.lots)), "exposures": to_jsonable(specs.exposures),
     }
     warnings += specs.warnings
+    out["lot_series"] = lot_series(specs.results, lots, lot_key)
 
     treated = study_patients[study_patients[lot_key].notna()] if lot_key in study_patients \
         else study_patients.iloc[0:0]
     site = site_key if site_key and site_key in treated.columns else None
+    out["flagged_patients"] = flagged_patients(treated, specs, outcome, lot_key)
+    lot_results = num_results
     try:
+        if outcome is None:
+            raise DataError("no outcome was given (no plan)")
         cqa = associate(treated, lot_results, outcome, codes, kind=kind, lot_key=lot_key,
                         adjust=adjust, cluster=cluster, log=log, site_key=site)
         out["cqa"] = {"estimates": to_jsonable(cqa.estimates), "options": cqa.options}
@@ -112,7 +126,7 @@ def quality_section(
         except DataError as err:
             notes.append(f"attribute → potency not computed: {err}")
 
-    if strata_by and kind == "binary":
+    if strata_by and kind == "binary" and outcome is not None:
         try:
             out["responder_strata"] = responder_strata(treated, outcome, strata_by).to_dict()
         except DataError as err:
@@ -155,3 +169,49 @@ def quality_section(
     out["notes"] = notes
     out["warnings"] = warnings
     return to_jsonable(out)
+
+
+def lot_series(results: pd.DataFrame, lots: pd.DataFrame | None,
+               lot_key: str = "lot_code") -> list[dict[str, Any]]:
+    """Per result: ``attribute, lot, manufactured_on, process_version, value, value_text,
+    lower, upper, oos`` — the data of the attribute-over-manufacturing-time figure, in time order.
+
+    ``results`` is :attr:`SpecCheck.results`; ``lots`` the registry's ``lots`` table.
+    """
+    frame = results[["attribute", "lot", "value", "value_text", "lower", "upper", "oos"]].copy()
+    frame["manufactured_on"] = None
+    frame["process_version"] = None
+    if lots is not None and lot_key in lots:
+        info = lots.assign(**{lot_key: lots[lot_key].astype(str)}).drop_duplicates(
+            lot_key).set_index(lot_key)
+        for col in ("manufactured_on", "process_version"):
+            if col in info:
+                frame[col] = frame["lot"].map(info[col].astype(str))
+    frame = frame.sort_values(["attribute", "manufactured_on", "lot"], na_position="last",
+                              kind="stable")
+    cols = ["attribute", "lot", "manufactured_on", "process_version", "value", "value_text",
+            "lower", "upper", "oos"]
+    return list(to_jsonable(frame[cols]))
+
+
+def flagged_patients(treated: pd.DataFrame, specs: Any, outcome: str | None,
+                     lot_key: str = "lot_code") -> list[dict[str, Any]]:
+    """Patients treated with an OOS lot: ``patient_id, lot, failed, oos_request_documented,
+    outcome`` (the request is looked up by ``site_code:patient_ref`` in the exposures)."""
+    if lot_key not in treated or not specs.oos_lots:
+        return []
+    rows = treated[treated[lot_key].astype(str).isin(specs.oos_lots)]
+    failed = specs.lots.set_index("lot")["failed"]
+    exp = specs.exposures
+    documented: dict[str, bool] = {}
+    if len(exp):
+        keys = exp["site_code"].astype(str) + ":" + exp["patient_ref"].astype(str)
+        documented = dict(zip(keys, exp["oos_request_documented"].astype(bool), strict=True))
+    out = []
+    for pid, row in rows.iterrows():
+        lot = str(row[lot_key])
+        value = row[outcome] if outcome is not None and outcome in rows else None
+        out.append({"patient_id": str(pid), "lot": lot, "failed": str(failed.get(lot, "")),
+                    "oos_request_documented": documented.get(str(pid)),
+                    "outcome": None if value is None or pd.isna(value) else float(value)})
+    return out

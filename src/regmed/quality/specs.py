@@ -22,9 +22,11 @@ class SpecCheck(Result):
     Attributes
     ----------
     results : pandas.DataFrame
-        One row per result: ``lot, attribute, value, lower, upper, unit, oos`` (``oos`` is
-        True when the value lies outside ``[lower, upper]``; limits are inclusive and a
-        missing limit is open).
+        One row per result: ``lot, attribute, value, value_text, lower, upper, category, unit,
+        oos``. For a numeric specification ``oos`` is True when the value lies outside
+        ``[lower, upper]`` (limits are inclusive and a missing limit is open); for a category
+        specification (``category``, e.g. ``negative``) when ``value_text`` is not one of the
+        accepted categories.
     lots : pandas.DataFrame
         One row per lot: ``lot, n_attributes, n_oos, oos, failed`` (failed attribute codes,
         comma-separated) and, when a ``lots`` table was given, ``status`` and
@@ -69,10 +71,13 @@ def check_specs(
     Parameters
     ----------
     lot_results : pandas.DataFrame
-        The registry's ``lot_results`` table: ``lot_code, attribute_code, value, unit``.
+        The registry's ``lot_results`` table: ``lot_code, attribute_code, value, unit`` and
+        optional ``value_text`` (the result of a category test such as sterility).
     attributes : pandas.DataFrame
         The registry's ``quality_attributes`` table: ``attribute_code, unit`` and optional
-        ``lower_spec``, ``upper_spec`` (inclusive limits; missing means open).
+        ``lower_spec``, ``upper_spec`` (inclusive limits; missing means open) and
+        ``spec_category`` (accepted categories of a category test, ``|``-separated, e.g.
+        ``negative`` or ``conforms``; compared without regard to case or surrounding space).
     lots : pandas.DataFrame, optional
         The ``lots`` table (``lot_code, status``) to check the release status against the
         results.
@@ -112,6 +117,9 @@ def check_specs(
     att = attributes.copy()
     for col in ("lower_spec", "upper_spec"):
         att[col] = pd.to_numeric(att[col], errors="coerce") if col in att else np.nan
+    if "spec_category" not in att:
+        att["spec_category"] = None
+    att["spec_category"] = att["spec_category"].map(_categories)
     if "unit" not in att:
         att["unit"] = None
     if att["attribute_code"].duplicated().any():
@@ -121,6 +129,8 @@ def check_specs(
                                  field="attribute_code") for a in dups])
     spec = att.set_index("attribute_code")
     problems: list[Problem] = []
+    if "value_text" not in lot_results:
+        lot_results = lot_results.assign(value_text=None)
     for i, row in enumerate(lot_results.itertuples(index=False), start=1):
         code = row.attribute_code
         if code not in spec.index:
@@ -132,21 +142,36 @@ def check_specs(
         if unit is not None and want is not None and not pd.isna(want) and unit != want:
             problems.append(Problem(f"unit {unit!r} differs from the attribute's unit {want!r}",
                                     file="lot_results", row=i, field="unit"))
-        if pd.isna(row.value):
+        if spec.at[code, "spec_category"] is not None:
+            if _blank(row.value_text):
+                problems.append(Problem(
+                    f"attribute {code!r} has a category specification; value_text is missing",
+                    file="lot_results", row=i, field="value_text"))
+        elif _blank(row.value):
             problems.append(Problem("value is missing", file="lot_results", row=i, field="value"))
     if problems:
         raise DataError("Lot results do not match the quality attributes", problems)
 
-    value = pd.to_numeric(lot_results["value"]).astype(float).to_numpy()
+    value = pd.to_numeric(lot_results["value"], errors="coerce").astype(float).to_numpy()
     codes = lot_results["attribute_code"].to_numpy()
     lower = spec["lower_spec"].reindex(codes).to_numpy(dtype=float)
     upper = spec["upper_spec"].reindex(codes).to_numpy(dtype=float)
-    oos = (~np.isnan(lower) & (value < lower)) | (~np.isnan(upper) & (value > upper))
+    accepted = spec["spec_category"].reindex(codes).to_numpy()
+    text = lot_results["value_text"].to_numpy()
+    is_cat = np.array([a is not None for a in accepted], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        num_oos = (~np.isnan(lower) & (value < lower)) | (~np.isnan(upper) & (value > upper))
+    cat_oos = np.array([a is not None and _norm(t) not in a for a, t in zip(accepted, text,
+                                                                               strict=True)])
+    oos = np.where(is_cat, cat_oos, num_oos)
     unit_col = (lot_results["unit"].to_numpy() if "unit" in lot_results
                 else spec["unit"].reindex(codes).to_numpy())
     results = pd.DataFrame({
         "lot": lot_results["lot_code"].astype(str).to_numpy(), "attribute": codes,
-        "value": value, "lower": lower, "upper": upper, "unit": unit_col, "oos": oos,
+        "value": value, "value_text": [None if _blank(t) else str(t) for t in text],
+        "lower": lower, "upper": upper,
+        "category": ["|".join(a) if a is not None else None for a in accepted],
+        "unit": unit_col, "oos": oos,
     })
     per_lot = (results.groupby("lot", sort=True)
                .agg(n_attributes=("attribute", "size"), n_oos=("oos", "sum"))
@@ -193,3 +218,20 @@ def check_specs(
                      warnings=warnings,
                      options={"lots_given": lots is not None,
                               "administrations_given": administrations is not None})
+
+
+def _blank(x: object) -> bool:
+    return x is None or (isinstance(x, float) and np.isnan(x)) or (
+        isinstance(x, str) and not x.strip()) or x is pd.NA
+
+
+def _norm(x: object) -> str:
+    return "" if _blank(x) else str(x).strip().casefold()
+
+
+def _categories(x: object) -> tuple[str, ...] | None:
+    """Accepted categories of a category specification (``|``-separated), normalized."""
+    if _blank(x):
+        return None
+    cats = tuple(_norm(c) for c in str(x).split("|") if c.strip())
+    return cats or None

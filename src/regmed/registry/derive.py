@@ -294,13 +294,32 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     attrition_frame = pd.DataFrame(
         attrition, columns=["step", "cohort", "n_before", "n_after", "n_excluded", "reason"]
     )
+    quality = _quality_tables(tables)
     return StudyData(
         patients=frame,
         attrition=attrition_frame,
         endpoints=endpoints,
         facts=facts,
-        data_hash=frame_hash(frame),
+        data_hash=frame_hash(frame, *quality.values()),
+        quality=quality,
     )
+
+
+_QUALITY_TABLES = ("quality_attributes", "lots", "lot_results", "administrations")
+
+
+def _quality_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The lot-level tables for ``regmed.quality`` (administrations keyed by patient_id)."""
+    out = {}
+    for name in _QUALITY_TABLES:
+        t = tables.get(name)
+        if t is None or t.empty:
+            continue
+        t = t.copy()
+        if name == "administrations":
+            t["patient_id"] = _key(t)
+        out[name] = t.reset_index(drop=True)
+    return out
 
 
 _REASONS = {

@@ -127,6 +127,34 @@ def _user_field(p: ParsedTable) -> str:
     return "patient_ref" if "patient_ref" in p.given else PSEUDONYM_COLUMN
 
 
+def _check_result_kind(p: ParsedTable, ctx: _Context, keys: list[tuple[Any, Any]]
+                       ) -> list[Problem]:
+    """A result of a category attribute needs ``value_text``; of any other, a ``value``."""
+    f = p.frame
+    db = ctx.db("quality_attributes")
+    cats: dict[tuple[Any, Any], Any] = {}
+    if "spec_category" in db:
+        cats.update(zip(zip(db["product_code"], db["attribute_code"], strict=True),
+                        db["spec_category"], strict=True))
+    if "quality_attributes" in ctx.parsed:
+        q = ctx.parsed["quality_attributes"].frame
+        spec = q["spec_category"] if "spec_category" in q else pd.Series(None, index=q.index)
+        cats.update(zip(zip(q["product_code"], q["attribute_code"], strict=True), spec,
+                        strict=True))
+    known = pd.Series([k in cats for k in keys], index=f.index)
+    is_cat = pd.Series([k in cats and isinstance(cats[k], str) and bool(cats[k].strip())
+                        for k in keys], index=f.index)
+    text = f["value_text"] if "value_text" in f else pd.Series(None, index=f.index)
+    value = f["value"] if "value" in f else pd.Series(None, index=f.index)
+    problems = []
+    if "value_text" in p.given or "value" in p.given:
+        problems += problems_at(is_cat & text.isna() & value.notna(), p.file, "value_text",
+                                "the attribute has a category specification: give value_text")
+        problems += problems_at(known & ~is_cat & value.isna() & text.notna(), p.file, "value",
+                                "the attribute has numeric limits: give a numeric value")
+    return problems
+
+
 def _check_refs(p: ParsedTable, ctx: _Context) -> list[Problem]:
     f, problems = p.frame, []
     for link in TABLE_MAPS[p.name].links:
@@ -170,6 +198,7 @@ def _check_refs(p: ParsedTable, ctx: _Context) -> list[Problem]:
             problems += problems_at(
                 wrong, p.file, "unit", "unit differs from the attribute's unit", expected
             )
+            problems += _check_result_kind(p, ctx, keys)
             continue
         known = ctx.known(link.target, cols)
         present = f[list(cols)].notna().all(axis=1)

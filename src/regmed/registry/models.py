@@ -114,6 +114,8 @@ class QualityAttribute(Base):
     method: Mapped[str | None] = mapped_column(String(255))
     lower_spec: Mapped[float | None] = mapped_column(Float)
     upper_spec: Mapped[float | None] = mapped_column(Float)
+    #: Accepted result(s) of a category test ("negative", "conforms"; ``|``-separated).
+    spec_category: Mapped[str | None] = mapped_column(String(255))
 
 
 class Donor(Base):
@@ -143,7 +145,9 @@ class LotResult(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = _fk("lots.id")
     attribute_id: Mapped[int] = _fk("quality_attributes.id")
-    value: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
+    #: The result of a category test (e.g. "negative"); ``value`` is then empty.
+    value_text: Mapped[str | None] = mapped_column(String(255))
     unit: Mapped[str] = mapped_column(String(64))
     measured_on: Mapped[dt.date | None] = mapped_column(Date)
 

@@ -145,8 +145,9 @@ def load_keys(session: Session, target: str) -> pd.DataFrame:
             Product.product_code,
             QualityAttribute.attribute_code,
             QualityAttribute.unit,
+            QualityAttribute.spec_category,
         ).join(Product, Product.id == QualityAttribute.product_id)
-        cols = ["id", "product_code", "attribute_code", "unit"]
+        cols = ["id", "product_code", "attribute_code", "unit", "spec_category"]
     elif target == "assessments":
         q = select(Assessment.id, Assessment.assessment_ref, Assessment.assessed_on)
         cols = ["id", "assessment_ref", "assessed_on"]

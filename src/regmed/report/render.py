@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from regmed.report import figures
 from regmed.report.labels import labels_for
+from regmed.report.quality_blocks import quality_blocks
 from regmed.report.schema import RATIO_MEASURES, validate_document
 
 __all__ = ["render_html", "figure_to_png", "FONT_STACK"]
@@ -161,14 +162,6 @@ def _analyses(doc: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, An
     return out
 
 
-def _quality(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    blocks: dict[str, list[Any]] = {}
-    for row in doc["quality"]["tables"]:
-        blocks.setdefault(row["attribute"], []).append(row)
-    return [{"attribute": k, "rows": sorted(v, key=lambda r: r["tertile"])}
-            for k, v in blocks.items()]
-
-
 def _css_string(text: str) -> str:
     """Escape text for a double-quoted CSS string: other than letters, digits and simple
     punctuation, every character becomes a 6-digit CSS escape ended by the space it eats."""
@@ -244,7 +237,7 @@ def render_html(doc: Mapping[str, Any], *, lang: str = "en") -> str:
         "attrition_figure": (_data_uri(figures.attrition_diagram(
             doc["attrition"])) if doc["attrition"] else None),
         "designs": _designs(doc, L), "analyses": _analyses(doc, L),
-        "quality_blocks": _quality(doc),
+        "quality_blocks": quality_blocks(doc["quality"], L),
         "css": (_HERE / "static" / "report.css").read_text(encoding="utf-8"),
         "font_stack": FONT_STACK,
         "exploratory_css": _css_string(L["exploratory_banner"]),

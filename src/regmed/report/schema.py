@@ -65,6 +65,11 @@ __all__ = [
     "EValue",
     "Quality",
     "QualityRow",
+    "Specifications",
+    "CqaRow",
+    "ComparabilityRow",
+    "VarianceRow",
+    "LotPoint",
     "validate_document",
     "read_document",
     "RATIO_MEASURES",
@@ -372,11 +377,205 @@ class QualityRow(TypedDict):
     ci_upper: Number | None
 
 
+class SpecResult(TypedDict):
+    """One out-of-specification release result (``category`` for a category test)."""
+
+    lot: str
+    attribute: str
+    value: Number | None
+    value_text: NotRequired[str | None]
+    lower: Number | None
+    upper: Number | None
+    category: NotRequired[str | None]
+    unit: str | None
+    oos: bool
+
+
+class Exposure(TypedDict):
+    """An administration of an OOS lot; ``flagged`` when no supply request is on file."""
+
+    site_code: str
+    patient_ref: str
+    lot: str
+    oos_request_documented: bool
+    flagged: bool
+
+
+class Specifications(TypedDict):
+    """OOS lots, their failed results, and the administrations of OOS lots."""
+
+    oos_lots: list[str]
+    oos_results: list[SpecResult]
+    n_lots: int
+    exposures: list[Exposure]
+
+
+class FlaggedPatient(TypedDict):
+    """A treated patient who received an OOS lot (flagged in every analysis)."""
+
+    patient_id: str
+    lot: str
+    failed: str
+    oos_request_documented: bool | None
+    outcome: Number | None
+
+
+class CqaRow(TypedDict):
+    """Association of one lot attribute with the patients' outcome (per SD of the attribute,
+    log odds / log hazard / mean difference as ``Cqa.options.scale`` says)."""
+
+    attribute: str
+    estimate: Number | None
+    std_error: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    p_value: Number | None
+    q_value: Number | None
+    n_patients: int
+    n_lots: int
+    planned: NotRequired[bool]
+
+
+class Cqa(TypedDict):
+    """The CQA screen: one row per numeric attribute, BH q-values across them."""
+
+    estimates: list[CqaRow]
+    options: dict[str, Any]
+
+
+class PotencyRow(TypedDict):
+    """Lot-level regression of potency on one attribute (per SD of the attribute)."""
+
+    attribute: str
+    estimate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    p_value: Number | None
+    q_value: Number | None
+    n_lots: int
+
+
+class Potency(TypedDict):
+    """Attribute → potency: the first link of the chain attribute → potency → response."""
+
+    estimates: list[PotencyRow]
+    options: dict[str, Any]
+
+
+class StratumRow(TypedDict):
+    """Response rate in one patient group (responder stratification)."""
+
+    variable: str
+    level: str
+    n: int
+    responders: int
+    rate: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+
+
+class ResponderStrata(TypedDict):
+    """Response by patient group, with Wilson intervals."""
+
+    strata: list[StratumRow]
+
+
+class VarianceRow(TypedDict):
+    """One variance component (donor, lot, residual, total) of one attribute."""
+
+    attribute: str
+    component: str
+    variance: Number | None
+    sd: Number | None
+    share: Number | None
+
+
+class ChartSignal(TypedDict):
+    """A point of an individuals chart that fires a run rule."""
+
+    order: int
+    date: str | None
+    value: Number | None
+    rules: str
+
+
+class ControlChartEntry(TypedDict):
+    """Individuals / moving-range chart limits and the signals of one attribute."""
+
+    center: Number | None
+    lcl: Number | None
+    ucl: Number | None
+    signals: list[ChartSignal]
+
+
+class ComparabilityRow(TypedDict):
+    """Candidate minus reference process for one attribute, with the verdict."""
+
+    attribute: str
+    difference: Number | None
+    ci_lower: Number | None
+    ci_upper: Number | None
+    margin: Number | None
+    equivalent: bool | None
+    method: str
+
+
+class ComparabilityTable(TypedDict):
+    """Comparability of two process versions (reference → candidate)."""
+
+    reference: str
+    candidate: str
+    estimates: list[ComparabilityRow]
+
+
+class LotPoint(TypedDict):
+    """One release result of one lot, for the attribute-over-time figure."""
+
+    attribute: str
+    lot: str
+    manufactured_on: str | None
+    process_version: str | None
+    value: Number | None
+    value_text: NotRequired[str | None]
+    lower: NotRequired[Number | None]
+    upper: NotRequired[Number | None]
+    oos: bool
+
+
+class PlannedQualityAnalysis(TypedDict):
+    """A quality↔efficacy analysis as the plan states it."""
+
+    id: str
+    attribute: str | None
+    endpoint: str | None
+    scale: str
+
+
 class Quality(TypedDict):
-    """The first quality↔response tables, and a note on how to read them."""
+    """The quality section: the descriptive tertile tables with their note, and — when the
+    registry holds lot data — specifications and OOS (with the flagged patients), the CQA
+    screen, attribute → potency, responder strata, variance components, control charts,
+    comparability of process versions and the per-lot series for the figure.
+
+    Further sub-sections (e.g. single-cell composition) are added as further
+    ``NotRequired`` keys and a block of :data:`regmed.report.render.QUALITY_BLOCKS`.
+    """
 
     tables: list[QualityRow]
     note: str
+    endpoint: NotRequired[str]
+    planned: NotRequired[list[PlannedQualityAnalysis]]
+    specifications: NotRequired[Specifications]
+    flagged_patients: NotRequired[list[FlaggedPatient]]
+    cqa: NotRequired[Cqa]
+    potency: NotRequired[Potency]
+    responder_strata: NotRequired[ResponderStrata]
+    variance_components: NotRequired[list[VarianceRow]]
+    control_charts: NotRequired[dict[str, ControlChartEntry]]
+    comparability: NotRequired[ComparabilityTable]
+    lot_series: NotRequired[list[LotPoint]]
+    notes: NotRequired[list[str]]
+    warnings: NotRequired[list[str]]
 
 
 class EvaluationDocument(TypedDict):
@@ -435,7 +634,17 @@ def _matches_scalar(value: Any, tp: Any) -> bool:
 def _check(value: Any, tp: Any, path: str, problems: list[Problem]) -> None:
     if len(problems) >= _MAX_PROBLEMS:
         return
+    if tp is Any:
+        return
     origin = typing.get_origin(tp)
+    if origin is dict:
+        if not isinstance(value, dict):
+            problems.append(Problem(f"expected an object, got {type(value).__name__}", field=path))
+            return
+        _, value_tp = typing.get_args(tp)
+        for key, item in value.items():
+            _check(item, value_tp, f"{path}.{key}", problems)
+        return
     if typing.is_typeddict(tp):
         if not isinstance(value, dict):
             problems.append(Problem(f"expected an object, got {type(value).__name__}", field=path))

@@ -1,0 +1,189 @@
+"""`regmed quality report` and `regmed quality compare`: lot quality from the registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from regmed.errors import DataError, Problem, RegmedError
+
+__all__ = ["register", "quality_report", "read_quality_data"]
+
+_console = Console()
+
+
+def read_quality_data(url: str | None, plan: str | None, version: int | None = None
+                      ) -> tuple[Any, Any, dict[str, Any] | None]:
+    """Registry → (StudyData, plan model or None, plan info) for the quality analyses.
+
+    ``plan`` is a locked plan name or a plan YAML file (a file need not be locked: the
+    quality report is descriptive of the registry and says which plan text it followed).
+    """
+    import pandas as pd
+
+    from regmed import registry
+    from regmed.plan import load_plan, plan_sha256
+    from regmed.registry.derive import build_study_data
+    from regmed.registry.extract import _with_refs
+    from regmed.registry.io import export_frames
+    from regmed.registry.opening import open_registry
+    from regmed.registry.plans import get_plan_version
+    from regmed.studydata import StudyData
+
+    engine = open_registry(url)
+    model: Any = None
+    info: dict[str, Any] | None = None
+    with registry.session_scope(engine) as session:
+        if plan is not None:
+            path = Path(plan)
+            if path.suffix in {".yaml", ".yml"} or path.exists():
+                if not path.exists():
+                    raise DataError("The plan file was not found",
+                                    [Problem("no such file", file=str(path))])
+                text = path.read_text(encoding="utf-8")
+                model = load_plan(text, file=str(path))
+                info = {"name": path.stem, "version": "file", "sha256": plan_sha256(text)}
+            else:
+                record = get_plan_version(session, plan, version)
+                model = load_plan(record.yaml_text, file=record.name)
+                info = {"name": record.name, "version": str(record.version),
+                        "sha256": record.sha256}
+        tables = _with_refs(export_frames(session))
+    if not any(len(tables.get(t, ())) for t in ("lot_results", "quality_attributes")):
+        raise DataError("The registry holds no lot quality data", [
+            Problem("table is empty", field=t) for t in ("quality_attributes", "lot_results")])
+    if len(tables.get("patients", ())) and len(tables.get("enrollments", ())):
+        data = build_study_data(tables, model)
+    else:  # lots only, no patients yet: the lot-level parts still run
+        from regmed.registry.derive import _quality_tables
+        from regmed.studydata import frame_hash
+
+        quality = _quality_tables(tables)
+        patients = pd.DataFrame({"cohort": pd.Series(dtype=str)})
+        data = StudyData(patients=patients, attrition=pd.DataFrame(), endpoints={}, facts={},
+                         data_hash=frame_hash(*quality.values()), quality=quality)
+    return data, model, info
+
+
+def quality_report(*, out: Path, plan: str | None = None, version: int | None = None,
+                   lang: str = "en", pdf: bool = True, url: str | None = None
+                   ) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Compute the quality document from the registry and write quality.json/html(/pdf)."""
+    from regmed.evaluate.quality_part import quality_document
+    from regmed.report.quality_page import write_quality_report
+
+    data, model, info = read_quality_data(url, plan, version)
+    doc = quality_document(model, data, plan_info=info)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "quality.json"
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False), encoding="utf-8")
+    files = write_quality_report(doc, out, lang=lang, pdf=pdf)
+    written = {"quality": path, "html": files.html}
+    if files.pdf is not None:
+        written["pdf"] = files.pdf
+    return doc, written
+
+
+def _compare(url: str | None, reference: str, candidate: str, method: str,
+             attributes: list[str] | None, k: float) -> Any:
+    from regmed.quality import compare_lots
+
+    data, _, _ = read_quality_data(url, None)
+    lots, results = data.quality.get("lots"), data.quality["lot_results"]
+    if lots is None:
+        raise DataError("The registry holds no lots")
+    versions = sorted(lots["process_version"].astype(str).unique())
+    problems = [Problem(f"no lots of process version {v!r}; the registry has "
+                        f"{', '.join(versions)}", field=opt)
+                for opt, v in (("--reference-process", reference),
+                               ("--candidate-process", candidate)) if v not in versions]
+    numeric = results[pd_numeric(results["value"]).notna()]
+    known = sorted(numeric["attribute_code"].astype(str).unique())
+    chosen = attributes or known
+    problems += [Problem(f"{a!r} has no numeric results; known: {', '.join(known)}",
+                         field="--attribute") for a in chosen if a not in known]
+    if problems:
+        raise DataError("Unknown process version or attribute", problems)
+    version = numeric["lot_code"].map(lots.set_index("lot_code")["process_version"].astype(str))
+    numeric = numeric.assign(value=pd_numeric(numeric["value"]))
+    return compare_lots(numeric[version == reference], numeric[version == candidate], chosen,
+                        method=method, k=k)
+
+
+def pd_numeric(values: Any) -> Any:
+    """Numbers of a column, NaN where not numeric."""
+    import pandas as pd
+
+    return pd.to_numeric(values, errors="coerce")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `quality` group (`report`, `compare`) to the `regmed` app."""
+    group = typer.Typer(help="Lot quality: specifications, CQAs, comparability.",
+                        no_args_is_help=True)
+    app.add_typer(group, name="quality")
+
+    @group.command("report")
+    def report_cmd(
+        out: Annotated[Path, typer.Option("--out", help="Folder for quality.html")] = Path("out"),
+        plan: Annotated[str | None, typer.Option(
+            "--plan", help="Locked plan name or plan YAML: its quality analyses and endpoint "
+            "drive the CQA screen (without it: lot-level analyses only)")] = None,
+        version: Annotated[int | None, typer.Option(help="Plan version (default latest)")
+                           ] = None,
+        db: Annotated[str | None, typer.Option(
+            "--db", help="Database URL (default $REGMED_DATABASE_URL)")] = None,
+        lang: Annotated[str, typer.Option(help="Report language: en or ja")] = "en",
+        pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write quality.pdf")
+                       ] = True,
+    ) -> None:
+        """Write the quality report (specifications and OOS, CQAs, potency chain, variance
+        components, control charts, comparability) from the registry."""
+        if lang not in ("en", "ja"):
+            raise RegmedError(f"--lang must be en or ja, not {lang!r}")
+        doc, files = quality_report(out=out, plan=plan, version=version, lang=lang, pdf=pdf,
+                                    url=db)
+        q = doc["quality"]
+        spec = q.get("specifications", {})
+        _console.print(f"{len(spec.get('oos_lots', []))} of {spec.get('n_lots', 0)} lots out "
+                       f"of specification; {len(q.get('flagged_patients', []))} patients "
+                       "treated with OOS lots")
+        for row in q.get("cqa", {}).get("estimates", []):
+            if row["q_value"] is not None and row["q_value"] < 0.05:
+                _console.print(f"CQA signal: {row['attribute']} (estimate "
+                               f"{row['estimate']:.2f} per SD, q = {row['q_value']:.3g})")
+        for kind, path in files.items():
+            _console.print(f"{kind}: {path}")
+
+    @group.command("compare")
+    def compare_cmd(
+        reference_process: Annotated[str, typer.Option(
+            "--reference-process", help="Process version of the reference lots")],
+        candidate_process: Annotated[str, typer.Option(
+            "--candidate-process", help="Process version of the candidate lots")],
+        method: Annotated[str, typer.Option(help="tost or quality_range")] = "tost",
+        attribute: Annotated[list[str] | None, typer.Option(
+            "--attribute", help="Attribute code (repeat; default all numeric)")] = None,
+        k: Annotated[float, typer.Option(help="k of the quality range mean ± k·SD")] = 3.0,
+        db: Annotated[str | None, typer.Option(
+            "--db", help="Database URL (default $REGMED_DATABASE_URL)")] = None,
+    ) -> None:
+        """Comparability of the lots of two process versions, per attribute."""
+        if method not in ("tost", "quality_range"):
+            raise RegmedError(f"--method must be tost or quality_range, not {method!r}")
+        cmp = _compare(db, reference_process, candidate_process, method, attribute, k)
+        table = Table(title=f"{candidate_process} against {reference_process} ({method})")
+        for col in ("attribute", "difference", "CI", "margin", "equivalent"):
+            table.add_column(col)
+        for r in cmp.estimates.itertuples():
+            table.add_row(str(r.attribute), f"{r.difference:.3g}",
+                          f"{r.ci_lower:.3g} to {r.ci_upper:.3g}", f"± {r.margin:.3g}",
+                          "yes" if r.equivalent else "NO")
+        _console.print(table)
+        for w in cmp.warnings:
+            _console.print(f"[yellow]warning:[/] {w}")

@@ -1,0 +1,86 @@
+"""The standalone quality report (``regmed quality report``): the evaluation report's quality
+section on a page of its own, from a quality document (``meta`` and ``quality``)."""
+
+# No ``from __future__ import annotations``: the TypedDicts need real annotation objects.
+
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict
+
+from regmed.errors import DataError, Problem
+from regmed.report.labels import labels_for
+from regmed.report.output import ReportFiles, write_pdf
+from regmed.report.quality_blocks import quality_blocks
+from regmed.report.render import FONT_STACK, _environment
+from regmed.report.schema import Quality, _check
+
+__all__ = ["QualityDocument", "validate_quality_document", "render_quality_html",
+           "write_quality_report"]
+
+_HERE = Path(__file__).parent
+
+
+class QualityPlan(TypedDict):
+    """The plan the quality analyses followed (its lock hash when locked)."""
+
+    name: str
+    version: str | int
+    sha256: str
+
+
+class QualityMeta(TypedDict):
+    """Provenance of a standalone quality report."""
+
+    created_at: str
+    regmed_version: str
+    data_hash: str
+    product: str
+    plan: QualityPlan | None
+    exploratory: NotRequired[bool]
+
+
+class QualityDocument(TypedDict):
+    """A standalone quality document."""
+
+    meta: QualityMeta
+    quality: Quality
+
+
+def validate_quality_document(doc: Any) -> QualityDocument:
+    """Check a quality document against :class:`QualityDocument`; every problem by key path.
+
+    Raises
+    ------
+    regmed.errors.DataError
+    """
+    problems: list[Problem] = []
+    _check(doc, QualityDocument, "", problems)
+    if problems:
+        raise DataError("The quality document is incomplete or malformed", problems)
+    return typing.cast(QualityDocument, doc)
+
+
+def render_quality_html(doc: Mapping[str, Any], *, lang: str = "en") -> str:
+    """Render a quality document as one self-contained HTML page (same blocks as section 8
+    of the evaluation report)."""
+    L = labels_for(lang)
+    validate_quality_document(doc)
+    context = {
+        "L": L, "lang": lang, "meta": doc["meta"], "quality": doc["quality"],
+        "quality_blocks": quality_blocks(doc["quality"], L),
+        "css": (_HERE / "static" / "report.css").read_text(encoding="utf-8"),
+        "font_stack": FONT_STACK,
+    }
+    return _environment().get_template("quality.html.j2").render(**context)
+
+
+def write_quality_report(doc: Mapping[str, Any], out: str | Path, *, lang: str = "en",
+                         pdf: bool = True, chromium: str | None = None) -> ReportFiles:
+    """Write ``quality.html`` (and ``quality.pdf`` through headless Chromium) into ``out``."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    html = folder / "quality.html"
+    html.write_text(render_quality_html(doc, lang=lang), encoding="utf-8")
+    pdf_path = write_pdf(html, folder / "quality.pdf", chromium=chromium) if pdf else None
+    return ReportFiles(html=html.resolve(), pdf=pdf_path, lang=lang)
