@@ -40,9 +40,9 @@ def version() -> None:
 
 
 def _register() -> None:
-    from regmed.cli import design, evaluate, plan, registry, web
+    from regmed.cli import design, evaluate, plan, registry, singlecell, web
 
-    for module in (registry, design, plan, evaluate, web):
+    for module in (registry, design, plan, evaluate, web, singlecell):
         module.register(app)
 
 
