@@ -40,9 +40,9 @@ def version() -> None:
 
 
 def _register() -> None:
-    from regmed.cli import design, evaluate, plan, quality, registry, web
+    from regmed.cli import design, evaluate, plan, quality, registry, singlecell, web
 
-    for module in (registry, design, plan, evaluate, quality, web):
+    for module in (registry, design, plan, evaluate, quality, web, singlecell):
         module.register(app)
 
 

@@ -3,7 +3,8 @@
 ``generate(scenario, seed=..., **params)`` returns a :class:`DemoData` whose ``tables`` go
 straight into the registry's validated import, whose ``truth`` holds the planted parameters
 and true effects, and whose ``plan_yaml`` is the scenario's evaluation plan. This package is
-pure: it imports only numpy, pandas, ``regmed.errors`` and ``regmed.results``.
+pure: it imports only numpy, pandas, ``regmed.errors`` and ``regmed.results`` (the single-cell
+simulator, :mod:`regmed.demo.singlecell`, also scipy for sparse counts and, on request, anndata).
 """
 
 from __future__ import annotations

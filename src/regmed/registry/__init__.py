@@ -35,6 +35,7 @@ from regmed.registry.dictionary import (
 )
 from regmed.registry.importer import ImportSummary, import_tables
 from regmed.registry.io import export_frames, export_tables, read_folder
+from regmed.registry.lot_files import lot_attribute, lot_files, register_lot_file
 from regmed.registry.models import (
     COHORTS,
     ROLES,
@@ -51,6 +52,7 @@ from regmed.registry.models import (
     FollowUp,
     Indication,
     Lot,
+    LotFile,
     LotResult,
     Patient,
     PlanVersion,
@@ -95,6 +97,9 @@ __all__ = [
     "read_folder",
     "export_tables",
     "export_frames",
+    "register_lot_file",
+    "lot_files",
+    "lot_attribute",
     "ensure_key",
     "load_key",
     "pseudonymize",
@@ -116,6 +121,7 @@ __all__ = [
     "Lot",
     "QualityAttribute",
     "LotResult",
+    "LotFile",
     "Shipment",
     "Patient",
     "Baseline",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -33,6 +34,7 @@ __all__ = [
     "Lot",
     "QualityAttribute",
     "LotResult",
+    "LotFile",
     "Shipment",
     "Patient",
     "Baseline",
@@ -150,6 +152,20 @@ class LotResult(Base):
     value_text: Mapped[str | None] = mapped_column(String(255))
     unit: Mapped[str] = mapped_column(String(64))
     measured_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class LotFile(Base):
+    """A data file of a lot (e.g. its single-cell ``.h5ad``): where it is and its SHA-256."""
+
+    __tablename__ = "lot_files"
+    __table_args__ = (UniqueConstraint("lot_id", "kind", "path"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = _fk("lots.id")
+    kind: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class Shipment(Base):
@@ -347,6 +363,7 @@ AUDITED_MODELS: dict[str, type[Base]] = {
         Donor,
         Lot,
         LotResult,
+        LotFile,
         Shipment,
         Patient,
         Baseline,

@@ -36,6 +36,7 @@ from regmed.registry.models import (
     Assessment,
     Base,
     Lot,
+    LotFile,
     Patient,
     Product,
     QualityAttribute,
@@ -112,6 +113,9 @@ def record_key(record: Base, *, session: Session) -> str:
         lot = session.get(Lot, record.lot_id)  # type: ignore[attr-defined]
         attr = session.get(QualityAttribute, record.attribute_id)  # type: ignore[attr-defined]
         return f"{lot.lot_code if lot else '?'}:{attr.attribute_code if attr else '?'}"
+    if isinstance(record, LotFile):
+        lot = session.get(Lot, record.lot_id)
+        return f"{lot.lot_code if lot else '?'}:{record.kind}:{record.path}"
     if isinstance(record, Adjudication):
         assessment = session.get(Assessment, record.assessment_id)
         return f"{assessment.assessment_ref if assessment else '?'}:{record.reviewer}"

@@ -1,0 +1,134 @@
+"""`regmed singlecell`: analyse lots' single-cell data; register a lot's ``.h5ad`` file.
+
+scanpy is imported only when a command runs, so ``regmed --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from regmed.errors import DataError, Problem, RegmedError
+
+__all__ = ["register"]
+
+singlecell_app = typer.Typer(
+    help="Single-cell heterogeneity of lots: reference taxonomy, composition ↔ potency.",
+    no_args_is_help=True,
+)
+
+
+@singlecell_app.command("analyze")
+def analyze(
+    h5ad: Annotated[Path | None, typer.Argument(
+        help="An .h5ad of all lots (raw counts in X); omit with --from-registry")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for tables, JSON and figures")] = Path(
+        "singlecell-output"),
+    potency: Annotated[Path | None, typer.Option(
+        help="CSV with columns lot,potency (one row per lot)")] = None,
+    potency_attribute: Annotated[str | None, typer.Option(
+        help="Take potency from the registry's lot results for this attribute code")] = None,
+    from_registry: Annotated[bool, typer.Option(
+        help="Read the lots' registered .h5ad files (checked against their SHA-256)")] = False,
+    lot: Annotated[list[str] | None, typer.Option(
+        help="With --from-registry: only these lots (repeatable)")] = None,
+    lot_key: Annotated[str, typer.Option(help="obs column naming each cell's lot")] = "lot",
+    batch_key: Annotated[str | None, typer.Option(
+        help="obs column of a technical batch to integrate over (never the lot)")] = None,
+    method: Annotated[str, typer.Option(help="clr, logit or propeller")] = "clr",
+    resolution: Annotated[float, typer.Option(help="Leiden resolution")] = 1.0,
+    permutations: Annotated[int, typer.Option(help="Permutations of the covariate")] = 9999,
+    umap: Annotated[bool, typer.Option(help="Compute UMAP and its figures")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+) -> None:
+    """Cluster the cells, relate each cluster's share across lots to potency, find markers."""
+    problems = []
+    if (h5ad is None) == (not from_registry):
+        problems.append(Problem("give an .h5ad file or --from-registry (one of the two)",
+                                field="h5ad"))
+    if (potency is None) == (potency_attribute is None):
+        problems.append(Problem("give --potency CSV or --potency-attribute (one of the two)",
+                                field="potency"))
+    if lot and not from_registry:
+        problems.append(Problem("--lot selects registered files; use it with "
+                                "--from-registry", field="lot"))
+    if problems:
+        raise RegmedError("cannot run the single-cell analysis", problems)
+
+    from regmed.singlecell.io import combine_lots, read_h5ad, read_potency_csv, write_analysis
+
+    pot = read_potency_csv(potency) if potency is not None else None
+    adata = read_h5ad(h5ad) if h5ad is not None else None
+    if from_registry or potency_attribute is not None:
+        from regmed.cli.registry import _engine
+        from regmed.registry import lot_attribute, lot_files, session_scope
+
+        engine = _engine()
+        try:
+            with session_scope(engine) as session:
+                if potency_attribute is not None:
+                    pot = lot_attribute(session, potency_attribute).rename("potency")
+                if from_registry:
+                    files = lot_files(session, lot or None, verify=True)
+        finally:
+            engine.dispose()
+        if from_registry:
+            if files.empty:
+                raise DataError("no registered .h5ad files" + (
+                    f" for lots {', '.join(lot)}" if lot else "") +
+                    "; register them with `regmed singlecell register-file`")
+            dup = files["lot_code"][files["lot_code"].duplicated()].tolist()
+            if dup:
+                raise DataError("a lot has several registered .h5ad files",
+                                [Problem("more than one file", field=f"lot {d}") for d in dup])
+            adata = combine_lots(dict(zip(files["lot_code"], files["path"], strict=True)),
+                                 lot_key=lot_key)
+    assert adata is not None and pot is not None
+
+    from regmed.singlecell import analyze_lots
+
+    result = analyze_lots(adata, pot, lot_key=lot_key, batch_key=batch_key,
+                          resolution=resolution, method=method,
+                          n_permutations=permutations, umap=umap, rng=seed)
+    written = write_analysis(result, out)
+    assoc = result.association_result
+    typer.echo(f"{result.n_cells:,} cells, {result.composition.counts.shape[0]} lots, "
+               f"{result.composition.counts.shape[1]} clusters; top cluster {assoc.top} "
+               f"(r = {assoc.table['estimate'].iloc[0]:.2f}, "
+               f"q = {assoc.table['q_value'].iloc[0]:.3g}); minimum detectable |r| = "
+               f"{assoc.min_detectable_r:.2f}")
+    for w in result.warnings:
+        typer.echo(f"warning: {w}")
+    typer.echo(f"wrote {len(written)} files to {out}")
+
+
+@singlecell_app.command("register-file")
+def register_file(
+    lot_code: Annotated[str, typer.Argument(help="The lot's code")],
+    path: Annotated[Path, typer.Argument(help="Its .h5ad file")],
+    description: Annotated[str | None, typer.Option(help="What the file holds")] = None,
+    reason: Annotated[str | None, typer.Option(
+        help="Why; required when re-registering a changed file")] = None,
+    actor: Annotated[str | None, typer.Option(help="Who (default: login name)")] = None,
+) -> None:
+    """Record a lot's .h5ad file (path, size, SHA-256) in the registry, audited."""
+    from regmed.cli.registry import _default_actor, _engine
+    from regmed.registry import register_lot_file, session_scope
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            rec = register_lot_file(lot_code, path, session=session,
+                                    actor=actor or _default_actor(), description=description,
+                                    reason=reason)
+            digest, where = rec.sha256, rec.path
+    finally:
+        engine.dispose()
+    typer.echo(f"lot {lot_code}: {where} (sha256 {digest[:16]}…)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `regmed singlecell` to the `regmed` app."""
+    app.add_typer(singlecell_app, name="singlecell")

@@ -1,0 +1,123 @@
+"""`regmed singlecell analyze` from an .h5ad or from the registry's lot files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import regmed.registry as reg
+from regmed.cli import main
+from regmed.demo.singlecell import simulate_lots
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, " ".join(err.split())
+
+
+@pytest.fixture(scope="module")
+def lots():
+    return simulate_lots(n_lots=6, cells_per_lot=120, n_genes=120, markers_per_state=10,
+                         link=0.95, seed=9)
+
+
+FAST = ["--no-umap", "--permutations", "199"]
+
+
+def test_analyze_an_h5ad_with_a_potency_csv(lots, tmp_path: Path, capsys) -> None:
+    h5ad = tmp_path / "lots.h5ad"
+    lots.to_anndata().write_h5ad(h5ad)
+    csv = tmp_path / "potency.csv"
+    lots.lots[["lot", "potency"]].to_csv(csv, index=False)
+    out = tmp_path / "out"
+    code, stdout, err = run(["singlecell", "analyze", str(h5ad), "--potency", str(csv),
+                             "--out", str(out), *FAST], capsys)
+    assert code == 0, err
+    assert "6 lots" in stdout and "minimum detectable" in stdout
+    for name in ("composition.csv", "deviation.csv", "association.csv", "markers.csv",
+                 "singlecell.json", "composition.png", "association.png"):
+        assert (out / name).is_file(), name
+    table = pd.read_csv(out / "association.csv")
+    assert list(table.columns[:5]) == ["cluster", "estimate", "p_value", "q_value", "stable"]
+    section = json.loads((out / "singlecell.json").read_text())
+    assert section["n_lots"] == 6 and section["association"]["method"] == "clr"
+
+
+def test_bad_input_is_a_clear_error(lots, tmp_path: Path, capsys) -> None:
+    h5ad = tmp_path / "lots.h5ad"
+    lots.to_anndata().write_h5ad(h5ad)
+    csv = tmp_path / "potency.csv"
+    lots.lots[["lot", "potency"]].head(4).to_csv(csv, index=False)
+    code, _, err = run(["singlecell", "analyze", str(h5ad), "--potency", str(csv), *FAST],
+                       capsys)
+    assert code == 2 and "L05" in err and "L06" in err and "no potency value" in err
+    code, _, err = run(["singlecell", "analyze", str(h5ad), "--potency", str(csv),
+                        "--lot-key", "donor", *FAST], capsys)
+    assert code == 2 and "obs.donor" in err
+    code, _, err = run(["singlecell", "analyze", "--potency", str(csv)], capsys)
+    assert code == 2 and "--from-registry" in err
+    code, _, err = run(["singlecell", "analyze", str(tmp_path / "nope.h5ad"), "--potency",
+                        str(csv)], capsys)
+    assert code == 2 and "file not found" in err
+    bad = tmp_path / "bad.h5ad"
+    bad.write_text("not hdf5")
+    code, _, err = run(["singlecell", "analyze", str(bad), "--potency", str(csv)], capsys)
+    assert code == 2 and "not a readable .h5ad" in err
+
+
+def _registry_tables(lots) -> dict[str, pd.DataFrame]:
+    codes = lots.lots["lot"].tolist()
+    return {
+        "products": pd.DataFrame([{"product_code": "MSC1", "name": "MSC", "type": "autologous",
+                                   "approval_kind": "conditional"}]),
+        "quality_attributes": pd.DataFrame([{"product_code": "MSC1", "attribute_code": "vegf",
+                                             "name": "VEGF secretion", "unit": "pg/mL"}]),
+        "lots": pd.DataFrame([{"lot_code": c, "product_code": "MSC1", "process_version": "v1",
+                               "manufactured_on": "2024-01-10", "status": "released"}
+                              for c in codes]),
+        "lot_results": pd.DataFrame([{"lot_code": c, "attribute_code": "vegf",
+                                      "value": str(v), "unit": "pg/mL"}
+                                     for c, v in zip(codes, lots.lots["potency"],
+                                                     strict=True)]),
+    }
+
+
+def test_analyze_from_the_registry(lots, tmp_path: Path, capsys,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'regmed.sqlite'}"
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
+    monkeypatch.setenv("REGMED_PSEUDONYM_KEY", "singlecell-test-key-0123456789")
+    reg.upgrade(url)
+    engine = reg.make_engine(url)
+    try:
+        with reg.session_scope(engine) as session:
+            reg.import_tables(session, _registry_tables(lots), actor="tester")
+    finally:
+        engine.dispose()
+    adata = lots.to_anndata()
+    for code in lots.lots["lot"]:
+        path = tmp_path / f"{code}.h5ad"
+        adata[adata.obs["lot"] == code].copy().write_h5ad(path)
+        code_, stdout, err = run(["singlecell", "register-file", code, str(path),
+                                  "--actor", "qa"], capsys)
+        assert code_ == 0, err
+    out = tmp_path / "out"
+    code, stdout, err = run(["singlecell", "analyze", "--from-registry",
+                             "--potency-attribute", "vegf", "--out", str(out), *FAST], capsys)
+    assert code == 0, err
+    assert "6 lots" in stdout
+    comp = pd.read_csv(out / "composition.csv")
+    assert sorted(comp["lot"].unique()) == lots.lots["lot"].tolist()
+    # a registered file that changed is refused
+    (tmp_path / "L01.h5ad").write_bytes(b"tampered")
+    code, _, err = run(["singlecell", "analyze", "--from-registry", "--potency-attribute",
+                        "vegf", "--out", str(out), *FAST], capsys)
+    assert code == 2 and "content changed" in err and "L01" in err
