@@ -116,6 +116,23 @@ def test_analyze_from_the_registry(lots, tmp_path: Path, capsys,
     assert "6 lots" in stdout
     comp = pd.read_csv(out / "composition.csv")
     assert sorted(comp["lot"].unique()) == lots.lots["lot"].tolist()
+    # the same lots in the quality report's single-cell section
+    qout = tmp_path / "quality"
+    code, stdout, err = run(["quality", "report", "--no-pdf", "--out", str(qout),
+                             "--singlecell-from-registry"], capsys)
+    assert code == 2 and "--singlecell-potency-attribute" in err  # no plan, no covariate
+    code, stdout, err = run(["quality", "report", "--no-pdf", "--out", str(qout),
+                             "--singlecell-from-registry", "--singlecell-potency-attribute",
+                             "vegf"], capsys)
+    assert code == 0, err
+    doc = json.loads((qout / "quality.json").read_text())
+    sc = doc["quality"]["singlecell"]
+    assert sc["n_lots"] == 6 and sc["association"]["covariate"] == "potency"
+    assert sorted(sc["association"]["lot_values"]) == lots.lots["lot"].tolist()
+    html = (qout / "quality.html").read_text()
+    assert 'id="singlecell-table"' in html and 'data-figure="singlecell-composition"' in html
+    top = sc["association"]["top"]
+    assert f'data-cluster="{top}"' in html and f"top cluster {top}" in stdout
     # a registered file that changed is refused
     (tmp_path / "L01.h5ad").write_bytes(b"tampered")
     code, _, err = run(["singlecell", "analyze", "--from-registry", "--potency-attribute",

@@ -71,14 +71,22 @@ def read_quality_data(url: str | None, plan: str | None, version: int | None = N
 
 
 def quality_report(*, out: Path, plan: str | None = None, version: int | None = None,
-                   lang: str = "en", pdf: bool = True, url: str | None = None
+                   lang: str = "en", pdf: bool = True, url: str | None = None,
+                   singlecell: dict[str, Any] | None = None
                    ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Compute the quality document from the registry and write quality.json/html(/pdf)."""
+    """Compute the quality document from the registry and write quality.json/html(/pdf).
+
+    ``singlecell`` (keys ``h5ad, from_registry, lots, potency_csv, potency_attribute,
+    lot_key, method, seed``) adds the single-cell section; without a potency source it takes
+    the potency attribute of the plan's quality analyses.
+    """
     from regmed.evaluate.quality_part import quality_document
     from regmed.report.quality_page import write_quality_report
 
     data, model, info = read_quality_data(url, plan, version)
     doc = quality_document(model, data, plan_info=info)
+    if singlecell is not None:
+        doc["quality"]["singlecell"] = _singlecell_part(doc, singlecell, url)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "quality.json"
     path.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False), encoding="utf-8")
@@ -87,6 +95,31 @@ def quality_report(*, out: Path, plan: str | None = None, version: int | None = 
     if files.pdf is not None:
         written["pdf"] = files.pdf
     return doc, written
+
+
+def _singlecell_part(doc: dict[str, Any], opts: dict[str, Any], url: str | None
+                     ) -> dict[str, Any]:
+    """Run :func:`regmed.singlecell.analyze_lots` for the report's single-cell block."""
+    from regmed.cli.singlecell import load_inputs
+
+    attribute = opts.get("potency_attribute")
+    if attribute is None and opts.get("potency_csv") is None:
+        attribute = doc["quality"].get("potency", {}).get("options", {}).get("potency")
+        if attribute is None:
+            raise DataError("The single-cell section needs a lot covariate", [Problem(
+                "give --singlecell-potency CSV or --singlecell-potency-attribute, or a plan "
+                "whose quality analyses name a potency attribute", field="singlecell")])
+    lot_key = str(opts.get("lot_key") or "lot")
+    adata, potency = load_inputs(
+        h5ad=opts.get("h5ad"), from_registry=bool(opts.get("from_registry")),
+        lots=opts.get("lots"), potency_csv=opts.get("potency_csv"),
+        potency_attribute=attribute, lot_key=lot_key, url=url, prefix="--singlecell-")
+    from regmed.singlecell import analyze_lots, singlecell_section
+
+    result = analyze_lots(adata, potency, lot_key=lot_key,
+                          method=str(opts.get("method") or "clr"), umap=False,
+                          rng=int(opts.get("seed") or 0))
+    return singlecell_section(result)
 
 
 def _compare(url: str | None, reference: str, candidate: str, method: str,
@@ -141,13 +174,38 @@ def register(app: typer.Typer) -> None:
         lang: Annotated[str, typer.Option(help="Report language: en or ja")] = "en",
         pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write quality.pdf")
                        ] = True,
+        singlecell: Annotated[Path | None, typer.Option(
+            "--singlecell", help="Add the single-cell section from this .h5ad of lots "
+            "(raw counts in X)")] = None,
+        singlecell_from_registry: Annotated[bool, typer.Option(
+            "--singlecell-from-registry", help="Add the single-cell section from the lots' "
+            "registered .h5ad files")] = False,
+        singlecell_potency: Annotated[Path | None, typer.Option(
+            "--singlecell-potency", help="CSV lot,potency for the single-cell section")] = None,
+        singlecell_potency_attribute: Annotated[str | None, typer.Option(
+            "--singlecell-potency-attribute", help="Lot attribute used as potency in the "
+            "single-cell section (default: the plan's potency attribute)")] = None,
+        singlecell_lot_key: Annotated[str, typer.Option(
+            "--singlecell-lot-key", help="obs column naming each cell's lot")] = "lot",
+        singlecell_method: Annotated[str, typer.Option(
+            "--singlecell-method", help="clr, logit or propeller")] = "clr",
+        seed: Annotated[int, typer.Option(help="Random seed (single-cell section)")] = 0,
     ) -> None:
         """Write the quality report (specifications and OOS, CQAs, potency chain, variance
         components, control charts, comparability) from the registry."""
         if lang not in ("en", "ja"):
             raise RegmedError(f"--lang must be en or ja, not {lang!r}")
+        sc = None
+        if singlecell is not None or singlecell_from_registry:
+            sc = {"h5ad": singlecell, "from_registry": singlecell_from_registry,
+                  "potency_csv": singlecell_potency,
+                  "potency_attribute": singlecell_potency_attribute,
+                  "lot_key": singlecell_lot_key, "method": singlecell_method, "seed": seed}
+        elif singlecell_potency is not None or singlecell_potency_attribute is not None:
+            raise RegmedError("--singlecell-potency(-attribute) needs --singlecell H5AD or "
+                              "--singlecell-from-registry")
         doc, files = quality_report(out=out, plan=plan, version=version, lang=lang, pdf=pdf,
-                                    url=db)
+                                    url=db, singlecell=sc)
         q = doc["quality"]
         spec = q.get("specifications", {})
         _console.print(f"{len(spec.get('oos_lots', []))} of {spec.get('n_lots', 0)} lots out "
@@ -157,6 +215,11 @@ def register(app: typer.Typer) -> None:
             if row["q_value"] is not None and row["q_value"] < 0.05:
                 _console.print(f"CQA signal: {row['attribute']} (estimate "
                                f"{row['estimate']:.2f} per SD, q = {row['q_value']:.3g})")
+        sc_part = q.get("singlecell")
+        if sc_part:
+            a = sc_part["association"]
+            _console.print(f"single-cell: {sc_part['n_cells']:,} cells, {sc_part['n_lots']} lots,"
+                           f" top cluster {a['top']} against {a['covariate']}")
         for kind, path in files.items():
             _console.print(f"{kind}: {path}")
 

@@ -6,13 +6,13 @@ scanpy is imported only when a command runs, so ``regmed --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from regmed.errors import DataError, Problem, RegmedError
 
-__all__ = ["register"]
+__all__ = ["register", "load_inputs"]
 
 singlecell_app = typer.Typer(
     help="Single-cell heterogeneity of lots: reference taxonomy, composition ↔ potency.",
@@ -44,54 +44,17 @@ def analyze(
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
 ) -> None:
     """Cluster the cells, relate each cluster's share across lots to potency, find markers."""
-    problems = []
-    if (h5ad is None) == (not from_registry):
-        problems.append(Problem("give an .h5ad file or --from-registry (one of the two)",
-                                field="h5ad"))
-    if (potency is None) == (potency_attribute is None):
-        problems.append(Problem("give --potency CSV or --potency-attribute (one of the two)",
-                                field="potency"))
-    if lot and not from_registry:
-        problems.append(Problem("--lot selects registered files; use it with "
-                                "--from-registry", field="lot"))
-    if problems:
-        raise RegmedError("cannot run the single-cell analysis", problems)
-
-    from regmed.singlecell.io import combine_lots, read_h5ad, read_potency_csv, write_analysis
-
-    pot = read_potency_csv(potency) if potency is not None else None
-    adata = read_h5ad(h5ad) if h5ad is not None else None
-    if from_registry or potency_attribute is not None:
-        from regmed.cli.registry import _engine
-        from regmed.registry import lot_attribute, lot_files, session_scope
-
-        engine = _engine()
-        try:
-            with session_scope(engine) as session:
-                if potency_attribute is not None:
-                    pot = lot_attribute(session, potency_attribute).rename("potency")
-                if from_registry:
-                    files = lot_files(session, lot or None, verify=True)
-        finally:
-            engine.dispose()
-        if from_registry:
-            if files.empty:
-                raise DataError("no registered .h5ad files" + (
-                    f" for lots {', '.join(lot)}" if lot else "") +
-                    "; register them with `regmed singlecell register-file`")
-            dup = files["lot_code"][files["lot_code"].duplicated()].tolist()
-            if dup:
-                raise DataError("a lot has several registered .h5ad files",
-                                [Problem("more than one file", field=f"lot {d}") for d in dup])
-            adata = combine_lots(dict(zip(files["lot_code"], files["path"], strict=True)),
-                                 lot_key=lot_key)
-    assert adata is not None and pot is not None
+    adata, pot = load_inputs(h5ad=h5ad, from_registry=from_registry, lots=lot,
+                             potency_csv=potency, potency_attribute=potency_attribute,
+                             lot_key=lot_key)
 
     from regmed.singlecell import analyze_lots
 
     result = analyze_lots(adata, pot, lot_key=lot_key, batch_key=batch_key,
                           resolution=resolution, method=method,
                           n_permutations=permutations, umap=umap, rng=seed)
+    from regmed.singlecell.io import write_analysis
+
     written = write_analysis(result, out)
     assoc = result.association_result
     typer.echo(f"{result.n_cells:,} cells, {result.composition.counts.shape[0]} lots, "
@@ -102,6 +65,61 @@ def analyze(
     for w in result.warnings:
         typer.echo(f"warning: {w}")
     typer.echo(f"wrote {len(written)} files to {out}")
+
+
+def load_inputs(*, h5ad: Path | None, from_registry: bool, lots: list[str] | None,
+                potency_csv: Path | None, potency_attribute: str | None, lot_key: str = "lot",
+                url: str | None = None, prefix: str = "--") -> tuple[Any, Any]:
+    """The cells (AnnData) and the lot covariate for a single-cell analysis.
+
+    Cells come from ``h5ad`` or the lots' registered files (``from_registry``, checked
+    against their SHA-256); the covariate from a CSV ``lot,potency`` or the registry's lot
+    results of ``potency_attribute``. Option problems are reported together, named with
+    ``prefix`` (``--`` for ``regmed singlecell``, ``--singlecell-`` for the quality report).
+    """
+    problems = []
+    if (h5ad is None) == (not from_registry):
+        problems.append(Problem(f"give an .h5ad file or {prefix}from-registry (one of the two)",
+                                field="h5ad"))
+    if (potency_csv is None) == (potency_attribute is None):
+        problems.append(Problem(f"give {prefix}potency CSV or {prefix}potency-attribute "
+                                "(one of the two)", field="potency"))
+    if lots and not from_registry:
+        problems.append(Problem(f"{prefix}lot selects registered files; use it with "
+                                f"{prefix}from-registry", field="lot"))
+    if problems:
+        raise RegmedError("cannot run the single-cell analysis", problems)
+
+    from regmed.singlecell.io import combine_lots, read_h5ad, read_potency_csv
+
+    pot = read_potency_csv(potency_csv) if potency_csv is not None else None
+    adata = read_h5ad(h5ad) if h5ad is not None else None
+    if from_registry or potency_attribute is not None:
+        from regmed.registry import lot_attribute, lot_files, session_scope
+        from regmed.registry.opening import open_registry
+
+        engine = open_registry(url)
+        try:
+            with session_scope(engine) as session:
+                if potency_attribute is not None:
+                    pot = lot_attribute(session, potency_attribute).rename("potency")
+                if from_registry:
+                    files = lot_files(session, lots or None, verify=True)
+        finally:
+            engine.dispose()
+        if from_registry:
+            if files.empty:
+                raise DataError("no registered .h5ad files" + (
+                    f" for lots {', '.join(lots)}" if lots else "") +
+                    "; register them with `regmed singlecell register-file`")
+            dup = files["lot_code"][files["lot_code"].duplicated()].tolist()
+            if dup:
+                raise DataError("a lot has several registered .h5ad files",
+                                [Problem("more than one file", field=f"lot {d}") for d in dup])
+            adata = combine_lots(dict(zip(files["lot_code"], files["path"], strict=True)),
+                                 lot_key=lot_key)
+    assert adata is not None and pot is not None
+    return adata, pot
 
 
 @singlecell_app.command("register-file")

@@ -234,6 +234,22 @@ _TABLE: dict[str, tuple[str, str]] = {
                              "参照工程 {reference} に対する変更後工程 {candidate}"),
     "q_difference": ("Difference (90% CI)", "差（90%信頼区間）"),
     "q_margin": ("Margin", "許容限界"),
+    "q_sc": ("Single-cell heterogeneity of lots: cluster composition and potency",
+             "ロットの単一細胞レベルの不均一性：クラスター構成と力価"),
+    "q_sc_summary": ("{n_cells:,} cells from {n_lots} lots in {n_clusters} clusters; each "
+                     "cluster's share across lots against {covariate} ({method}, permutation "
+                     "p-values, BH q-values). Smallest correlation detectable with 80% power: "
+                     "|r| = {mdr}.",
+                     "{n_lots} ロット {n_cells:,} 細胞、{n_clusters} クラスター。各クラスターの"
+                     "ロット間の構成比と {covariate} の関連（{method}、並べ替え検定の p 値、BH 法の"
+                     " q 値）。検出力 80% で検出できる最小の相関：|r| = {mdr}。"),
+    "q_cluster": ("Cluster", "クラスター"),
+    "q_r": ("Correlation", "相関"),
+    "q_stable": ("Stable (leave one lot out)", "安定（1 ロット除外）"),
+    "q_sc_markers": ("Marker genes of cluster {cluster}", "クラスター {cluster} のマーカー遺伝子"),
+    "q_sc_outliers": ("Lots whose composition deviates from the reference (Aitchison distance)",
+                      "構成が基準から外れたロット（Aitchison 距離）"),
+    "q_none": ("none", "なし"),
     "q_equivalent": ("Equivalent", "同等"),
     "q_method": ("Method", "方法"),
     "q_tertiles": ("Response by tertile of the attribute (descriptive)",

@@ -16,7 +16,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from regmed.report.quality_figures import cqa_forest, lot_series_plot
+from regmed.report.quality_figures import composition_bars, cqa_forest, lot_series_plot
 
 __all__ = ["QUALITY_BLOCKS", "quality_blocks"]
 
@@ -106,6 +106,25 @@ def _tertiles(q: Mapping[str, Any], L: Mapping[str, str]) -> dict[str, Any] | No
                        for k, v in blocks.items()], "note": q.get("note", "")}
 
 
+def _singlecell(q: Mapping[str, Any], L: Mapping[str, str]) -> dict[str, Any] | None:
+    sc = q.get("singlecell")
+    if not sc:
+        return None
+    assoc = sc["association"]
+    top = assoc.get("top")
+    fig = composition_bars(sc["composition"], assoc.get("lot_values") or {}, highlight=top,
+                           covariate=assoc["covariate"])
+    mdr = assoc.get("min_detectable_r")
+    return {"sc": sc, "rows": assoc["rows"], "top": top,
+            "top_markers": (sc["markers"].get(top) or [])[:10] if top is not None else [],
+            "outliers": [r["lot"] for r in sc["deviation"]["rows"] if r["outlier"]],
+            "summary": L["q_sc_summary"].format(
+                n_cells=sc["n_cells"], n_lots=sc["n_lots"], n_clusters=len(sc["clusters"]),
+                method=assoc["method"], covariate=assoc["covariate"],
+                mdr="—" if mdr is None else f"{float(mdr):.2f}"),
+            "figure": _uri(fig)}
+
+
 def _notes(q: Mapping[str, Any], L: Mapping[str, str]) -> dict[str, Any] | None:
     notes = list(q.get("notes", [])) + list(q.get("warnings", []))
     return {"notes": notes} if notes else None
@@ -115,7 +134,8 @@ def _notes(q: Mapping[str, Any], L: Mapping[str, str]) -> dict[str, Any] | None:
 QUALITY_BLOCKS: list[tuple[str, Build]] = [
     ("specs", _specs), ("series", _series), ("cqa", _cqa), ("potency", _potency),
     ("strata", _strata), ("variance", _variance), ("control", _control),
-    ("comparability", _comparability), ("tertiles", _tertiles), ("notes", _notes),
+    ("comparability", _comparability), ("singlecell", _singlecell), ("tertiles", _tertiles),
+    ("notes", _notes),
 ]
 
 

@@ -10,11 +10,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib
 import numpy as np
 
 from regmed.report.figures import _GREY, TREATED_COLOR, _figure, _fonts, _num
 
-__all__ = ["lot_series_plot", "cqa_forest"]
+__all__ = ["lot_series_plot", "cqa_forest", "composition_bars"]
 
 _OOS_COLOR = "#c0392b"
 _VERSION_MARKERS = ("o", "s", "^", "D", "v")
@@ -121,5 +122,51 @@ def cqa_forest(rows: Sequence[Mapping[str, Any]], *, scale: str = "",
         ax.set_xlabel(f"Estimate per SD of the attribute ({scale})" if scale
                       else "Estimate per SD of the attribute")
         ax.set_title(title or "Lot attributes and clinical response (* pre-specified)",
+                     fontsize=10)
+    return fig
+
+
+def composition_bars(rows: Sequence[Mapping[str, Any]], lot_values: Mapping[str, Any],
+                     *, highlight: str | None = None, covariate: str = "potency",
+                     title: str | None = None) -> Any:
+    """Cluster composition of each lot as stacked bars, lots ordered by the covariate.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        The document's ``quality.singlecell.composition`` rows (``lot, cluster,
+        proportion``).
+    lot_values : mapping
+        Lot → covariate (``quality.singlecell.association.lot_values``); lots without a
+        value are drawn last.
+    highlight : str, optional
+        A cluster (the top association) drawn with a black edge.
+    """
+    shares: dict[str, dict[str, float]] = {}
+    for r in rows:
+        shares.setdefault(str(r["lot"]), {})[str(r["cluster"])] = _num(r["proportion"])
+    clusters = sorted({c for v in shares.values() for c in v},
+                      key=lambda c: (len(c), c))
+    lots = sorted(shares, key=lambda lot: (lot not in lot_values,
+                                           _num(lot_values.get(lot, 0.0)), lot))
+    cmap = matplotlib.colormaps["tab20"]
+    with _fonts():
+        fig = _figure(max(4.0, 0.32 * len(lots) + 2.2), 3.4)
+        ax = fig.subplots()
+        bottom = np.zeros(len(lots))
+        for i, c in enumerate(clusters):
+            h = np.array([shares[lot].get(c, 0.0) for lot in lots])
+            edge = "black" if c == highlight else "none"
+            ax.bar(range(len(lots)), h, bottom=bottom, color=cmap(i % 20), label=c,
+                   edgecolor=edge, linewidth=1.0 if c == highlight else 0)
+            bottom += h
+        ax.set_xticks(range(len(lots)))
+        ax.set_xticklabels([f"{lot}\n{_num(lot_values[lot]):.3g}" if lot in lot_values
+                            else lot for lot in lots], fontsize=6, rotation=90)
+        ax.set_ylabel("Share of cells")
+        ax.set_ylim(0, 1)
+        fig.legend(fontsize=6, ncol=1, loc="outside right upper", frameon=False,
+                  title="cluster", title_fontsize=7)
+        ax.set_title(title or f"Cluster composition by lot, ordered by {covariate}",
                      fontsize=10)
     return fig

@@ -551,6 +551,67 @@ class PlannedQualityAnalysis(TypedDict):
     scale: str
 
 
+class SinglecellAssociationRow(TypedDict):
+    """One cluster's share across lots against the lot covariate (potency)."""
+
+    cluster: str
+    estimate: Number | None
+    p_value: Number | None
+    q_value: Number | None
+    stable: bool
+
+
+class SinglecellAssociation(TypedDict):
+    """Composition ↔ covariate (see :func:`regmed.singlecell.associate_composition`)."""
+
+    rows: list[SinglecellAssociationRow]
+    method: str
+    covariate: str
+    min_detectable_r: Number | None
+    top: str | None
+    lot_values: NotRequired[dict[str, Number]]
+
+
+class SinglecellCompositionRow(TypedDict):
+    """Share of one cluster in one lot."""
+
+    lot: str
+    cluster: str
+    n_cells: int
+    proportion: Number
+
+
+class SinglecellDeviationRow(TypedDict):
+    """A lot's Aitchison distance from the reference composition."""
+
+    lot: str
+    n_cells: int
+    distance: Number | None
+    outlier: bool
+
+
+class SinglecellDeviation(TypedDict):
+    """Each lot's deviation and the outlier threshold."""
+
+    rows: list[SinglecellDeviationRow]
+    threshold: Number | None
+
+
+class Singlecell(TypedDict):
+    """Single-cell heterogeneity of lots (:func:`regmed.singlecell.singlecell_section`)."""
+
+    n_cells: int
+    n_genes: int
+    n_lots: int
+    clusters: list[str]
+    composition: list[SinglecellCompositionRow]
+    deviation: SinglecellDeviation
+    association: SinglecellAssociation
+    markers: dict[str, list[str]]
+    notes: list[str]
+    warnings: list[str]
+
+
 class Quality(TypedDict):
     """The quality section: the descriptive tertile tables with their note, and — when the
     registry holds lot data — specifications and OOS (with the flagged patients), the CQA
@@ -574,6 +635,7 @@ class Quality(TypedDict):
     control_charts: NotRequired[dict[str, ControlChartEntry]]
     comparability: NotRequired[ComparabilityTable]
     lot_series: NotRequired[list[LotPoint]]
+    singlecell: NotRequired[Singlecell]
     notes: NotRequired[list[str]]
     warnings: NotRequired[list[str]]
 

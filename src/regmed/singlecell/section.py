@@ -29,7 +29,8 @@ def singlecell_section(result: LotAnalysis, *, n_markers: int = 10,
         cluster, n_cells, proportion``); ``deviation`` (rows ``lot, n_cells, distance,
         outlier``, ``threshold``, ``center``); ``association`` (rows ``cluster, estimate,
         p_value, q_value, stable, …``, ``method``, ``covariate``, ``min_detectable_r``,
-        ``min_detectable_r_bonferroni``, ``significant``, ``top``); ``markers`` (cluster →
+        ``min_detectable_r_bonferroni``, ``significant``, ``top``, ``lot_values`` — lot →
+        covariate); ``markers`` (cluster →
         genes); ``pseudobulk`` (or None); ``options``, ``warnings`` and ``notes`` — all
         JSON-ready (NaN becomes None).
 
@@ -66,7 +67,9 @@ def singlecell_section(result: LotAnalysis, *, n_markers: int = 10,
                         "min_detectable_r": assoc.min_detectable_r,
                         "min_detectable_r_bonferroni": assoc.min_detectable_r_bonferroni,
                         "significant": assoc.significant(), "top": assoc.top,
-                        "options": assoc.options},
+                        "options": assoc.options,
+                        "lot_values": {str(k): float(v) for k, v in
+                                       assoc.values[assoc.options["covariate"]].items()}},
         "markers": {c: genes[:n_markers] for c, genes in result.markers.items()},
         "pseudobulk": pb,
         "options": result.options, "warnings": result.warnings, "notes": notes,
