@@ -133,6 +133,25 @@ def test_analyze_from_the_registry(lots, tmp_path: Path, capsys,
     assert 'id="singlecell-table"' in html and 'data-figure="singlecell-composition"' in html
     top = sc["association"]["top"]
     assert f'data-cluster="{top}"' in html and f"top cluster {top}" in stdout
+    # lot files travel with an export and import back whole into a new registry
+    code, _, err = run(["export", "--format", "csv", "--out", str(tmp_path / "ex")], capsys)
+    assert code == 0, err
+    exported = pd.read_csv(tmp_path / "ex" / "lot_files.csv")
+    assert sorted(exported["lot_code"]) == lots.lots["lot"].tolist()
+    url2 = f"sqlite:///{tmp_path / 'copy.sqlite'}"
+    monkeypatch.setenv("REGMED_DATABASE_URL", url2)
+    reg.upgrade(url2)
+    code, _, err = run(["import", str(tmp_path / "ex"), "--actor", "qa"], capsys)
+    assert code == 0, err
+    engine = reg.make_engine(url2)
+    try:
+        with reg.session_scope(engine) as session:
+            copied = reg.lot_files(session, verify=True)
+    finally:
+        engine.dispose()
+    assert (copied.sort_values("lot_code")["sha256"].tolist()
+            == exported.sort_values("lot_code")["sha256"].tolist())
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
     # a registered file that changed is refused
     (tmp_path / "L01.h5ad").write_bytes(b"tampered")
     code, _, err = run(["singlecell", "analyze", "--from-registry", "--potency-attribute",
