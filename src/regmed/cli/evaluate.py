@@ -185,15 +185,21 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Seed of the generated data")] = 7,
         lang: Annotated[str, typer.Option(help="Report language: en or ja")] = "en",
         pdf: Annotated[bool, typer.Option("--pdf/--no-pdf")] = True,
+        singlecell: Annotated[bool, typer.Option(
+            "--singlecell/--no-singlecell",
+            help="sci: also simulate single-cell data of 12 lots and write quality.html")
+        ] = True,
     ) -> None:
-        """Build a demo registry, lock its plan, evaluate it and write the report."""
-        run_demo(out=out, scenario=scenario, seed=seed, lang=lang, pdf=pdf)
+        """Build a demo registry, lock its plan, evaluate it and write the reports."""
+        run_demo(out=out, scenario=scenario, seed=seed, lang=lang, pdf=pdf,
+                 singlecell=singlecell)
 
     _register_plan_lock(app)
 
 
 def run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
-             params: dict[str, Any] | None = None) -> dict[str, Any]:
+             params: dict[str, Any] | None = None, singlecell: bool = False
+             ) -> dict[str, Any]:
     """The main job: fresh registry → demo data → audit check → lock plan → evaluate → report."""
     from regmed import demo, registry
     from regmed.registry.plans import lock_plan
@@ -238,6 +244,16 @@ def run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
     doc, files = run_evaluation(plan=name, version=None, exploratory=False, out=out, lang=lang,
                                 seed=20260401, pdf=pdf, url=url, actor="demo")
     _show(doc, files)
+    if singlecell and scenario == "sci":
+        from regmed.cli.demo_singlecell import demo_singlecell
+
+        qdoc, qfiles = demo_singlecell(out=out, url=url, plan=name, seed=seed, lang=lang,
+                                       pdf=pdf)
+        sc = qdoc["quality"]["singlecell"]
+        top = sc["association"]["rows"][0]
+        _console.print(f"single-cell: {sc['n_cells']:,} cells of {sc['n_lots']} lots; cluster "
+                       f"{top['cluster']} tracks VEGF under hypoxia (r = {top['estimate']:.2f}, "
+                       f"q = {top['q_value']:.3g}); quality report: {qfiles['html']}")
     _console.print(f"demo finished in {time.perf_counter() - started:.1f} s; "
                    f"open {files['html']}")
     return doc
