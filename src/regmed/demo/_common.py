@@ -25,6 +25,7 @@ TABLE_ORDER: tuple[str, ...] = (
     "donors",
     "lots",
     "lot_results",
+    "lot_files",
     "shipments",
     "patients",
     "baseline",
@@ -51,6 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "released_on", "status", "coa_reference",
     ),
     "lot_results": ("lot_code", "attribute_code", "value", "value_text", "unit", "measured_on"),
+    "lot_files": ("lot_code", "kind", "path", "sha256", "size_bytes", "description"),
     "shipments": (
         "shipment_code", "lot_code", "site_code", "shipped_on", "received_on",
         "receipt_temperature_c", "time_out_of_storage_min", "viability_at_receipt_pct",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from regmed.demo._common import TABLE_ORDER, DemoData, check_params
+from regmed.demo._common import COLUMNS, TABLE_ORDER, DemoData, check_params
 from regmed.demo.heart import HEART_DEFAULTS, generate_heart
 from regmed.demo.sci import SCI_DEFAULTS, generate_sci
 from regmed.errors import DataError, Problem
@@ -96,5 +97,7 @@ def generate(
     shown = {k: (str(v) if isinstance(v, np.datetime64) else v) for k, v in p.items()}
     return DemoData(
         scenario=scenario, seed=seed_value, params=shown,
-        tables={name: tables[name] for name in TABLE_ORDER}, truth=truth, plan_yaml=plan,
+        # tables a scenario does not fill (lot_files: data files are registered, not generated)
+        tables={name: tables[name] if name in tables else pd.DataFrame(columns=COLUMNS[name])
+                for name in TABLE_ORDER}, truth=truth, plan_yaml=plan,
     )
