@@ -29,7 +29,12 @@ def test_demo_potency_link_and_oos_list() -> None:
     assert set(sec["specifications"]["oos_lots"]) == released_oos
     assert any("not identifiable" in n for n in sec["notes"])  # autologous: 1 lot per donor
     assert sec["comparability"]["reference"] == "v1"
-    assert set(sec["control_charts"]) == set(t["quality_attributes"]["attribute_code"])
+    qa = t["quality_attributes"]
+    numeric = set(qa.loc[qa["spec_category"].isna(), "attribute_code"])
+    categories = set(qa.loc[qa["spec_category"].notna(), "attribute_code"])
+    assert categories == {"sterility", "mycoplasma"}
+    assert set(sec["control_charts"]) == numeric  # charts of numeric attributes only
+    assert not categories & set(cqa.index)  # category tests are not screened as CQAs
 
 
 def test_allogeneic_section_has_variance_components() -> None:

@@ -10,7 +10,15 @@ import pandas as pd
 
 from regmed.demo._common import days, frame, iso
 
-__all__ = ["Attribute", "LotBatch", "make_lots"]
+__all__ = ["Attribute", "LotBatch", "make_lots", "CATEGORY_TESTS"]
+
+#: Release tests with a category specification (code, name, unit, method, accepted result);
+#: every demo lot passes them (drawn without the random stream, so seeds keep their data).
+CATEGORY_TESTS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("sterility", "Sterility", "result", "JP 4.06 sterility test (membrane filtration)",
+     "negative"),
+    ("mycoplasma", "Mycoplasma", "result", "JP G3 NAT for mycoplasma", "negative"),
+)
 
 Draw = Callable[[np.random.Generator, np.ndarray], np.ndarray]
 
@@ -149,5 +157,30 @@ def make_lots(
         "upper_spec": [np.nan if a.upper is None else a.upper for a in attributes],
         "spec_category": [None] * len(attributes),
     })
+    _add_category_tests(tables, product_code, lot_codes, manufactured_on)
     value_frame = pd.DataFrame({"lot_code": lot_codes, **values})
     return LotBatch(tables, value_frame, oos, planted, version, received_on)
+
+
+def _add_category_tests(tables: dict[str, pd.DataFrame], product_code: str,
+                        lot_codes: list[str], manufactured_on: np.ndarray) -> None:
+    """Append the :data:`CATEGORY_TESTS` attributes and each lot's passing result."""
+    k, n = len(CATEGORY_TESTS), len(lot_codes)
+    attrs = frame("quality_attributes", {
+        "product_code": [product_code] * k,
+        "attribute_code": [t[0] for t in CATEGORY_TESTS], "name": [t[1] for t in CATEGORY_TESTS],
+        "unit": [t[2] for t in CATEGORY_TESTS], "method": [t[3] for t in CATEGORY_TESTS],
+        "lower_spec": [np.nan] * k, "upper_spec": [np.nan] * k,
+        "spec_category": [t[4] for t in CATEGORY_TESTS],
+    })
+    results = frame("lot_results", {
+        "lot_code": np.repeat(lot_codes, k),
+        "attribute_code": [t[0] for t in CATEGORY_TESTS] * n,
+        "value": [np.nan] * (n * k),
+        "value_text": [t[4] for t in CATEGORY_TESTS] * n,
+        "unit": [t[2] for t in CATEGORY_TESTS] * n,
+        "measured_on": np.repeat(np.asarray(iso(manufactured_on), dtype=object), k),
+    })
+    tables["quality_attributes"] = pd.concat([tables["quality_attributes"], attrs],
+                                             ignore_index=True)
+    tables["lot_results"] = pd.concat([tables["lot_results"], results], ignore_index=True)
