@@ -17,7 +17,7 @@ from regmed.web.security import LoginThrottle
 from regmed.web.services import NotFound
 from regmed.web.settings import WebSettings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "app_from_env"]
 
 
 def _problems(exc: RegmedError) -> list[dict[str, Any]]:
@@ -86,3 +86,9 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """``create_app(WebSettings.from_env())``: the factory uvicorn's worker processes call
+    (``uvicorn --factory regmed.web.app:app_from_env``; see ``regmed serve --workers``)."""
+    return create_app(WebSettings.from_env())

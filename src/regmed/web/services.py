@@ -2,9 +2,10 @@
 
 Every read goes through :func:`visible_patients` / :func:`get_patient` so that an investigator
 only ever reaches their own site's patients (another site's id is *not found*, so ids leak
-nothing). Every write builds a one-row table of the import column dictionary and calls
-:func:`regmed.registry.import_tables`, so the web forms apply exactly the importer's rules and
-write the same audit events; a change of a stored record needs a reason.
+nothing). Every write builds a row of the import column dictionary and calls
+:func:`regmed.registry.save_row` (one record) or :func:`regmed.registry.import_tables`
+(enrollment: the patient and the enrollment together), so the web forms apply the importer's
+rules and write the same audit events; a change of a stored record needs a reason.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from regmed.registry import (
     import_tables,
     load_key,
     pseudonymize,
+    save_row,
 )
 from regmed.registry.web_models import RecordLock
 from regmed.web.settings import WebSettings
@@ -286,10 +288,8 @@ def record_assessment(
         "assessment_ref": ref, "site_code": site, "patient_pseudonym": patient.pseudonym
     }
     row.update({k: data.get(k) for k in ASSESSMENT_FIELDS})
-    _import(session, "assessments", row, actor=user.username)
-    return session.execute(
-        select(Assessment).where(Assessment.assessment_ref == ref)
-    ).scalar_one()
+    saved = save_row(session, "assessments", row, actor=user.username)
+    return session.get_one(Assessment, saved.id)
 
 
 def change_assessment(
@@ -316,7 +316,7 @@ def change_assessment(
     }
     row.update({k: getattr(a, k) for k in ASSESSMENT_FIELDS})
     row.update(changes)
-    _import(session, "assessments", row, actor=user.username, reason=reason)
+    save_row(session, "assessments", row, actor=user.username, reason=reason)
     session.refresh(a)
     return a
 
@@ -337,12 +337,8 @@ def record_adverse_event(
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym, "ae_ref": ref}
     for k in ("term", "onset_on", "serious", "grade", "related", "outcome"):
         row[k] = data.get(k)
-    _import(session, "adverse_events", row, actor=user.username)
-    return session.execute(
-        select(AdverseEvent).where(
-            AdverseEvent.patient_id == patient.id, AdverseEvent.ae_ref == ref
-        )
-    ).scalar_one()
+    saved = save_row(session, "adverse_events", row, actor=user.username)
+    return session.get_one(AdverseEvent, saved.id)
 
 
 def record_follow_up(
@@ -357,10 +353,10 @@ def record_follow_up(
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
     for k in ("last_contact_on", "status", "death_on", "death_cause"):
         row[k] = data.get(k)
-    _import(session, "follow_ups", row, actor=user.username, reason=reason)
-    return session.execute(
-        select(FollowUp).where(FollowUp.patient_id == patient.id)
-    ).scalar_one()
+    saved = save_row(session, "follow_ups", row, actor=user.username, reason=reason)
+    if fu is not None:
+        session.refresh(fu)
+    return session.get_one(FollowUp, saved.id)
 
 
 def available_lots(session: Session, user: User, patient_id: int) -> list[dict[str, Any]]:
@@ -411,8 +407,5 @@ def record_administration(
     for k in ("lot_code", "administered_on", "dose", "dose_unit", "route", "surgery",
               "oos_request_documented"):
         row[k] = data.get(k)
-    _import(session, "administrations", row, actor=user.username)
-    return session.execute(
-        select(Administration).join(Lot, Lot.id == Administration.lot_id)
-        .where(Administration.patient_id == patient.id, Lot.lot_code == code)
-    ).scalar_one()
+    saved = save_row(session, "administrations", row, actor=user.username)
+    return session.get_one(Administration, saved.id)

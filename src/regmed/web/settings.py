@@ -71,13 +71,16 @@ class WebSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> WebSettings:
-        """Settings from ``REGMED_WEB_SECRET_KEY``, ``REGMED_DATABASE_URL`` and
-        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds), with keyword overrides."""
+        """Settings from ``REGMED_WEB_SECRET_KEY``, ``REGMED_DATABASE_URL``,
+        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds) and ``REGMED_WEB_INSECURE_COOKIES`` (``1``: send
+        the session cookie over plain HTTP, local use only), with keyword overrides."""
         values: dict[str, object] = {
             "secret_key": os.environ.get("REGMED_WEB_SECRET_KEY", ""),
             "database_url": os.environ.get("REGMED_DATABASE_URL"),
         }
         if os.environ.get("REGMED_WEB_IDLE_TIMEOUT"):
             values["idle_timeout_s"] = int(os.environ["REGMED_WEB_IDLE_TIMEOUT"])
+        if os.environ.get("REGMED_WEB_INSECURE_COOKIES") == "1":
+            values["secure_cookies"] = False
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
