@@ -29,6 +29,7 @@ from regmed.registry import (
     Indication,
     Lot,
     Patient,
+    SavedRow,
     Site,
     User,
     import_tables,
@@ -277,8 +278,9 @@ ASSESSMENT_FIELDS = (
 def record_assessment(
     session: Session, user: User, patient_id: int, data: Mapping[str, Any],
     settings: WebSettings,
-) -> Assessment:
-    """Record an endpoint assessment of a visit of the investigator's own patient."""
+) -> SavedRow:
+    """Record an endpoint assessment of a visit of the investigator's own patient (its id is
+    ``.id``; nothing is read back, so the audit chain's lock is released sooner)."""
     patient, site = _patient_row(session, user, patient_id)
     problems = _visit_problems(settings, str(data.get("visit") or ""))
     if problems:
@@ -288,8 +290,7 @@ def record_assessment(
         "assessment_ref": ref, "site_code": site, "patient_pseudonym": patient.pseudonym
     }
     row.update({k: data.get(k) for k in ASSESSMENT_FIELDS})
-    saved = save_row(session, "assessments", row, actor=user.username)
-    return session.get_one(Assessment, saved.id)
+    return save_row(session, "assessments", row, actor=user.username)
 
 
 def change_assessment(
