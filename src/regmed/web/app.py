@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError as DBDataError
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -102,6 +103,13 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     async def _data(request: Request, exc: DataError) -> Response:
         return JSONResponse({"detail": exc.message, "problems": _problems(exc)},
                             status_code=422)
+
+    @app.exception_handler(DBDataError)
+    async def _db_data(request: Request, exc: DBDataError) -> Response:
+        # a value the database cannot hold (PostgreSQL: a NUL character in text); the unit
+        # of work has rolled back
+        return JSONResponse({"detail": "a value cannot be stored (e.g. it contains a NUL "
+                                       "character)"}, status_code=422)
 
     app.include_router(api.router)
     app.include_router(pages.router)
