@@ -16,6 +16,7 @@ from regmed.web import services as svc
 from regmed.web.api import login_user
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.planview import schedule
 from regmed.web.schemas import Id
 from regmed.web.security import new_csrf_token
 
@@ -104,7 +105,8 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
 def patient(patient_id: Id, request: Request, user: Reader, session: SessionDep,
             settings: SettingsDep) -> Response:
     view = svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
-    return _render(request, "patient.html", user=user, p=view, visits=settings.visits)
+    return _render(request, "patient.html", user=user, p=view,
+                   visits=schedule(session, settings))
 
 
 @router.post("/patients/{patient_id}/assessments", dependencies=[Csrf])
@@ -119,7 +121,7 @@ async def add_assessment(patient_id: Id, request: Request, user: Investigator,
         view = svc.patient_view(session, user, svc.get_patient(session, user, patient_id),
                                 settings)
         return _render(request, "patient.html", status=422, user=user, p=view,
-                       visits=settings.visits, errors=_errors(exc))
+                       visits=schedule(session, settings), errors=_errors(exc))
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 

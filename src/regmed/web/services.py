@@ -38,7 +38,8 @@ from regmed.registry import (
     save_row,
 )
 from regmed.registry.web_models import RecordLock
-from regmed.web.settings import WebSettings
+from regmed.web.planview import schedule
+from regmed.web.settings import VisitWindow, WebSettings
 
 __all__ = [
     "NotFound",
@@ -98,10 +99,10 @@ def _iso(d: dt.date | None) -> str | None:
 
 
 def visit_window_status(
-    settings: WebSettings, visit: str, index_on: dt.date, assessed_on: dt.date
+    visits: tuple[VisitWindow, ...], visit: str, index_on: dt.date, assessed_on: dt.date
 ) -> bool:
     """True when ``assessed_on`` lies in the window of ``visit`` (counted from ``index_on``)."""
-    for v in settings.visits:
+    for v in visits:
         if v.name == visit:
             return abs((assessed_on - index_on).days - v.day) <= v.window
     return False
@@ -123,12 +124,13 @@ def patient_view(
         .where(Enrollment.patient_id == patient.id)
     ).first()
     hide = user.role != "investigator"
+    visits = schedule(session, settings)
     assessments = []
     for a in session.execute(
         select(Assessment).where(Assessment.patient_id == patient.id).order_by(Assessment.id)
     ).scalars():
         in_window = (
-            visit_window_status(settings, a.visit, enr[0].index_on, a.assessed_on) if enr else False
+            visit_window_status(visits, a.visit, enr[0].index_on, a.assessed_on) if enr else False
         )
         assessments.append(
             {
@@ -262,8 +264,8 @@ def _patient_row(session: Session, user: User, patient_id: int) -> tuple[Patient
     return patient, site
 
 
-def _visit_problems(settings: WebSettings, visit: str) -> list[Problem]:
-    names = [v.name for v in settings.visits]
+def _visit_problems(session: Session, settings: WebSettings, visit: str) -> list[Problem]:
+    names = [v.name for v in schedule(session, settings)]
     if visit not in names:
         return [Problem(f"not a scheduled visit (one of {', '.join(names)})", field="visit")]
     return []
@@ -282,7 +284,7 @@ def record_assessment(
     """Record an endpoint assessment of a visit of the investigator's own patient (its id is
     ``.id``; nothing is read back, so the audit chain's lock is released sooner)."""
     patient, site = _patient_row(session, user, patient_id)
-    problems = _visit_problems(settings, str(data.get("visit") or ""))
+    problems = _visit_problems(session, settings, str(data.get("visit") or ""))
     if problems:
         raise DataError("assessment refused", problems)
     ref = f"A-{uuid.uuid4().hex[:16]}"
@@ -308,7 +310,7 @@ def change_assessment(
     if bad:
         raise DataError("cannot change", [Problem("not a changeable field", field=k) for k in bad])
     if "visit" in changes:
-        problems = _visit_problems(settings, str(changes["visit"]))
+        problems = _visit_problems(session, settings, str(changes["visit"]))
         if problems:
             raise DataError("change refused", problems)
     row: dict[str, Any] = {

@@ -42,7 +42,11 @@ class WebSettings:
     secure_cookies : bool
         Send the session cookie only over HTTPS (turn off only for local tests).
     visits : tuple of VisitWindow
-        The visit schedule (assessments name one of these visits).
+        The visit schedule when the registry holds no locked plan (with one, the plan's
+        endpoint visits and windows are the schedule).
+    plan_name : str, optional
+        The locked plan the dashboard and the visit schedule follow (default: the plan
+        locked last).
     enrollment_targets : dict
         ``{(site_code, cohort): target}`` shown on the dashboard.
     max_concurrent_writes : int
@@ -62,6 +66,7 @@ class WebSettings:
     visits: tuple[VisitWindow, ...] = DEFAULT_VISITS
     enrollment_targets: dict[tuple[str, str], int] = field(default_factory=dict)
     max_concurrent_writes: int = 4
+    plan_name: str | None = None
     pseudonym_key: bytes | None = None
     clock: Callable[[], float] = time.time
 
