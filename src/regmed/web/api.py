@@ -296,9 +296,9 @@ def unlock(table: str, record_id: Id, body: UnlockIn, user: Investigator,
 
 
 @router.get("/queries")
-def queries(user: Reader, session: SessionDep) -> list[dict[str, Any]]:
-    """Data queries the user may see."""
-    return rec.list_queries(session, user)
+def queries(user: Reader, session: SessionDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    """Data queries the user may see (names pseudonymized for regulators)."""
+    return rec.list_queries(session, user, secret=settings.secret_key)
 
 
 @router.post("/queries", status_code=201, dependencies=[Csrf])

@@ -62,7 +62,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import api, pages
+    from regmed.web import api, forms, pages
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None)
     app.state.settings = settings
@@ -113,6 +113,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(forms.router)
     return app
 
 

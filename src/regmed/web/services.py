@@ -46,6 +46,8 @@ __all__ = [
     "READ_ROLES",
     "visible_patients",
     "get_patient",
+    "get_assessment",
+    "ASSESSMENT_FIELDS",
     "patient_view",
     "enroll_patient",
     "record_assessment",
@@ -163,6 +165,14 @@ def patient_view(
         ).scalars()
     ]
     fu = session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)).scalar()
+    given = [
+        {"id": a.id, "lot_code": code, "administered_on": _iso(a.administered_on),
+         "dose": a.dose, "dose_unit": a.dose_unit, "route": a.route,
+         "oos_request_documented": a.oos_request_documented}
+        for a, code in session.execute(
+            select(Administration, Lot.lot_code).join(Lot, Lot.id == Administration.lot_id)
+            .where(Administration.patient_id == patient.id).order_by(Administration.id))
+    ]
     return {
         "id": patient.id,
         "pseudonym": patient.pseudonym,
@@ -174,16 +184,28 @@ def patient_view(
         "index_on": _iso(enr[0].index_on) if enr else None,
         "enrolled_on": _iso(enr[0].enrolled_on) if enr else None,
         "assessments": assessments,
+        "enrollment_id": enr[0].id if enr else None,
+        "administrations": given,
         "adverse_events": aes,
         "follow_up": None
         if fu is None
         else {
+            "id": fu.id,
             "last_contact_on": _iso(fu.last_contact_on),
             "status": fu.status,
             "death_on": _iso(fu.death_on),
             "death_cause": fu.death_cause,
         },
     }
+
+
+def get_assessment(session: Session, user: User, assessment_id: int) -> Assessment:
+    """The assessment ``assessment_id`` if ``user`` may read its patient, else NotFound."""
+    a = session.get(Assessment, assessment_id)
+    if a is None:
+        raise NotFound(f"assessment {assessment_id} not found")
+    get_patient(session, user, a.patient_id)
+    return a
 
 
 def _locked(session: Session, table: str, record_id: int) -> bool:
@@ -300,9 +322,7 @@ def change_assessment(
     reason: str | None, settings: WebSettings,
 ) -> Assessment:
     """Change fields of a stored assessment (needs a reason; refused while it is locked)."""
-    a = session.get(Assessment, assessment_id)
-    if a is None:
-        raise NotFound(f"assessment {assessment_id} not found")
+    a = get_assessment(session, user, assessment_id)
     patient, site = _patient_row(session, user, a.patient_id)
     if _locked(session, "assessments", a.id):
         raise DataError("the assessment is signed and locked; unlock it first")
