@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from regmed.registry import AuditEvent, User, add_user, import_tables, list_users, verify_password
@@ -55,16 +56,20 @@ NAMED_FIELDS = ("assessor", "reviewer", "username", "signed_by", "raised_by", "a
 
 
 def login_user(request: Request, session: SessionDep, settings: SettingsDep,
-               username: str, password: str) -> User:
-    """Check a login (throttled per user name); start a fresh session. 401/429 on failure."""
+               username: str, password: str) -> User | HTTPException:
+    """Check a login (throttled per user name) and start a fresh session.
+
+    A refusal (401 wrong name or password, 429 throttled) is *returned*, not raised, so that
+    the request's unit of work commits the recorded failure.
+    """
     throttle = request.app.state.throttle
-    if throttle.blocked(username):
-        raise HTTPException(status_code=429, detail="too many failed logins; try again later")
+    if throttle.blocked(session, username):
+        return HTTPException(status_code=429, detail="too many failed logins; try again later")
     user = session.execute(select(User).where(User.username == username)).scalar()
     if user is None or not user.active or not verify_password(password, user.password_hash):
-        throttle.fail(username)
-        raise HTTPException(status_code=401, detail="wrong user name or password")
-    throttle.clear(username)
+        throttle.fail(session, username)
+        return HTTPException(status_code=401, detail="wrong user name or password")
+    throttle.clear(session, username)
     request.session.clear()
     request.session.update({"uid": user.id, "seen": settings.clock(), "csrf": new_csrf_token()})
     return user
@@ -72,9 +77,11 @@ def login_user(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/login", response_model=LoginOut)
 def api_login(body: LoginIn, request: Request, session: SessionDep,
-              settings: SettingsDep) -> LoginOut:
+              settings: SettingsDep) -> LoginOut | JSONResponse:
     """Log in; the answer carries the CSRF token to send as ``X-CSRF-Token``."""
     user = login_user(request, session, settings, body.username, body.password)
+    if isinstance(user, HTTPException):
+        return JSONResponse({"detail": user.detail}, status_code=user.status_code)
     return LoginOut(username=user.username, role=user.role, csrf_token=request.session["csrf"])
 
 

@@ -61,11 +61,10 @@ def login_form(request: Request) -> Response:
 @router.post("/login", dependencies=[Csrf])
 async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await form_data(request)
-    try:
-        login_user(request, session, settings, str(form.get("username") or ""),
-                   str(form.get("password") or ""))
-    except HTTPException as exc:
-        return render(request, "login.html", status=exc.status_code, errors=[exc.detail])
+    user = login_user(request, session, settings, str(form.get("username") or ""),
+                      str(form.get("password") or ""))
+    if isinstance(user, HTTPException):
+        return render(request, "login.html", status=user.status_code, errors=[user.detail])
     return RedirectResponse("/", status_code=303)
 
 
