@@ -203,6 +203,11 @@ EVENT_COLUMNS = (
 )
 
 
+_LOCK = text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
+_TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+
+
 class AuditWriter:
     """Appends events to the chain within the caller's transaction.
 
@@ -220,10 +225,8 @@ class AuditWriter:
         self.occurred_at = utc_now()
         bind = session.connection()
         if bind.dialect.name == "postgresql":
-            session.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
-        last = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+            bind.execute(_LOCK)
+        last = session.connection().execute(_TAIL).first()
         self.seq = int(last[0]) if last else 0
         self.prev_hash = str(last[1]) if last else GENESIS_HASH
         self.pending: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
@@ -309,7 +312,7 @@ class AuditWriter:
         elif n:  # a plain INSERT is quicker than COPY for a few events
             rows = [dict(zip(EVENT_COLUMNS, r, strict=True))
                     for r in zip(*(self.pending[c] for c in EVENT_COLUMNS), strict=True)]
-            self.session.execute(insert(AuditEvent), rows)
+            self.session.connection().execute(_INSERT, rows)
         self.pending = {c: [] for c in EVENT_COLUMNS}
         return n
 

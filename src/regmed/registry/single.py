@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,18 +50,37 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+# Statements built once (SQLAlchemy memoizes their cache keys), run on the session's
+# connection: a form save spends its time on the database, not on building queries.
+_PATIENT_Q = (
+    select(Patient.id, Patient.birth_year, Site.site_code, Enrollment.index_on,
+           Enrollment.enrolled_on)
+    .join(Site, Site.id == Patient.site_id)
+    .outerjoin(Enrollment, Enrollment.patient_id == Patient.id)
+    .where(Patient.pseudonym == bindparam("pseudonym"))
+)
+_LOT_Q = select(Lot.id, Lot.manufactured_on).where(Lot.lot_code == bindparam("lot_code"))
+
+
+@cache
+def _statements(table: str) -> tuple[Any, Any, Any, list[str]]:
+    """Find-by-natural-key, insert and update statements of ``table``, and the key columns."""
+    t: Table = TABLE_MAPS[table].model.__table__  # type: ignore[assignment]
+    ukey = _unique_columns(TABLE_MAPS[table].model)
+    find = select(t).where(*(t.c[c] == bindparam(f"k_{c}") for c in ukey))
+    return find, insert(t).returning(t.c.id), update(t).where(t.c.id == bindparam("rid")), ukey
+
+
 def _refs(session: Session, table: str, v: dict[str, Any], file: str
           ) -> tuple[dict[str, Any], list[Problem]]:
     """Resolve the patient (and lot) and check the cross-table rules."""
+    conn = session.connection()
     problems: list[Problem] = []
     ids: dict[str, Any] = {}
     pseudonym = v.get(PSEUDONYM_COLUMN)
     patient = None
     if pseudonym is not None:
-        patient = session.execute(
-            select(Patient.id, Patient.birth_year, Site.site_code)
-            .join(Site, Site.id == Patient.site_id).where(Patient.pseudonym == pseudonym)
-        ).first()
+        patient = conn.execute(_PATIENT_Q, {"pseudonym": pseudonym}).first()
         if patient is None:
             problems.append(Problem(f"{rules.UNKNOWN_PATIENT}: {pseudonym!r}", file=file, row=1,
                                     field=PSEUDONYM_COLUMN))
@@ -69,9 +89,7 @@ def _refs(session: Session, table: str, v: dict[str, Any], file: str
                                     field="site_code"))
     lot = None
     if table in rules.MANUFACTURED_CHECK and v.get("lot_code") is not None:
-        lot = session.execute(
-            select(Lot.id, Lot.manufactured_on).where(Lot.lot_code == v["lot_code"])
-        ).first()
+        lot = conn.execute(_LOT_Q, {"lot_code": v["lot_code"]}).first()
         if lot is None:
             problems.append(Problem(f"unknown lot: {v['lot_code']!r}", file=file, row=1,
                                     field="lot_code"))
@@ -89,14 +107,8 @@ def _refs(session: Session, table: str, v: dict[str, Any], file: str
             problems.append(Problem(f"{message}: '{x} < {limit}'", file=file, row=1, field=col))
 
     before(rules.BIRTH_YEAR_CHECK.get(table), patient.birth_year, rules.BEFORE_BIRTH, True)
-    if table in rules.INDEX_DATE_CHECK or table in rules.ENROLLED_CHECK:
-        enr = session.execute(
-            select(Enrollment.index_on, Enrollment.enrolled_on)
-            .where(Enrollment.patient_id == patient.id)
-        ).first()
-        if enr is not None:
-            before(rules.INDEX_DATE_CHECK.get(table), enr.index_on, rules.BEFORE_INDEX)
-            before(rules.ENROLLED_CHECK.get(table), enr.enrolled_on, rules.BEFORE_ENROLLED)
+    before(rules.INDEX_DATE_CHECK.get(table), patient.index_on, rules.BEFORE_INDEX)
+    before(rules.ENROLLED_CHECK.get(table), patient.enrolled_on, rules.BEFORE_ENROLLED)
     if lot is not None:
         before(rules.MANUFACTURED_CHECK[table], lot.manufactured_on, rules.BEFORE_MANUFACTURED)
     return ids, problems
@@ -169,15 +181,13 @@ def save_row(
                                 field="patient_ref"))
     ids, more = _refs(session, table, values, file)
     problems += more
-    model = TABLE_MAPS[table].model
-    t: Table = model.__table__  # type: ignore[assignment]
+    find, add, change, ukey = _statements(table)
     db, source = _db_row(table, values, ids, given)
     keys = key_columns(spec)
-    ukey = _unique_columns(model)
     old = None
+    conn = session.connection()
     if not problems:
-        where = [t.c[c] == db[c] for c in ukey]
-        found = session.execute(select(t).where(*where)).mappings().first()
+        found = conn.execute(find, {f"k_{c}": db[c] for c in ukey}).mappings().first()
         old = dict(found) if found is not None else None
     changed: list[str] = []
     if old is not None:
@@ -193,11 +203,11 @@ def save_row(
     savepoint = session.begin_nested()
     try:
         if old is None:
-            rid = int(session.execute(insert(t).returning(t.c.id), [db]).scalar_one())
+            rid = int(conn.execute(add, db).scalar_one())
             old_json, new = None, db
         else:
             rid = int(old["id"])
-            session.execute(update(t).where(t.c.id == rid).values({c: db[c] for c in changed}))
+            conn.execute(change.values({c: db[c] for c in changed}), {"rid": rid})
             old_json = canonical_json(audit_values(table, old))
             new = {**old, **{c: db[c] for c in changed}}
         writer = AuditWriter(session, actor)  # locks the chain's tail until commit

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import AccessDenied, DataError, Problem, RegmedError
@@ -280,10 +280,23 @@ def enroll_patient(
     return session.execute(select(Patient).where(Patient.pseudonym == pseudonym)).scalar_one()
 
 
-def _patient_row(session: Session, user: User, patient_id: int) -> tuple[Patient, str]:
-    site = _need_investigator(session, user)
-    patient = get_patient(session, user, patient_id)
-    return patient, site
+_OWN_PATIENT = (
+    select(Patient.id, Patient.pseudonym, Site.site_code)
+    .join(Site, Site.id == Patient.site_id)
+    .where(Patient.id == bindparam("pid"), Patient.site_id == bindparam("site_id"))
+)
+
+
+def _patient_row(session: Session, user: User, patient_id: int) -> tuple[Any, str]:
+    """``(id, pseudonym)`` of the investigator's own patient and the site code (one query;
+    another site's patient is not found)."""
+    if user.role != "investigator" or user.site_id is None:
+        raise AccessDenied("only a site's investigator enters its patients' data")
+    row = session.connection().execute(
+        _OWN_PATIENT, {"pid": patient_id, "site_id": user.site_id}).first()
+    if row is None:
+        raise NotFound(f"patient {patient_id} not found")
+    return row, str(row.site_code)
 
 
 def _visit_problems(session: Session, settings: WebSettings, visit: str) -> list[Problem]:
