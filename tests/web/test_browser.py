@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 import regmed.registry as reg
 from regmed.web import WebSettings, create_app
@@ -55,6 +55,13 @@ def server(tmp_path: Path) -> Iterator[str]:
         engine.dispose()
 
 
+def _launch(pw: Playwright) -> Browser:
+    return pw.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--disable-background-networking"])
+
+
 def _login(page: Page, base: str, user: str) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", user)
@@ -73,10 +80,7 @@ def test_enter_assess_adjudicate_dashboard(server: str, tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking"])
+        browser = _launch(pw)
         page = browser.new_page()
         _login(page, server, "stat")
         page.goto(f"{server}/dashboard")
@@ -144,10 +148,7 @@ def test_patient_forms_and_a_data_query(server: str, tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking"])
+        browser = _launch(pw)
         page = browser.new_page()
         _login(page, server, "inv1")
         page.goto(f"{server}/patients")

@@ -16,7 +16,15 @@ from typing import Any
 
 from regmed.errors import Problem
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
-from regmed.registry.validate import _FALSE, _HEX, _TRUE, _to_date, _type_message
+from regmed.registry.validate import (
+    _FALSE,
+    _HEX,
+    _TRUE,
+    _to_date,
+    _type_message,
+    given_columns,
+    source_column,
+)
 
 __all__ = ["check_row", "parse_value"]
 
@@ -122,20 +130,10 @@ def check_row(
     ``patient_pseudonym`` as given; None for columns left out), the columns the row gave, and
     every problem found.
     """
-    problems: list[Problem] = []
-    allowed = set(spec.columns) | ({PSEUDONYM_COLUMN} if spec.has_patient else set())
-    for c in row:
-        if c not in allowed:
-            problems.append(Problem("unknown column", file=file, field=c))
-    given = set(row) & allowed
-    if spec.has_patient and "patient_ref" in given and PSEUDONYM_COLUMN in given:
-        problems.append(Problem(f"give patient_ref or {PSEUDONYM_COLUMN}, not both",
-                                file=file, field=PSEUDONYM_COLUMN))
+    given, problems = given_columns(list(row), spec, file)
     out: dict[str, Any] = {}
     for col, cs in spec.columns.items():
-        source = col
-        if col == "patient_ref" and col not in given and PSEUDONYM_COLUMN in given:
-            source = PSEUDONYM_COLUMN
+        source = source_column(col, given)
         if source not in given:
             if cs.required:
                 problems.append(Problem("required column is missing", file=file, field=col))
