@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.evaluate.power_check import power_entry
-from regmed.plan import Plan, load_plan
 from regmed.registry import PlanVersion
+from regmed.registry.plans import plan_of
 from regmed.studydata import StudyData
 from regmed.web.settings import VisitWindow, WebSettings
+
+if TYPE_CHECKING:
+    from regmed.plan import Plan
 
 __all__ = ["LockedPlan", "locked_plan", "schedule", "plan_targets", "planned_periods"]
 
@@ -40,20 +42,15 @@ class LockedPlan:
     plan: Plan
 
 
-@lru_cache(maxsize=8)
-def _parse(text: str, name: str) -> Plan:
-    return load_plan(text, file=name)  # the text was validated when it was locked
-
-
 def locked_plan(session: Session, settings: WebSettings) -> LockedPlan | None:
     """The plan named by ``settings.plan_name`` (latest version), else the plan locked last."""
-    q = select(PlanVersion.name, PlanVersion.version, PlanVersion.sha256, PlanVersion.yaml_text)
+    q = select(PlanVersion)
     if settings.plan_name:
         q = q.where(PlanVersion.name == settings.plan_name)
-    row = session.execute(q.order_by(PlanVersion.id.desc()).limit(1)).first()
-    if row is None:
+    record = session.execute(q.order_by(PlanVersion.id.desc()).limit(1)).scalar()
+    if record is None:
         return None
-    return LockedPlan(row.name, int(row.version), row.sha256, _parse(row.yaml_text, row.name))
+    return LockedPlan(record.name, int(record.version), record.sha256, plan_of(record))
 
 
 def plan_visits(plan: Plan) -> tuple[VisitWindow, ...]:
