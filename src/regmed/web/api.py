@@ -36,6 +36,7 @@ from regmed.web.schemas import (
     VerdictIn,
 )
 from regmed.web.security import new_csrf_token, pseudonym_of
+from regmed.web.views import patient_view
 
 __all__ = ["router", "login_user", "NAMED_FIELDS"]
 
@@ -104,7 +105,7 @@ def list_patients(user: Reader, session: SessionDep,
                   settings: SettingsDep) -> list[dict[str, Any]]:
     """Patients the user may read (an investigator: own site only)."""
     patients = session.execute(svc.visible_patients(user)).scalars().all()
-    return [svc.patient_view(session, user, p, settings) for p in patients]
+    return [patient_view(session, user, p, settings) for p in patients]
 
 
 @router.post("/patients", status_code=201, dependencies=[Csrf])
@@ -112,14 +113,14 @@ def enroll(body: EnrollmentIn, user: Investigator, session: SessionDep,
            settings: SettingsDep) -> dict[str, Any]:
     """Enroll a patient of the investigator's site."""
     p = svc.enroll_patient(session, user, body.model_dump(mode="json"), settings)
-    return svc.patient_view(session, user, p, settings)
+    return patient_view(session, user, p, settings)
 
 
 @router.get("/patients/{patient_id}")
 def read_patient(patient_id: Id, user: Reader, session: SessionDep,
                  settings: SettingsDep) -> dict[str, Any]:
     """One patient (404 when not visible to the user)."""
-    return svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
+    return patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
 
 
 @router.post("/patients/{patient_id}/assessments", status_code=201, dependencies=[Csrf])

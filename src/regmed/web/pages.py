@@ -22,6 +22,7 @@ from regmed.web.planview import schedule
 from regmed.web.schemas import Id
 from regmed.web.security import new_csrf_token
 from regmed.web.settings import WebSettings
+from regmed.web.views import patient_view
 
 __all__ = ["router", "patient_page", "render", "form_data", "error_list"]
 
@@ -82,7 +83,7 @@ def home(request: Request, user: UserDep) -> Response:
 @router.get("/patients", response_class=HTMLResponse)
 def patients(request: Request, user: Reader, session: SessionDep,
              settings: SettingsDep) -> Response:
-    rows = [svc.patient_view(session, user, p, settings)
+    rows = [patient_view(session, user, p, settings)
             for p in session.execute(svc.visible_patients(user)).scalars()]
     indications = session.execute(select(Indication.indication_code)).scalars().all()
     return render(request, "patients.html", user=user, patients=rows,
@@ -111,7 +112,7 @@ def patient_page(request: Request, user: User, session: Session, settings: WebSe
                  patient_id: int, status: int = 200, errors: list[str] | None = None
                  ) -> Response:
     """The patient page with the forms the user's role may use (re-shown with ``errors``)."""
-    view = svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
+    view = patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
     lots = svc.available_lots(session, user, patient_id) if user.role == "investigator" else []
     queries = [q for q in rec.list_queries(session, user, secret=settings.secret_key)
                if q["patient_id"] == patient_id]
