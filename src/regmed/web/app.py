@@ -13,7 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from regmed.errors import AccessDenied, DataError, RegmedError
-from regmed.registry import make_engine
+from regmed.registry import database_url, make_engine
 from regmed.web.deps import NotAuthenticated
 from regmed.web.security import LoginThrottle
 from regmed.web.services import NotFound
@@ -51,6 +51,16 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _engine(settings: WebSettings) -> Any:
+    """The app's engine; on PostgreSQL a pool as large as the requests that may use the
+    database at once (the server's worker threads), so that readers never wait for a
+    connection while writers queue at the write gate."""
+    url = database_url(settings.database_url)
+    if url.startswith("postgresql"):
+        return make_engine(url, pool_size=10, max_overflow=30, pool_recycle=1800)
+    return make_engine(url)
+
+
 def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     """Build the web application on ``settings`` (an engine is made from the database URL
     unless one is given; the schema must be migrated with ``regmed.registry.upgrade``).
@@ -66,7 +76,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.engine = engine if engine is not None else make_engine(settings.database_url)
+    app.state.engine = engine if engine is not None else _engine(settings)
     sqlite = app.state.engine.dialect.name == "sqlite"
     app.state.write_limit = 1 if sqlite else settings.max_concurrent_writes
     app.state.write_gates = {}
