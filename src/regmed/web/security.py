@@ -38,12 +38,11 @@ class LoginThrottle:
         return int(n) >= self.max_failures
 
     def fail(self, session: Session, username: str) -> None:
-        """Record a failed login of ``username`` (and forget its failures outside the window)."""
+        """Record a failed login of ``username`` (and forget every failure outside the window,
+        so that guessed user names do not pile up)."""
         now = self.clock()
-        name = self._name(username)
-        session.execute(delete(LoginFailure).where(
-            LoginFailure.username == name, LoginFailure.failed_at <= now - self.window_s))
-        session.add(LoginFailure(username=name, failed_at=now))
+        session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - self.window_s))
+        session.add(LoginFailure(username=self._name(username), failed_at=now))
         session.flush()
 
     def clear(self, session: Session, username: str) -> None:
