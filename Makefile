@@ -29,7 +29,7 @@ typecheck: install
 	$(BIN)/mypy src
 
 test: install system lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 test-fast: install
 	$(BIN)/pytest -q -x

@@ -31,6 +31,15 @@ ADMIN = {"lot_code": "LOT-002", "administered_on": "2026-01-21", "dose": 1.0,
 FU = {"last_contact_on": "2026-02-25", "status": "alive"}
 
 
+class Form(dict[str, str]):
+    """A body sent as an HTML form (values may name ids like ``{a1}``)."""
+
+
+def _page(code: int, *roles: str) -> dict[str, int]:
+    """A form post: allowed roles get ``code``; others 403; anonymous 403 (no CSRF token)."""
+    return {**_ok(code, *roles), "anon": 403}
+
+
 def _ok(code: int, *roles: str, other: int = 403) -> dict[str, int]:
     out = {r: (code if r in roles else other) for r in ROLES}
     out["anon"] = 401
@@ -96,6 +105,27 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/api/queries/{q_other}/answer", {"answer": "checked"}, {**_ok(200), "inv1": 404}),
     ("POST", "/api/queries/{q_own}/answer", {"answer": "checked"}, _ok(200, "inv1")),
     ("POST", "/api/queries/{q_answered}/close", None, _ok(200, "stat")),
+    ("GET", "/queries", None, {**_ok(200, *R), "anon": 303}),
+    ("POST", "/patients/{p1}/adverse-events", Form(term="rash", onset_on="2026-01-11",
+                                                   serious="false"), _page(303, "inv1")),
+    ("POST", "/patients/{q1}/adverse-events", Form(term="rash", onset_on="2026-01-11",
+                                                   serious="false"), {**_page(303), "inv1": 404}),
+    ("POST", "/patients/{p1}/follow-up", Form(FU), _page(303, "inv1")),
+    ("POST", "/patients/{q1}/follow-up", Form(FU), {**_page(303), "inv1": 404}),
+    ("POST", "/patients/{p1}/administrations", Form({**ADMIN, "dose": "1.0",
+                                                      "oos_request_documented": "true"}),
+     _page(303, "inv1")),
+    ("POST", "/patients/{q1}/administrations", Form({**ADMIN, "dose": "1.0"}),
+     {**_page(303), "inv1": 404}),
+    ("POST", "/assessments/change", Form(assessment="{a1}", field="value_text", value="D",
+                                         reason="typo"), _page(303, "inv1")),
+    ("POST", "/assessments/change", Form(assessment="{a2}", field="value_text", value="D",
+                                         reason="typo"), {**_page(303), "inv1": 404}),
+    ("POST", "/queries", Form(record="assessments:{a2}", field="value_text", question="?"),
+     _page(303, "stat")),
+    ("POST", "/queries/{q_own2}/answer", Form(answer="checked"), _page(303, "inv1")),
+    ("POST", "/queries/{q_other}/answer", Form(answer="checked"), {**_page(303), "inv1": 404}),
+    ("POST", "/queries/{q_answered2}/close", Form(), _page(303, "stat")),
     ("POST", "/api/logout", None, _ok(200, *ROLES)),
 ]
 
@@ -112,7 +142,8 @@ def _ids(client: TestClient) -> dict[str, int]:
         a1, a2 = ass["S01-P1-d49"], ass["S02-Q1-d49"]
         q = {}
         for name, aid, answered in (("q_own", a1, False), ("q_other", a2, False),
-                                    ("q_answered", a2, True)):
+                                    ("q_answered", a2, True), ("q_own2", a1, False),
+                                    ("q_answered2", a2, True)):
             row = reg.DataQuery(table_name="assessments", record_id=aid, field="value_text",
                                 question="?", raised_by="stat", status="open")
             if answered:
@@ -150,7 +181,11 @@ def test_every_route_every_role(client: TestClient, role: str) -> None:
         url = path.format(**ids)
         if isinstance(body, dict) and body.get("record_id") == "{a2}":
             body = {**body, "record_id": ids["a2"]}
-        r = client.request(method, url, json=body, headers=headers, follow_redirects=False)
+        if isinstance(body, Form):
+            form = {k: str(v).format(**ids) for k, v in body.items()}
+            r = client.request(method, url, data=form, headers=headers, follow_redirects=False)
+        else:
+            r = client.request(method, url, json=body, headers=headers, follow_redirects=False)
         if r.status_code != expected[role]:
             failures.append(f"{role} {method} {url}: {r.status_code} != {expected[role]} "
                             f"{r.text[:200]}")

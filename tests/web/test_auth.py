@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from regmed.registry.web_models import LoginFailure
+from regmed.web import WebSettings, create_app
 
 from .conftest import PASSWORD, Clock, login
 
@@ -77,3 +84,37 @@ def test_page_login_flow(client: TestClient) -> None:
                                     "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     assert "Patients" in client.get("/").text
+
+
+def test_throttle_is_kept_in_the_database_across_app_instances(
+    app: Any, settings: WebSettings, clock: Clock
+) -> None:
+    # two app instances on one registry stand for two worker processes: no shared memory
+    other = create_app(settings, engine=app.state.engine)
+    with TestClient(app) as a, TestClient(other) as b:
+        for c in (a, b, a, b, a):
+            assert c.post("/api/login", json={"username": "INV1", "password": "x"}
+                          ).status_code == 401
+        with Session(app.state.engine, join_transaction_mode="create_savepoint") as s:
+            rows = s.execute(select(LoginFailure.username)).scalars().all()
+        assert rows == ["inv1"] * 5  # committed although the login was refused
+        assert b.post("/api/login", json={"username": "inv1", "password": PASSWORD}
+                      ).status_code == 429
+        r = a.post("/login", data={"username": "inv1", "password": PASSWORD,
+                                   "csrf_token": _page_token(a)})
+        assert r.status_code == 429
+        clock.now += 15 * 60
+        # a failure prunes every failure outside the window (guessed names do not pile up)
+        assert a.post("/api/login", json={"username": "ghost", "password": "x"}
+                      ).status_code == 401
+        with Session(app.state.engine, join_transaction_mode="create_savepoint") as s:
+            assert s.execute(select(LoginFailure.username)).scalars().all() == ["ghost"]
+        assert b.post("/api/login", json={"username": "inv1", "password": PASSWORD}).is_success
+
+
+def _page_token(client: TestClient) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert m
+    return m.group(1)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 import regmed.registry as reg
 from regmed.web import WebSettings, create_app
@@ -55,6 +55,13 @@ def server(tmp_path: Path) -> Iterator[str]:
         engine.dispose()
 
 
+def _launch(pw: Playwright) -> Browser:
+    return pw.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--disable-background-networking"])
+
+
 def _login(page: Page, base: str, user: str) -> None:
     page.goto(f"{base}/login")
     page.fill("#username", user)
@@ -73,10 +80,7 @@ def test_enter_assess_adjudicate_dashboard(server: str, tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking"])
+        browser = _launch(pw)
         page = browser.new_page()
         _login(page, server, "stat")
         page.goto(f"{server}/dashboard")
@@ -137,3 +141,62 @@ def test_enter_assess_adjudicate_dashboard(server: str, tmp_path: Path) -> None:
         page.screenshot(path=str(shots / "4_dashboard.png"), full_page=True)
         browser.close()
     assert len(list(shots.glob("*.png"))) == 5
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_patient_forms_and_a_data_query(server: str, tmp_path: Path) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        page = browser.new_page()
+        _login(page, server, "inv1")
+        page.goto(f"{server}/patients")
+        page.locator("#patients a").first.click()
+        page.wait_for_url("**/patients/*")
+        patient_url = page.url
+        form = page.locator("#adverse-event")
+        form.locator("[name=term]").fill("headache")
+        form.locator("[name=onset_on]").fill("2026-01-15")
+        form.locator("[name=grade]").fill("2")
+        form.locator("button").click()
+        page.wait_for_selector("#adverse-events >> text=headache")
+        form = page.locator("#administer")
+        form.locator("[name=lot_code]").select_option("LOT-002")
+        form.locator("[name=administered_on]").fill("2026-01-22")
+        form.locator("[name=dose]").fill("1.2")
+        form.locator("[name=dose_unit]").fill("1e8 cells")
+        form.locator("button").click()
+        assert "needs the documented request" in page.inner_text("#errors")
+        form = page.locator("#administer")
+        form.locator("[name=lot_code]").select_option("LOT-002")
+        form.locator("[name=administered_on]").fill("2026-01-22")
+        form.locator("[name=dose]").fill("1.2")
+        form.locator("[name=dose_unit]").fill("1e8 cells")
+        form.locator("[name=oos_request_documented]").check()
+        form.locator("button").click()
+        page.wait_for_selector("#administrations >> text=LOT-002")
+        page.screenshot(path=str(shots / "1_patient_forms.png"), full_page=True)
+        _logout(page)
+
+        _login(page, server, "stat")
+        page.goto(patient_url)
+        form = page.locator("#raise-query")
+        record = form.locator("[name=record] option[value^=assessments]").first
+        form.locator("[name=record]").select_option(record.get_attribute("value"))
+        form.locator("[name=field]").fill("value_text")
+        form.locator("[name=question]").fill("Source document for the grade?")
+        form.locator("button").click()
+        page.wait_for_url(f"{server}/queries")
+        assert "Source document for the grade?" in page.inner_text("#queries")
+        _logout(page)
+
+        _login(page, server, "inv1")
+        page.goto(f"{server}/queries")
+        page.locator("form.answer [name=answer]").fill("Checked against the chart")
+        page.locator("form.answer button").click()
+        page.wait_for_url(f"{server}/queries")
+        assert "answered" in page.inner_text("#queries")
+        page.screenshot(path=str(shots / "2_queries.png"), full_page=True)
+        browser.close()
+    assert len(list(shots.glob("*.png"))) == 2

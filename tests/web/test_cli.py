@@ -36,3 +36,12 @@ def test_serve_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REGMED_WEB_SECRET_KEY", "short")
     r = runner.invoke(_app(), ["serve", "--database", url, "--check"])
     assert isinstance(r.exception, RegmedError) and "secret key" in str(r.exception)
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    reg.upgrade(url)
+    monkeypatch.setenv("REGMED_WEB_SECRET_KEY", "cli-secret-0123456789")
+    r = CliRunner().invoke(_app(), ["serve", "--database", url, "--workers", "2"])
+    assert isinstance(r.exception, RegmedError) and "--workers 1" in str(r.exception)

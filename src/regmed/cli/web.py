@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -27,6 +28,8 @@ def register(app: typer.Typer) -> None:
         check: Annotated[bool, typer.Option(
             "--check", help="Check settings and the registry, then exit without serving")
         ] = False,
+        workers: Annotated[int, typer.Option(
+            min=1, help="Worker processes (PostgreSQL only; SQLite is served by one)")] = 1,
     ) -> None:
         """Serve the web application (secret key from REGMED_WEB_SECRET_KEY)."""
         import regmed.registry as reg
@@ -41,6 +44,10 @@ def register(app: typer.Typer) -> None:
             raise RegmedError(
                 f"the registry at {engine.url!r} is at revision {current!r}, not "
                 f"{reg.head_revision()!r}; run `regmed init` first")
+        if workers > 1 and engine.dialect.name == "sqlite":
+            engine.dispose()
+            raise RegmedError("SQLite has one writer at a time: serve it with --workers 1, "
+                              "or use PostgreSQL for several workers")
         web = create_app(settings, engine=engine)
         if check:
             n = sum(1 for r in web.routes if getattr(r, "path", "").startswith("/api"))
@@ -49,4 +56,12 @@ def register(app: typer.Typer) -> None:
             return
         import uvicorn
 
-        uvicorn.run(web, host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(web, host=host, port=port, log_level="info")
+            return
+        engine.dispose()  # each worker builds its app (and engine) from the environment
+        os.environ["REGMED_DATABASE_URL"] = str(settings.database_url or engine.url)
+        if insecure_cookies:
+            os.environ["REGMED_WEB_INSECURE_COOKIES"] = "1"
+        uvicorn.run("regmed.web.app:app_from_env", factory=True, workers=workers, host=host,
+                    port=port, log_level="info")

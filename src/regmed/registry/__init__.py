@@ -74,6 +74,7 @@ from regmed.registry.services import (
     update_record,
     verify_password,
 )
+from regmed.registry.single import SINGLE_TABLES, SavedRow, save_row
 from regmed.registry.web_models import AdjudicationAssignment, DataQuery, RecordLock
 
 __all__ = [
@@ -94,6 +95,9 @@ __all__ = [
     "format_dictionary",
     "ImportSummary",
     "import_tables",
+    "save_row",
+    "SavedRow",
+    "SINGLE_TABLES",
     "read_folder",
     "export_tables",
     "export_frames",

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 try:  # the C version json.dumps uses (ensure_ascii=False)
@@ -203,6 +203,11 @@ EVENT_COLUMNS = (
 )
 
 
+_LOCK = text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
+_TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
+
+
 class AuditWriter:
     """Appends events to the chain within the caller's transaction.
 
@@ -220,10 +225,8 @@ class AuditWriter:
         self.occurred_at = utc_now()
         bind = session.connection()
         if bind.dialect.name == "postgresql":
-            session.execute(text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE"))
-        last = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
+            bind.execute(_LOCK)
+        last = session.connection().execute(_TAIL).first()
         self.seq = int(last[0]) if last else 0
         self.prev_hash = str(last[1]) if last else GENESIS_HASH
         self.pending: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
@@ -303,10 +306,14 @@ class AuditWriter:
         from regmed.registry.bulk import bulk_insert
 
         n = len(self.pending["seq"])
-        if n:
+        if n > 16:
             values = [self.pending[c] for c in EVENT_COLUMNS]
             bulk_insert(self.session, AuditEvent.__table__, EVENT_COLUMNS, values)  # type: ignore
-            self.pending = {c: [] for c in EVENT_COLUMNS}
+        elif n:  # a plain INSERT is quicker than COPY for a few events
+            rows = [dict(zip(EVENT_COLUMNS, r, strict=True))
+                    for r in zip(*(self.pending[c] for c in EVENT_COLUMNS), strict=True)]
+            self.session.connection().execute(_INSERT, rows)
+        self.pending = {c: [] for c in EVENT_COLUMNS}
         return n
 
 

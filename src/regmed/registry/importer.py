@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
+from regmed.registry import rules
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
 from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
@@ -207,7 +208,7 @@ def _check_refs(p: ParsedTable, ctx: _Context) -> list[Problem]:
         if link.target == "patients":
             field_name = _user_field(p)
             problems += problems_at(
-                unknown, p.file, field_name, "unknown patient at this site", f[field_name]
+                unknown, p.file, field_name, rules.UNKNOWN_PATIENT, f[field_name]
             )
             if field_name == PSEUDONYM_COLUMN and "site_code" in f:
                 site_of = ctx.attr("patients", PSEUDONYM_COLUMN, "site_code")
@@ -218,7 +219,7 @@ def _check_refs(p: ParsedTable, ctx: _Context) -> list[Problem]:
                     ]
                 )
                 problems += problems_at(
-                    wrong_site, p.file, "site_code", "is not the patient's site", f["site_code"]
+                    wrong_site, p.file, "site_code", rules.WRONG_SITE, f["site_code"]
                 )
         else:
             singular = link.target.rstrip("s").replace("_", " ")
@@ -250,36 +251,21 @@ def _check_dates(p: ParsedTable, ctx: _Context) -> list[Problem]:
         birth = birth.astype(object).where(birth.notna(), None)
         index_on = index_on.astype(object).where(index_on.notna(), None)
         enrolled = enrolled.astype(object).where(enrolled.notna(), None)
-        year_col = {
-            "assessments": "assessed_on",
-            "adverse_events": "onset_on",
-            "enrollments": "index_on",
-            "administrations": "administered_on",
-            "follow_ups": "last_contact_on",
-        }.get(p.name)
+        year_col = rules.BIRTH_YEAR_CHECK.get(p.name)
         if year_col:
             years = f[year_col].map(lambda d: None if d is None else d.year)
-            problems += _before(
-                years, birth, p.file, year_col, "is before the patient's birth year"
-            )
-        if p.name in ("assessments", "adverse_events", "follow_ups"):
-            col = {"assessments": "assessed_on", "adverse_events": "onset_on"}.get(
-                p.name, "last_contact_on"
-            )
-            problems += _before(f[col], index_on, p.file, col, "is before the patient's index date")
-        if p.name == "administrations":
-            problems += _before(
-                f["administered_on"],
-                enrolled,
-                p.file,
-                "administered_on",
-                "is before the enrollment",
-            )
-    if p.name in ("administrations", "shipments"):
+            problems += _before(years, birth, p.file, year_col, rules.BEFORE_BIRTH)
+        col = rules.INDEX_DATE_CHECK.get(p.name)
+        if col:
+            problems += _before(f[col], index_on, p.file, col, rules.BEFORE_INDEX)
+        col = rules.ENROLLED_CHECK.get(p.name)
+        if col:
+            problems += _before(f[col], enrolled, p.file, col, rules.BEFORE_ENROLLED)
+    col = rules.MANUFACTURED_CHECK.get(p.name)
+    if col:
         made = f["lot_code"].map(ctx.attr("lots", "lot_code", "manufactured_on"))
         made = made.astype(object).where(made.notna(), None)
-        col = "administered_on" if p.name == "administrations" else "shipped_on"
-        problems += _before(f[col], made, p.file, col, "is before the lot was manufactured")
+        problems += _before(f[col], made, p.file, col, rules.BEFORE_MANUFACTURED)
     if p.name == "adjudications":
         assessed = f["assessment_ref"].map(ctx.attr("assessments", "assessment_ref", "assessed_on"))
         assessed = assessed.astype(object).where(assessed.notna(), None)
@@ -434,15 +420,7 @@ def import_tables(
             for i, rid, cols in changed:
                 if i + 1 in bad_rows:  # already reported; the change itself is not the point
                     continue
-                problems.append(
-                    Problem(
-                        f"changes the stored record (id {rid}) in {', '.join(cols)}; "
-                        "a reason is required",
-                        file=p.file,
-                        row=i + 1,
-                        field=cols[0],
-                    )
-                )
+                problems.append(rules.change_needs_reason(rid, cols, p.file, i + 1))
         plans.append((p, new, changes))
     if problems:
         problems.sort(key=lambda q: (d.order.index(_table_of(q, parsed)), q.row or 0))

@@ -8,17 +8,18 @@ same plan name with its own lock and reason, and the earlier versions stay.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import PlanError, Problem
-from regmed.plan import load_plan, plan_sha256
+from regmed.plan import Plan, load_plan, plan_sha256
 from regmed.registry.models import PlanVersion
 from regmed.registry.services import add_record
 
-__all__ = ["lock_plan", "get_plan_version", "plan_history", "plan_lock_record"]
+__all__ = ["lock_plan", "get_plan_version", "plan_history", "plan_lock_record", "plan_of"]
 
 
 def _latest(session: Session, name: str) -> PlanVersion | None:
@@ -120,3 +121,13 @@ def plan_lock_record(record: PlanVersion) -> dict[str, Any]:
 def count_plans(session: Session) -> int:
     """Number of stored plan versions."""
     return int(session.scalar(select(func.count()).select_from(PlanVersion)) or 0)
+
+
+@lru_cache(maxsize=8)
+def _parse(text: str, name: str) -> Plan:
+    return load_plan(text, file=name)
+
+
+def plan_of(record: PlanVersion) -> Plan:
+    """The validated plan of a locked version (each text is parsed once per process)."""
+    return _parse(record.yaml_text, record.name)

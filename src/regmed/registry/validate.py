@@ -19,7 +19,8 @@ import pandas as pd
 from regmed.errors import Problem
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
 
-__all__ = ["ParsedTable", "parse_table", "parse_column", "problems_at"]
+__all__ = ["ParsedTable", "parse_table", "parse_column", "problems_at", "given_columns",
+           "source_column"]
 
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
@@ -191,33 +192,42 @@ def _type_message(spec: ColumnSpec) -> str:
     }.get(spec.type, "not valid")
 
 
+def given_columns(columns: list[str], spec: TableSpec, file: str
+                  ) -> tuple[set[str], list[Problem]]:
+    """The known columns a table (or row) gives, and the problems of its header: unknown
+    columns, and ``patient_ref`` given together with ``patient_pseudonym``."""
+    problems = []
+    allowed = set(spec.columns) | ({PSEUDONYM_COLUMN} if spec.has_patient else set())
+    for c in columns:
+        if c not in allowed:
+            problems.append(Problem("unknown column", file=file, field=c))
+    given = set(columns) & allowed
+    if spec.has_patient and "patient_ref" in given and PSEUDONYM_COLUMN in given:
+        problems.append(Problem(f"give patient_ref or {PSEUDONYM_COLUMN}, not both",
+                                file=file, field=PSEUDONYM_COLUMN))
+    return given, problems
+
+
+def source_column(col: str, given: set[str]) -> str:
+    """The column that holds dictionary column ``col`` (``patient_ref`` may come as the
+    pseudonym)."""
+    if col == "patient_ref" and col not in given and PSEUDONYM_COLUMN in given:
+        return PSEUDONYM_COLUMN
+    return col
+
+
 def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> ParsedTable:
     """Parse and check one table at column level (see the module docstring)."""
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
-    problems: list[Problem] = []
-    allowed = set(spec.columns) | ({PSEUDONYM_COLUMN} if spec.has_patient else set())
-    for c in raw.columns:
-        if c not in allowed:
-            problems.append(Problem("unknown column", file=file, field=c))
+    given, problems = given_columns(list(dict.fromkeys(raw.columns)), spec, file)
     dup_cols = raw.columns[raw.columns.duplicated()].unique().tolist()
     for c in dup_cols:
         problems.append(Problem("column given more than once", file=file, field=c))
     raw = raw.loc[:, ~raw.columns.duplicated()]
-    given = set(raw.columns) & allowed
-    if spec.has_patient and "patient_ref" in given and PSEUDONYM_COLUMN in given:
-        problems.append(
-            Problem(
-                f"give patient_ref or {PSEUDONYM_COLUMN}, not both",
-                file=file,
-                field=PSEUDONYM_COLUMN,
-            )
-        )
     out = pd.DataFrame(index=raw.index)
     for col, cs in spec.columns.items():
-        source = col
-        if col == "patient_ref" and col not in given and PSEUDONYM_COLUMN in given:
-            source = PSEUDONYM_COLUMN
+        source = source_column(col, given)
         if source not in given:
             if cs.required:
                 problems.append(Problem("required column is missing", file=file, field=col))

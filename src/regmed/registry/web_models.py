@@ -1,19 +1,21 @@
-"""Registry tables used by the web application (migration ``0002``).
+"""Registry tables used by the web application (migrations ``0002`` and ``0005``).
 
 Adjudication assignments (which adjudicator reviews which assessment), electronic signatures
 that lock a record, and data queries raised on a field. They share the registry's
 :class:`~regmed.registry.models.Base`; their writes are audited by :mod:`regmed.web.services`
-through the same hash-chained trail.
+through the same hash-chained trail. Failed logins (``login_failures``) are kept in the
+database so that login throttling holds across worker processes; they are security
+telemetry, not registry records, and are not audited.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from regmed.registry.models import Base
 
-__all__ = ["AdjudicationAssignment", "RecordLock", "DataQuery"]
+__all__ = ["AdjudicationAssignment", "RecordLock", "DataQuery", "LoginFailure"]
 
 
 class AdjudicationAssignment(Base):
@@ -56,3 +58,12 @@ class DataQuery(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class LoginFailure(Base):
+    """One failed login of a user name (lower case) at ``failed_at`` (seconds since the epoch)."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), index=True)
+    failed_at: Mapped[float] = mapped_column(Float)

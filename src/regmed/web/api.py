@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from regmed.registry import AuditEvent, User, add_user, import_tables, list_users, verify_password
@@ -35,6 +36,7 @@ from regmed.web.schemas import (
     VerdictIn,
 )
 from regmed.web.security import new_csrf_token, pseudonym_of
+from regmed.web.views import patient_view
 
 __all__ = ["router", "login_user", "NAMED_FIELDS"]
 
@@ -55,16 +57,20 @@ NAMED_FIELDS = ("assessor", "reviewer", "username", "signed_by", "raised_by", "a
 
 
 def login_user(request: Request, session: SessionDep, settings: SettingsDep,
-               username: str, password: str) -> User:
-    """Check a login (throttled per user name); start a fresh session. 401/429 on failure."""
+               username: str, password: str) -> User | HTTPException:
+    """Check a login (throttled per user name) and start a fresh session.
+
+    A refusal (401 wrong name or password, 429 throttled) is *returned*, not raised, so that
+    the request's unit of work commits the recorded failure.
+    """
     throttle = request.app.state.throttle
-    if throttle.blocked(username):
-        raise HTTPException(status_code=429, detail="too many failed logins; try again later")
+    if throttle.blocked(session, username):
+        return HTTPException(status_code=429, detail="too many failed logins; try again later")
     user = session.execute(select(User).where(User.username == username)).scalar()
     if user is None or not user.active or not verify_password(password, user.password_hash):
-        throttle.fail(username)
-        raise HTTPException(status_code=401, detail="wrong user name or password")
-    throttle.clear(username)
+        throttle.fail(session, username)
+        return HTTPException(status_code=401, detail="wrong user name or password")
+    throttle.clear(session, username)
     request.session.clear()
     request.session.update({"uid": user.id, "seen": settings.clock(), "csrf": new_csrf_token()})
     return user
@@ -72,9 +78,11 @@ def login_user(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/login", response_model=LoginOut)
 def api_login(body: LoginIn, request: Request, session: SessionDep,
-              settings: SettingsDep) -> LoginOut:
+              settings: SettingsDep) -> LoginOut | JSONResponse:
     """Log in; the answer carries the CSRF token to send as ``X-CSRF-Token``."""
     user = login_user(request, session, settings, body.username, body.password)
+    if isinstance(user, HTTPException):
+        return JSONResponse({"detail": user.detail}, status_code=user.status_code)
     return LoginOut(username=user.username, role=user.role, csrf_token=request.session["csrf"])
 
 
@@ -97,7 +105,7 @@ def list_patients(user: Reader, session: SessionDep,
                   settings: SettingsDep) -> list[dict[str, Any]]:
     """Patients the user may read (an investigator: own site only)."""
     patients = session.execute(svc.visible_patients(user)).scalars().all()
-    return [svc.patient_view(session, user, p, settings) for p in patients]
+    return [patient_view(session, user, p, settings) for p in patients]
 
 
 @router.post("/patients", status_code=201, dependencies=[Csrf])
@@ -105,14 +113,14 @@ def enroll(body: EnrollmentIn, user: Investigator, session: SessionDep,
            settings: SettingsDep) -> dict[str, Any]:
     """Enroll a patient of the investigator's site."""
     p = svc.enroll_patient(session, user, body.model_dump(mode="json"), settings)
-    return svc.patient_view(session, user, p, settings)
+    return patient_view(session, user, p, settings)
 
 
 @router.get("/patients/{patient_id}")
 def read_patient(patient_id: Id, user: Reader, session: SessionDep,
                  settings: SettingsDep) -> dict[str, Any]:
     """One patient (404 when not visible to the user)."""
-    return svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
+    return patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
 
 
 @router.post("/patients/{patient_id}/assessments", status_code=201, dependencies=[Csrf])
@@ -296,9 +304,9 @@ def unlock(table: str, record_id: Id, body: UnlockIn, user: Investigator,
 
 
 @router.get("/queries")
-def queries(user: Reader, session: SessionDep) -> list[dict[str, Any]]:
-    """Data queries the user may see."""
-    return rec.list_queries(session, user)
+def queries(user: Reader, session: SessionDep, settings: SettingsDep) -> list[dict[str, Any]]:
+    """Data queries the user may see (names pseudonymized for regulators)."""
+    return rec.list_queries(session, user, secret=settings.secret_key)
 
 
 @router.post("/queries", status_code=201, dependencies=[Csrf])

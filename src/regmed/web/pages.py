@@ -8,18 +8,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from regmed.errors import DataError
-from regmed.registry import Indication, User
+from regmed.registry import Indication, User, load_dictionary
 from regmed.web import adjudication as adj
+from regmed.web import records as rec
 from regmed.web import services as svc
 from regmed.web.api import login_user
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.planview import schedule
 from regmed.web.schemas import Id
 from regmed.web.security import new_csrf_token
+from regmed.web.settings import WebSettings
+from regmed.web.views import patient_view
 
-__all__ = ["router"]
+__all__ = ["router", "patient_page", "render", "form_data", "error_list"]
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -29,7 +34,7 @@ Adjudicator = Annotated[User, Depends(require("adjudicator"))]
 Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 
 
-def _render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
     if "csrf" not in request.session:
         request.session["csrf"] = new_csrf_token()
     context.setdefault("user", None)
@@ -39,11 +44,11 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> R
     return templates.TemplateResponse(request, name, context, status_code=status)  # type: ignore
 
 
-def _errors(exc: DataError) -> list[str]:
+def error_list(exc: DataError) -> list[str]:
     return [str(p) for p in exc.problems] or [exc.message]
 
 
-async def _form(request: Request) -> dict[str, Any]:
+async def form_data(request: Request) -> dict[str, Any]:
     form = await request.form()
     return {k: (v.strip() if isinstance(v, str) else v) or None for k, v in form.items()
             if k != "csrf_token"}
@@ -51,17 +56,16 @@ async def _form(request: Request) -> dict[str, Any]:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    return _render(request, "login.html")
+    return render(request, "login.html")
 
 
 @router.post("/login", dependencies=[Csrf])
 async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    form = await _form(request)
-    try:
-        login_user(request, session, settings, str(form.get("username") or ""),
-                   str(form.get("password") or ""))
-    except HTTPException as exc:
-        return _render(request, "login.html", status=exc.status_code, errors=[exc.detail])
+    form = await form_data(request)
+    user = login_user(request, session, settings, str(form.get("username") or ""),
+                      str(form.get("password") or ""))
+    if isinstance(user, HTTPException):
+        return render(request, "login.html", status=user.status_code, errors=[user.detail])
     return RedirectResponse("/", status_code=303)
 
 
@@ -73,66 +77,83 @@ def logout(request: Request) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: UserDep) -> Response:
-    return _render(request, "home.html", user=user)
+    return render(request, "home.html", user=user)
 
 
 @router.get("/patients", response_class=HTMLResponse)
 def patients(request: Request, user: Reader, session: SessionDep,
              settings: SettingsDep) -> Response:
-    rows = [svc.patient_view(session, user, p, settings)
+    rows = [patient_view(session, user, p, settings)
             for p in session.execute(svc.visible_patients(user)).scalars()]
     indications = session.execute(select(Indication.indication_code)).scalars().all()
-    return _render(request, "patients.html", user=user, patients=rows,
+    return render(request, "patients.html", user=user, patients=rows,
                    indications=indications)
 
 
 @router.post("/patients", dependencies=[Csrf])
 async def enroll(request: Request, user: Investigator, session: SessionDep,
                  settings: SettingsDep) -> Response:
-    data = await _form(request)
+    data = await form_data(request)
     try:
         p = svc.enroll_patient(session, user, data, settings)
     except DataError as exc:
         session.rollback()
         indications = session.execute(select(Indication.indication_code)).scalars().all()
-        return _render(request, "patients.html", status=422, user=user, patients=[],
-                       indications=indications, errors=_errors(exc))
+        return render(request, "patients.html", status=422, user=user, patients=[],
+                       indications=indications, errors=error_list(exc))
     return RedirectResponse(f"/patients/{p.id}", status_code=303)
+
+
+def _enum(table: str, column: str) -> tuple[str, ...]:
+    return load_dictionary().tables[table].columns[column].values
+
+
+def patient_page(request: Request, user: User, session: Session, settings: WebSettings,
+                 patient_id: int, status: int = 200, errors: list[str] | None = None
+                 ) -> Response:
+    """The patient page with the forms the user's role may use (re-shown with ``errors``)."""
+    view = patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
+    lots = svc.available_lots(session, user, patient_id) if user.role == "investigator" else []
+    queries = [q for q in rec.list_queries(session, user, secret=settings.secret_key)
+               if q["patient_id"] == patient_id]
+    return render(request, "patient.html", status=status, user=user, p=view,
+                   visits=schedule(session, settings), lots=lots, queries=queries,
+                   errors=errors or [], routes=_enum("administrations", "route"),
+                   related=_enum("adverse_events", "related"),
+                   outcomes=_enum("adverse_events", "outcome"),
+                   statuses=_enum("follow_ups", "status"),
+                   changeable=svc.ASSESSMENT_FIELDS)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient(patient_id: Id, request: Request, user: Reader, session: SessionDep,
             settings: SettingsDep) -> Response:
-    view = svc.patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
-    return _render(request, "patient.html", user=user, p=view, visits=settings.visits)
+    return patient_page(request, user, session, settings, patient_id)
 
 
 @router.post("/patients/{patient_id}/assessments", dependencies=[Csrf])
 async def add_assessment(patient_id: Id, request: Request, user: Investigator,
                          session: SessionDep, settings: SettingsDep) -> Response:
-    data = await _form(request)
+    data = await form_data(request)
     data["blinded"] = data.get("blinded") == "true"
     try:
         svc.record_assessment(session, user, patient_id, data, settings)
     except DataError as exc:
         session.rollback()
-        view = svc.patient_view(session, user, svc.get_patient(session, user, patient_id),
-                                settings)
-        return _render(request, "patient.html", status=422, user=user, p=view,
-                       visits=settings.visits, errors=_errors(exc))
+        return patient_page(request, user, session, settings, patient_id, 422, error_list(exc))
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
 @router.get("/adjudication", response_class=HTMLResponse)
 def adjudication_list(request: Request, user: Adjudicator, session: SessionDep) -> Response:
-    return _render(request, "adjudication.html", user=user,
+    return render(request, "adjudication.html", user=user,
                    items=adj.assignments_of(session, user))
 
 
 @router.post("/adjudication/{assignment_id}", dependencies=[Csrf])
 async def adjudicate(assignment_id: Id, request: Request, user: Adjudicator,
                      session: SessionDep) -> Response:
-    data = await _form(request)
+    data = await form_data(request)
     value_text = data.get("value_text")
     try:
         if data.get("step") == "consensus":
@@ -141,15 +162,15 @@ async def adjudicate(assignment_id: Id, request: Request, user: Adjudicator,
             adj.record_verdict(session, user, assignment_id, None, value_text)
     except DataError as exc:
         session.rollback()
-        return _render(request, "adjudication.html", status=422, user=user,
-                       items=adj.assignments_of(session, user), errors=_errors(exc))
+        return render(request, "adjudication.html", status=422, user=user,
+                       items=adj.assignments_of(session, user), errors=error_list(exc))
     return RedirectResponse("/adjudication", status_code=303)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard_page(request: Request, user: Analyst, session: SessionDep,
                    settings: SettingsDep) -> Response:
-    return _render(request, "dashboard.html", user=user, d=dashboard(session, settings),
+    return render(request, "dashboard.html", user=user, d=dashboard(session, settings),
                    agreement=adj.agreement_by_endpoint(session))
 
 
@@ -159,13 +180,13 @@ Coordinator = Annotated[User, Depends(require("admin", "statistician"))]
 @router.post("/assessments/{assessment_id}/assign", dependencies=[Csrf])
 async def assign_page(assessment_id: Id, request: Request, user: Coordinator,
                       session: SessionDep) -> Response:
-    data = await _form(request)
+    data = await form_data(request)
     names = [n.strip() for n in str(data.get("reviewers") or "").split(",") if n.strip()]
     back = str(request.headers.get("referer") or "/patients")
     try:
         adj.assign(session, user, assessment_id, names)
     except DataError as exc:
         session.rollback()
-        return _render(request, "home.html", status=422, user=user, errors=_errors(exc))
+        return render(request, "home.html", status=422, user=user, errors=error_list(exc))
     return RedirectResponse(back if back.startswith(str(request.base_url)) else "/patients",
                             status_code=303)

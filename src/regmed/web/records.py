@@ -185,8 +185,14 @@ def close_query(session: Session, user: User, query_id: int) -> DataQuery:
     return _change_query(session, user, q, status="closed")
 
 
-def list_queries(session: Session, user: User) -> list[dict[str, Any]]:
-    """Queries the user may see (investigators: on their own site's records)."""
+def list_queries(session: Session, user: User, *, secret: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Queries the user may see (investigators: on their own site's records). For a
+    regulator the names of who raised and answered are pseudonymized with ``secret``."""
+    from regmed.web.security import pseudonym_of
+
+    if user.role == "regulator" and secret is None:
+        raise AccessDenied("a regulator sees queries only with pseudonymized names")
     out = []
     for q in session.execute(select(DataQuery).order_by(DataQuery.id)).scalars():
         model = LOCKABLE[q.table_name]
@@ -197,5 +203,10 @@ def list_queries(session: Session, user: User) -> list[dict[str, Any]]:
             patient = session.get(Patient, record.patient_id)
             if patient is None or patient.site_id != user.site_id:
                 continue
-        out.append({"id": q.id, **_query_values(q)})
+        values = _query_values(q)
+        if user.role == "regulator" and secret is not None:
+            for k in ("raised_by", "answered_by"):
+                if values.get(k):
+                    values[k] = pseudonym_of(secret, values[k])
+        out.append({"id": q.id, "patient_id": record.patient_id, **values})
     return out

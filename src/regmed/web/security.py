@@ -5,44 +5,50 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections import deque
 from collections.abc import Callable
-from threading import Lock
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from regmed.registry.web_models import LoginFailure
 
 __all__ = ["LoginThrottle", "new_csrf_token", "same_token", "pseudonym_of"]
 
 
 class LoginThrottle:
-    """Counts failed logins per user name in a sliding window (one instance per app)."""
+    """Counts failed logins per user name in a sliding window, in the database
+    (``login_failures``), so that every worker process of the app sees the same count."""
 
     def __init__(self, max_failures: int, window_s: float, clock: Callable[[], float]) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = Lock()
 
-    def _recent(self, username: str) -> deque[float]:
-        now = self.clock()
-        q = self._failures.setdefault(username.lower(), deque())
-        while q and now - q[0] >= self.window_s:
-            q.popleft()
-        return q
+    @staticmethod
+    def _name(username: str) -> str:
+        return username.lower()[:128]
 
-    def blocked(self, username: str) -> bool:
+    def blocked(self, session: Session, username: str) -> bool:
         """True when ``username`` has used up its failures in the current window."""
-        with self._lock:
-            return len(self._recent(username)) >= self.max_failures
+        since = self.clock() - self.window_s
+        n = session.execute(
+            select(func.count()).select_from(LoginFailure).where(
+                LoginFailure.username == self._name(username), LoginFailure.failed_at > since)
+        ).scalar_one()
+        return int(n) >= self.max_failures
 
-    def fail(self, username: str) -> None:
-        """Record a failed login of ``username``."""
-        with self._lock:
-            self._recent(username).append(self.clock())
+    def fail(self, session: Session, username: str) -> None:
+        """Record a failed login of ``username`` (and forget every failure outside the window,
+        so that guessed user names do not pile up)."""
+        now = self.clock()
+        session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - self.window_s))
+        session.add(LoginFailure(username=self._name(username), failed_at=now))
+        session.flush()
 
-    def clear(self, username: str) -> None:
+    def clear(self, session: Session, username: str) -> None:
         """Forget the failures of ``username`` (after a successful login)."""
-        with self._lock:
-            self._failures.pop(username.lower(), None)
+        session.execute(delete(LoginFailure).where(
+            LoginFailure.username == self._name(username)))
 
 
 def new_csrf_token() -> str:

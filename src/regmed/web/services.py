@@ -2,9 +2,10 @@
 
 Every read goes through :func:`visible_patients` / :func:`get_patient` so that an investigator
 only ever reaches their own site's patients (another site's id is *not found*, so ids leak
-nothing). Every write builds a one-row table of the import column dictionary and calls
-:func:`regmed.registry.import_tables`, so the web forms apply exactly the importer's rules and
-write the same audit events; a change of a stored record needs a reason.
+nothing). Every write builds a row of the import column dictionary and calls
+:func:`regmed.registry.save_row` (one record) or :func:`regmed.registry.import_tables`
+(enrollment: the patient and the enrollment together), so the web forms apply the importer's
+rules and write the same audit events; a change of a stored record needs a reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import AccessDenied, DataError, Problem, RegmedError
@@ -28,13 +29,16 @@ from regmed.registry import (
     Indication,
     Lot,
     Patient,
+    SavedRow,
     Site,
     User,
     import_tables,
     load_key,
     pseudonymize,
+    save_row,
 )
 from regmed.registry.web_models import RecordLock
+from regmed.web.planview import schedule
 from regmed.web.settings import WebSettings
 
 __all__ = [
@@ -42,7 +46,8 @@ __all__ = [
     "READ_ROLES",
     "visible_patients",
     "get_patient",
-    "patient_view",
+    "get_assessment",
+    "ASSESSMENT_FIELDS",
     "enroll_patient",
     "record_assessment",
     "change_assessment",
@@ -51,7 +56,6 @@ __all__ = [
     "available_lots",
     "record_administration",
     "user_site_code",
-    "visit_window_status",
 ]
 
 #: Roles that may read patient records (adjudicators see only blinded assignments).
@@ -94,91 +98,13 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def visit_window_status(
-    settings: WebSettings, visit: str, index_on: dt.date, assessed_on: dt.date
-) -> bool:
-    """True when ``assessed_on`` lies in the window of ``visit`` (counted from ``index_on``)."""
-    for v in settings.visits:
-        if v.name == visit:
-            return abs((assessed_on - index_on).days - v.day) <= v.window
-    return False
-
-
-def patient_view(
-    session: Session, user: User, patient: Patient, settings: WebSettings
-) -> dict[str, Any]:
-    """A patient with enrollment, assessments, adverse events and follow-up, as plain data.
-
-    Assessors' names are pseudonymized for statisticians and regulators.
-    """
-    from regmed.web.security import pseudonym_of
-
-    site = session.get(Site, patient.site_id)
-    enr = session.execute(
-        select(Enrollment, Indication.indication_code)
-        .join(Indication, Indication.id == Enrollment.indication_id)
-        .where(Enrollment.patient_id == patient.id)
-    ).first()
-    hide = user.role != "investigator"
-    assessments = []
-    for a in session.execute(
-        select(Assessment).where(Assessment.patient_id == patient.id).order_by(Assessment.id)
-    ).scalars():
-        in_window = (
-            visit_window_status(settings, a.visit, enr[0].index_on, a.assessed_on) if enr else False
-        )
-        assessments.append(
-            {
-                "id": a.id,
-                "endpoint": a.endpoint,
-                "visit": a.visit,
-                "assessed_on": _iso(a.assessed_on),
-                "value": a.value,
-                "value_text": a.value_text,
-                "assessor": pseudonym_of(settings.secret_key, a.assessor) if hide else a.assessor,
-                "assessor_role": a.assessor_role,
-                "blinded": a.blinded,
-                "in_window": in_window,
-                "locked": _locked(session, "assessments", a.id),
-            }
-        )
-    aes = [
-        {
-            "id": e.id,
-            "ae_ref": e.ae_ref,
-            "term": e.term,
-            "onset_on": _iso(e.onset_on),
-            "serious": e.serious,
-            "grade": e.grade,
-            "related": e.related,
-            "outcome": e.outcome,
-        }
-        for e in session.execute(
-            select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
-        ).scalars()
-    ]
-    fu = session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)).scalar()
-    return {
-        "id": patient.id,
-        "pseudonym": patient.pseudonym,
-        "site_code": site.site_code if site else None,
-        "sex": patient.sex,
-        "birth_year": patient.birth_year,
-        "cohort": enr[0].cohort if enr else None,
-        "indication_code": enr[1] if enr else None,
-        "index_on": _iso(enr[0].index_on) if enr else None,
-        "enrolled_on": _iso(enr[0].enrolled_on) if enr else None,
-        "assessments": assessments,
-        "adverse_events": aes,
-        "follow_up": None
-        if fu is None
-        else {
-            "last_contact_on": _iso(fu.last_contact_on),
-            "status": fu.status,
-            "death_on": _iso(fu.death_on),
-            "death_cause": fu.death_cause,
-        },
-    }
+def get_assessment(session: Session, user: User, assessment_id: int) -> Assessment:
+    """The assessment ``assessment_id`` if ``user`` may read its patient, else NotFound."""
+    a = session.get(Assessment, assessment_id)
+    if a is None:
+        raise NotFound(f"assessment {assessment_id} not found")
+    get_patient(session, user, a.patient_id)
+    return a
 
 
 def _locked(session: Session, table: str, record_id: int) -> bool:
@@ -253,14 +179,27 @@ def enroll_patient(
     return session.execute(select(Patient).where(Patient.pseudonym == pseudonym)).scalar_one()
 
 
-def _patient_row(session: Session, user: User, patient_id: int) -> tuple[Patient, str]:
-    site = _need_investigator(session, user)
-    patient = get_patient(session, user, patient_id)
-    return patient, site
+_OWN_PATIENT = (
+    select(Patient.id, Patient.pseudonym, Site.site_code)
+    .join(Site, Site.id == Patient.site_id)
+    .where(Patient.id == bindparam("pid"), Patient.site_id == bindparam("site_id"))
+)
 
 
-def _visit_problems(settings: WebSettings, visit: str) -> list[Problem]:
-    names = [v.name for v in settings.visits]
+def _patient_row(session: Session, user: User, patient_id: int) -> tuple[Any, str]:
+    """``(id, pseudonym)`` of the investigator's own patient and the site code (one query;
+    another site's patient is not found)."""
+    if user.role != "investigator" or user.site_id is None:
+        raise AccessDenied("only a site's investigator enters its patients' data")
+    row = session.connection().execute(
+        _OWN_PATIENT, {"pid": patient_id, "site_id": user.site_id}).first()
+    if row is None:
+        raise NotFound(f"patient {patient_id} not found")
+    return row, str(row.site_code)
+
+
+def _visit_problems(session: Session, settings: WebSettings, visit: str) -> list[Problem]:
+    names = [v.name for v in schedule(session, settings)]
     if visit not in names:
         return [Problem(f"not a scheduled visit (one of {', '.join(names)})", field="visit")]
     return []
@@ -275,10 +214,11 @@ ASSESSMENT_FIELDS = (
 def record_assessment(
     session: Session, user: User, patient_id: int, data: Mapping[str, Any],
     settings: WebSettings,
-) -> Assessment:
-    """Record an endpoint assessment of a visit of the investigator's own patient."""
+) -> SavedRow:
+    """Record an endpoint assessment of a visit of the investigator's own patient (its id is
+    ``.id``; nothing is read back, so the audit chain's lock is released sooner)."""
     patient, site = _patient_row(session, user, patient_id)
-    problems = _visit_problems(settings, str(data.get("visit") or ""))
+    problems = _visit_problems(session, settings, str(data.get("visit") or ""))
     if problems:
         raise DataError("assessment refused", problems)
     ref = f"A-{uuid.uuid4().hex[:16]}"
@@ -286,10 +226,7 @@ def record_assessment(
         "assessment_ref": ref, "site_code": site, "patient_pseudonym": patient.pseudonym
     }
     row.update({k: data.get(k) for k in ASSESSMENT_FIELDS})
-    _import(session, "assessments", row, actor=user.username)
-    return session.execute(
-        select(Assessment).where(Assessment.assessment_ref == ref)
-    ).scalar_one()
+    return save_row(session, "assessments", row, actor=user.username)
 
 
 def change_assessment(
@@ -297,9 +234,7 @@ def change_assessment(
     reason: str | None, settings: WebSettings,
 ) -> Assessment:
     """Change fields of a stored assessment (needs a reason; refused while it is locked)."""
-    a = session.get(Assessment, assessment_id)
-    if a is None:
-        raise NotFound(f"assessment {assessment_id} not found")
+    a = get_assessment(session, user, assessment_id)
     patient, site = _patient_row(session, user, a.patient_id)
     if _locked(session, "assessments", a.id):
         raise DataError("the assessment is signed and locked; unlock it first")
@@ -307,7 +242,7 @@ def change_assessment(
     if bad:
         raise DataError("cannot change", [Problem("not a changeable field", field=k) for k in bad])
     if "visit" in changes:
-        problems = _visit_problems(settings, str(changes["visit"]))
+        problems = _visit_problems(session, settings, str(changes["visit"]))
         if problems:
             raise DataError("change refused", problems)
     row: dict[str, Any] = {
@@ -316,7 +251,7 @@ def change_assessment(
     }
     row.update({k: getattr(a, k) for k in ASSESSMENT_FIELDS})
     row.update(changes)
-    _import(session, "assessments", row, actor=user.username, reason=reason)
+    save_row(session, "assessments", row, actor=user.username, reason=reason)
     session.refresh(a)
     return a
 
@@ -337,12 +272,8 @@ def record_adverse_event(
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym, "ae_ref": ref}
     for k in ("term", "onset_on", "serious", "grade", "related", "outcome"):
         row[k] = data.get(k)
-    _import(session, "adverse_events", row, actor=user.username)
-    return session.execute(
-        select(AdverseEvent).where(
-            AdverseEvent.patient_id == patient.id, AdverseEvent.ae_ref == ref
-        )
-    ).scalar_one()
+    saved = save_row(session, "adverse_events", row, actor=user.username)
+    return session.get_one(AdverseEvent, saved.id)
 
 
 def record_follow_up(
@@ -357,10 +288,10 @@ def record_follow_up(
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
     for k in ("last_contact_on", "status", "death_on", "death_cause"):
         row[k] = data.get(k)
-    _import(session, "follow_ups", row, actor=user.username, reason=reason)
-    return session.execute(
-        select(FollowUp).where(FollowUp.patient_id == patient.id)
-    ).scalar_one()
+    saved = save_row(session, "follow_ups", row, actor=user.username, reason=reason)
+    if fu is not None:
+        session.refresh(fu)
+    return session.get_one(FollowUp, saved.id)
 
 
 def available_lots(session: Session, user: User, patient_id: int) -> list[dict[str, Any]]:
@@ -411,8 +342,5 @@ def record_administration(
     for k in ("lot_code", "administered_on", "dose", "dose_unit", "route", "surgery",
               "oos_request_documented"):
         row[k] = data.get(k)
-    _import(session, "administrations", row, actor=user.username)
-    return session.execute(
-        select(Administration).join(Lot, Lot.id == Administration.lot_id)
-        .where(Administration.patient_id == patient.id, Lot.lot_code == code)
-    ).scalar_one()
+    saved = save_row(session, "administrations", row, actor=user.username)
+    return session.get_one(Administration, saved.id)

@@ -42,7 +42,11 @@ class WebSettings:
     secure_cookies : bool
         Send the session cookie only over HTTPS (turn off only for local tests).
     visits : tuple of VisitWindow
-        The visit schedule (assessments name one of these visits).
+        The visit schedule when the registry holds no locked plan (with one, the plan's
+        endpoint visits and windows are the schedule).
+    plan_name : str, optional
+        The locked plan the dashboard and the visit schedule follow (default: the plan
+        locked last).
     enrollment_targets : dict
         ``{(site_code, cohort): target}`` shown on the dashboard.
     max_concurrent_writes : int
@@ -62,6 +66,7 @@ class WebSettings:
     visits: tuple[VisitWindow, ...] = DEFAULT_VISITS
     enrollment_targets: dict[tuple[str, str], int] = field(default_factory=dict)
     max_concurrent_writes: int = 4
+    plan_name: str | None = None
     pseudonym_key: bytes | None = None
     clock: Callable[[], float] = time.time
 
@@ -71,13 +76,16 @@ class WebSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> WebSettings:
-        """Settings from ``REGMED_WEB_SECRET_KEY``, ``REGMED_DATABASE_URL`` and
-        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds), with keyword overrides."""
+        """Settings from ``REGMED_WEB_SECRET_KEY``, ``REGMED_DATABASE_URL``,
+        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds) and ``REGMED_WEB_INSECURE_COOKIES`` (``1``: send
+        the session cookie over plain HTTP, local use only), with keyword overrides."""
         values: dict[str, object] = {
             "secret_key": os.environ.get("REGMED_WEB_SECRET_KEY", ""),
             "database_url": os.environ.get("REGMED_DATABASE_URL"),
         }
         if os.environ.get("REGMED_WEB_IDLE_TIMEOUT"):
             values["idle_timeout_s"] = int(os.environ["REGMED_WEB_IDLE_TIMEOUT"])
+        if os.environ.get("REGMED_WEB_INSECURE_COOKIES") == "1":
+            values["secure_cookies"] = False
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
