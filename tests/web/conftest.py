@@ -137,6 +137,22 @@ class _Backends:
             self.admin.dispose()
 
 
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Any:
+    """Folder for a browser test's screenshots, kept after the run as test artifacts:
+    ``$REGMED_TEST_ARTIFACTS`` (default ``test-artifacts/`` in the repository) / web / test."""
+    from pathlib import Path
+
+    root = Path(os.environ.get("REGMED_TEST_ARTIFACTS")
+                or Path(__file__).resolve().parents[2] / "test-artifacts")
+    folder = root / "web" / request.node.name
+    if folder.exists():
+        for old in folder.glob("*.png"):
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Backends]:
     b = _Backends(tmp_path_factory)

@@ -76,9 +76,8 @@ def _logout(page: Page) -> None:
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_enter_assess_adjudicate_dashboard(server: str, tmp_path: Path) -> None:
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+def test_enter_assess_adjudicate_dashboard(server: str, screenshots: Path) -> None:
+    shots = screenshots
     with sync_playwright() as pw:
         browser = _launch(pw)
         page = browser.new_page()
@@ -144,9 +143,8 @@ def test_enter_assess_adjudicate_dashboard(server: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_patient_forms_and_a_data_query(server: str, tmp_path: Path) -> None:
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+def test_patient_forms_and_a_data_query(server: str, screenshots: Path) -> None:
+    shots = screenshots
     with sync_playwright() as pw:
         browser = _launch(pw)
         page = browser.new_page()
