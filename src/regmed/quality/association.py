@@ -35,7 +35,8 @@ class Association(Result):
     estimates : pandas.DataFrame
         One row per attribute: ``attribute, estimate, std_error, ci_lower, ci_upper, p_value,
         q_value, n_patients, n_lots`` then ``term, statistic, sd`` (the attribute's SD over
-        the lots analysed: the unit of the effect), ``ratio`` (exp(estimate) for binary and
+        the lots analysed: the unit of the effect), ``df`` (of the t test and interval; NaN
+        for z), ``ratio`` (exp(estimate) for binary and
         survival outcomes) and, with ``spline=True``, ``p_nonlinear``; with a ``site_key``,
         ``loso_min, loso_max, loso_same_sign`` (range of the estimate when each site is left
         out, and whether its sign never changes).
@@ -45,7 +46,9 @@ class Association(Result):
     warnings : list of str
     options : dict
         ``kind``, ``scale`` (what ``estimate`` measures), ``outcome``, ``adjust``,
-        ``cluster``, ``lot_key``, ``spline``, ``site_key``, ``conf_level``.
+        ``cluster``, ``lot_key``, ``spline``, ``site_key``, ``conf_level``,
+        ``small_sample`` (as given) and ``variance`` (the variance and reference
+        distribution used).
     """
 
     estimates: pd.DataFrame
@@ -194,7 +197,9 @@ def associate(
     With ``cluster="lot"`` the variance is cluster-robust by lot, as R's
     ``sandwich::vcovCL(fit, cluster = ~lot)`` (glm, lm) or ``coxph(..., cluster = lot)``,
     because patients treated from one allogeneic lot share its quality; tests and intervals
-    are Wald tests (see ``small_sample``). The
+    are Wald tests. By default the linear model instead uses the bias-reduced CR2 variance
+    with Satterthwaite df (``clubSandwich``) and the other models t on G − 1 df (see
+    ``small_sample``). The
     q-values are Benjamini-Hochberg adjusted across the attributes.
 
     Parameters
