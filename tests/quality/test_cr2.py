@@ -14,21 +14,25 @@ from ._ref import REF, load
 
 EXPECTED = load("cr2.json")
 PATIENTS = pd.read_csv(REF / "cr2_patients.csv")
+# lot L02 alone has site "S0": a fully leveraged cluster (I - H_jj singular), as in cr2.R
+PATIENTS["site_l02"] = PATIENTS["site"].where(PATIENTS["lot_code"] != "L02", "S0")
 LOTS = pd.read_csv(REF / "cr2_lots.csv")
 ATTRS = ["a01", "a02", "a03"]
 COLS = ["estimate", "std_error", "df", "statistic", "p_value", "ci_lower", "ci_upper",
         "q_value"]
 
 
-@pytest.mark.parametrize("cluster", ["lot", "donor"])
+@pytest.mark.parametrize("case,cluster,site", [("lot", "lot", "site"),
+                                               ("donor", "donor", "site"),
+                                               ("lot_leveraged", "lot", "site_l02")])
 @pytest.mark.parametrize("small", [True, "CR2"])
-def test_continuous_cr2_satterthwaite_matches_clubsandwich(cluster: str,
+def test_continuous_cr2_satterthwaite_matches_clubsandwich(case: str, cluster: str, site: str,
                                                             small: bool | str) -> None:
     res = associate(PATIENTS, LOTS, "score", ATTRS, kind="continuous",
-                    adjust=["age", "site"], cluster=cluster, small_sample=small)
+                    adjust=["age", site], cluster=cluster, small_sample=small)
     assert res.options["variance"] == "CR2 (clubSandwich), t on Satterthwaite df"
     got = res.estimates.set_index("attribute")
-    for row in EXPECTED[cluster]:
+    for row in EXPECTED[case]:
         for col in COLS:
             assert got.at[row["attribute"], col] == pytest.approx(row[col], rel=1e-6), col
         assert got.at[row["attribute"], "n_patients"] == row["n_patients"]

@@ -25,14 +25,21 @@ if (!file.exists("cr2_patients.csv")) {
 }
 pat <- read.csv("cr2_patients.csv"); lots <- read.csv("cr2_lots.csv")
 pat$donor_code <- lots$donor_code[match(pat$lot_code, lots$lot_code)]
+# lot L02's patients alone have site "S0": its dummy is L02's indicator, so I - H_jj of
+# that cluster is singular (clubSandwich takes a generalized inverse square root)
+pat$site_l02 <- ifelse(pat$lot_code == "L02", "S0", pat$site)
+cases <- list(lot = c("lot_code", "site"), donor = c("donor_code", "site"),
+              lot_leveraged = c("lot_code", "site_l02"))
 attrs <- c("a01", "a02", "a03")
 out <- list()
-for (cl in c("lot_code", "donor_code")) {
+for (case in names(cases)) {
+  cl <- cases[[case]][1]
   rows <- list()
   for (a in attrs) {
     z <- (lots[[a]] - mean(lots[[a]])) / sd(lots[[a]]); names(z) <- lots$lot_code
     d <- pat; d$x <- unname(z[d$lot_code])
-    f <- lm(score ~ x + age + factor(site), data = d)
+    d$s <- d[[cases[[case]][2]]]
+    f <- lm(score ~ x + age + factor(s), data = d)
     ct <- coef_test(f, vcov = "CR2", cluster = d[[cl]], test = "Satterthwaite")
     ci <- conf_int(f, vcov = "CR2", cluster = d[[cl]], test = "Satterthwaite", level = 0.95)
     rows[[a]] <- list(attribute = a, estimate = ct$beta[2], std_error = ct$SE[2],
@@ -42,7 +49,7 @@ for (cl in c("lot_code", "donor_code")) {
   }
   tab <- do.call(rbind, lapply(rows, as.data.frame)); rownames(tab) <- NULL
   tab$q_value <- p.adjust(tab$p_value, method = "BH")
-  out[[sub("_code", "", cl)]] <- tab
+  out[[case]] <- tab
 }
 out$source <- paste0("R ", getRversion(), " lm + clubSandwich ", packageVersion("clubSandwich"),
                      " coef_test/conf_int(vcov = 'CR2', test = 'Satterthwaite'); p.adjust BH")
