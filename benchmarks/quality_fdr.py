@@ -8,8 +8,12 @@ lot effect, age and sex as covariates. Discoveries are attributes with BH q < 0.
 Printed per scenario: FDR = mean of (false discoveries / max(discoveries, 1)), power = mean
 share of the 2 drivers found, type I = share of null attributes with p < 0.05, and the
 share of runs with any false discovery. Scenarios: one donor per lot (clustered by lot,
-with the default t on G − 1 df and with R's coeftest reference distribution); two lots per
-donor clustered by lot (ignores donor-shared traits) and by donor.
+with the default small-sample correction, with R's coeftest reference distribution and,
+for the continuous score, with the former default CR1 + t on G − 1 df); two lots per
+donor clustered by lot (ignores donor-shared traits) and by donor (default; CR1 + t on
+G − 1 df for the continuous score). The default small-sample correction is CR2 with
+Satterthwaite df for the continuous score and CR1 + t on G − 1 df for the binary and
+survival outcomes.
 
 Run: ``PYTHONPATH=src python benchmarks/quality_fdr.py [n_runs]``  (default 200)
 """
@@ -24,20 +28,23 @@ import numpy as np
 from regmed.quality import associate, simulate_quality
 
 DRIVERS = {"a01", "a02"}
-SCENARIOS = [  # label, donors, cluster, small_sample
-    ("1 donor/lot, lot, t(G-1)", None, "lot", True),
-    ("1 donor/lot, lot, R default", None, "lot", False),
-    ("2 lots/donor, lot, t(G-1)", 30, "lot", True),
-    ("2 lots/donor, donor, t(G-1)", 30, "donor", True),
-]
 KINDS = [("binary", "response"), ("continuous", "score"), ("survival", "pfs")]
+CONTINUOUS = KINDS[1:2]
+SCENARIOS = [  # label, donors, cluster, small_sample, kinds
+    ("1 donor/lot, lot, default", None, "lot", True, KINDS),
+    ("1 donor/lot, lot, CR1 t(G-1)", None, "lot", "CR1", CONTINUOUS),
+    ("1 donor/lot, lot, R default", None, "lot", False, KINDS),
+    ("2 lots/donor, lot, default", 30, "lot", True, KINDS),
+    ("2 lots/donor, donor, default", 30, "donor", True, KINDS),
+    ("2 lots/donor, donor, CR1 t(G-1)", 30, "donor", "CR1", CONTINUOUS),
+]
 
 
 def run(n_runs: int) -> None:
-    print(f"{'scenario':30s} {'kind':10s} {'FDR':>6s} {'power':>6s} {'typeI':>6s} "
+    print(f"{'scenario':32s} {'kind':10s} {'FDR':>6s} {'power':>6s} {'typeI':>6s} "
           f"{'anyFD':>6s} {'sec':>5s}")
-    for label, n_donors, cluster, small in SCENARIOS:
-        for kind, outcome in KINDS:
+    for label, n_donors, cluster, small, kinds in SCENARIOS:
+        for kind, outcome in kinds:
             t0 = time.perf_counter()
             fdp, power, type1, any_fd = [], [], [], []
             for seed in range(n_runs):
@@ -52,7 +59,7 @@ def run(n_runs: int) -> None:
                 nulls = est.drop(index=sorted(DRIVERS))
                 type1.append(float((nulls["p_value"] < 0.05).mean()))
                 any_fd.append(bool(false))
-            print(f"{label:30s} {kind:10s} {np.mean(fdp):6.3f} {np.mean(power):6.3f} "
+            print(f"{label:32s} {kind:10s} {np.mean(fdp):6.3f} {np.mean(power):6.3f} "
                   f"{np.mean(type1):6.3f} {np.mean(any_fd):6.3f} "
                   f"{time.perf_counter() - t0:5.1f}")
 

@@ -132,12 +132,17 @@ def test_donor_clustering_matches_vcovcl() -> None:
     _check(res.estimates, EXPECTED["binary_donor"], COLS, 1e-6)
 
 
-@pytest.mark.parametrize("kind,outcome,rel", [("binary", "response", 1e-6),
-                                              ("continuous", "score", 1e-6),
-                                              ("survival", "pfs", 1e-5)])
-def test_small_sample_t_on_clusters_minus_one(kind: str, outcome: str, rel: float) -> None:
-    res = associate(PATIENTS, LOTS, outcome, ATTRS, kind=kind, adjust=["age", "sex"])
-    assert res.options["small_sample"] is True
+@pytest.mark.parametrize("kind,outcome,small,rel", [("binary", "response", True, 1e-6),
+                                                    ("binary", "response", "CR1", 1e-6),
+                                                    ("continuous", "score", "CR1", 1e-6),
+                                                    ("survival", "pfs", True, 1e-5)])
+def test_small_sample_t_on_clusters_minus_one(kind: str, outcome: str, small: bool | str,
+                                              rel: float) -> None:
+    # the default for binary and survival; the linear model's default is CR2 (test_cr2.py)
+    res = associate(PATIENTS, LOTS, outcome, ATTRS, kind=kind, adjust=["age", "sex"],
+                    small_sample=small)
+    assert res.options["variance"] == "CR1 (vcovCL), t on G - 1 df"
+    assert (res.estimates["df"] == 39).all()
     _check(res.estimates, EXPECTED[f"{kind}_small_sample"], COLS, rel)
 
 

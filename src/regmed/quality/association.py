@@ -13,6 +13,8 @@ from scipy import stats
 from regmed.errors import ConvergenceError, DataError, Problem
 from regmed.evidence import fit_cox, fit_glm
 from regmed.quality._common import bh_adjust, lot_table, require_columns
+from regmed.quality._cr2 import cr2_linear
+from regmed.quality._model import design_columns, rcs_basis
 from regmed.results import Result, format_table
 
 __all__ = ["Association", "associate", "rcs_basis"]
@@ -33,7 +35,8 @@ class Association(Result):
     estimates : pandas.DataFrame
         One row per attribute: ``attribute, estimate, std_error, ci_lower, ci_upper, p_value,
         q_value, n_patients, n_lots`` then ``term, statistic, sd`` (the attribute's SD over
-        the lots analysed: the unit of the effect), ``ratio`` (exp(estimate) for binary and
+        the lots analysed: the unit of the effect), ``df`` (of the t test and interval; NaN
+        for z), ``ratio`` (exp(estimate) for binary and
         survival outcomes) and, with ``spline=True``, ``p_nonlinear``; with a ``site_key``,
         ``loso_min, loso_max, loso_same_sign`` (range of the estimate when each site is left
         out, and whether its sign never changes).
@@ -43,7 +46,9 @@ class Association(Result):
     warnings : list of str
     options : dict
         ``kind``, ``scale`` (what ``estimate`` measures), ``outcome``, ``adjust``,
-        ``cluster``, ``lot_key``, ``spline``, ``site_key``, ``conf_level``.
+        ``cluster``, ``lot_key``, ``spline``, ``site_key``, ``conf_level``,
+        ``small_sample`` (as given) and ``variance`` (the variance and reference
+        distribution used).
     """
 
     estimates: pd.DataFrame
@@ -66,53 +71,15 @@ class Association(Result):
         return format_table(self.table, title=title)
 
 
-def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    """Nonlinear terms of a restricted cubic spline (Harrell's parametrization).
-
-    With ``x`` these span the natural cubic splines with the given knots, the same space as
-    R's ``splines::ns`` with those boundary and interior knots.
-
-    References
-    ----------
-    .. [1] Harrell FE (2015). Regression Modeling Strategies, 2nd ed. Springer, section 2.4.5.
-    """
-    k = np.asarray(knots, dtype=float)
-    t_last, t_prev = k[-1], k[-2]
-    scale = (t_last - k[0]) ** 2
-
-    def p3(u: np.ndarray) -> np.ndarray:
-        return np.clip(u, 0.0, None) ** 3
-
-    cols = []
-    for j in range(len(k) - 2):
-        cols.append((p3(x - k[j]) - p3(x - t_prev) * (t_last - k[j]) / (t_last - t_prev)
-                     + p3(x - t_last) * (t_prev - k[j]) / (t_last - t_prev)) / scale)
-    return np.column_stack(cols)
-
-
-def _design(data: pd.DataFrame, adjust: Sequence[str]) -> pd.DataFrame:
-    """Covariate columns as R's model.matrix: numbers as they are, factors as 0/1 dummies."""
-    parts = []
-    for col in adjust:
-        s = data[col]
-        if pd.api.types.is_bool_dtype(s):
-            parts.append(s.astype(float).rename(col).to_frame())
-        elif pd.api.types.is_numeric_dtype(s):
-            parts.append(s.astype(float).to_frame())
-        else:
-            levels = sorted(s.astype(str).unique())
-            for lev in levels[1:]:
-                parts.append((s.astype(str) == lev).astype(float).rename(f"{col}{lev}").to_frame())
-    if not parts:
-        return pd.DataFrame(index=data.index)
-    return pd.concat(parts, axis=1)
-
-
 def _fit(data: pd.DataFrame, x: np.ndarray, extra: np.ndarray | None, kind: str,
-         outcome: str, adjust: Sequence[str], cluster: np.ndarray | None
-         ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Coefficients and variance of [x, extra...] and the residual df (-1 for z tests)."""
-    cov = _design(data, adjust)
+         outcome: str, adjust: Sequence[str], cluster: np.ndarray | None, cr2: bool = False
+         ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Coefficients and variance of [x, extra...] and the df of x (-1 for z tests).
+
+    The df are the residual df, or with ``cr2`` (linear model with clusters) the
+    Satterthwaite df of the CR2 variance, which replaces the CR1 one.
+    """
+    cov = design_columns(data, adjust)
     cols = [x[:, None]] + ([extra] if extra is not None else []) + [cov.to_numpy()]
     xs = np.column_stack(cols)
     p = xs.shape[1] - cov.shape[1]
@@ -133,27 +100,49 @@ def _fit(data: pd.DataFrame, x: np.ndarray, extra: np.ndarray | None, kind: str,
                         "collinear with the attribute).")
     fit = fit_glm(design, y, np.ones(len(y)), family, cluster)
     vcov = fit.vcov
+    if cr2 and cluster is not None and kind == "continuous":
+        vcov, df_x = cr2_linear(design, y - design @ fit.coef, cluster, 1)
+        return fit.coef[1: p + 1], vcov[1: p + 1, 1: p + 1], df_x
     if cluster is None:
         vcov = fit.bread
         if kind == "continuous":
             resid = y - design @ fit.coef
             vcov = vcov * float(resid @ resid) / fit.df_residual
-    df = fit.df_residual if kind == "continuous" else -1
+    df = float(fit.df_residual) if kind == "continuous" else -1.0
     return fit.coef[1: p + 1], vcov[1: p + 1, 1: p + 1], df
+
+
+def _method(kind: str, cluster: str | None, small_sample: bool | str) -> str | None:
+    """The small-sample method: "CR2", "CR1" (t on G - 1 df) or None."""
+    if cluster is None or small_sample is False:
+        return None
+    if small_sample is True:
+        return "CR2" if kind == "continuous" else "CR1"
+    return str(small_sample)
+
+
+def _variance_label(method: str | None, cluster: str | None) -> str:
+    """What the variance and reference distribution are, for ``options["variance"]``."""
+    if cluster is None:
+        return "model-based"
+    return {"CR2": "CR2 (clubSandwich), t on Satterthwaite df",
+            "CR1": "CR1 (vcovCL), t on G - 1 df"}.get(
+        method or "", "CR1 (vcovCL), coeftest defaults (z; t on residual df for lm)")
 
 
 def _one(data: pd.DataFrame, attribute: str, kind: str, outcome: str, adjust: Sequence[str],
          lot_key: str, cluster_key: str | None, spline: bool, level: float,
-         small_sample: bool = False) -> dict[str, Any]:
+         method: str | None = None) -> dict[str, Any]:
     lots = data.drop_duplicates(lot_key)[attribute]
     sd = float(lots.std(ddof=1)) if len(lots) > 1 else float("nan")
     if not sd > 0:
         raise DataError(f"attribute {attribute!r} does not vary between lots.")
     x = ((data[attribute] - float(lots.mean())) / sd).to_numpy(dtype=float)
     groups = (data[cluster_key].astype(str).to_numpy() if cluster_key is not None else None)
-    coef, vcov, df = _fit(data, x, None, kind, outcome, adjust, groups)
-    if small_sample and groups is not None:
-        df = len(np.unique(groups)) - 1
+    cr2 = method == "CR2"
+    coef, vcov, df = _fit(data, x, None, kind, outcome, adjust, groups, cr2)
+    if method == "CR1" and groups is not None:
+        df = len(np.unique(groups)) - 1.0
     se = float(np.sqrt(vcov[0, 0]))
     stat = float(coef[0]) / se
     if df > 0:
@@ -168,13 +157,15 @@ def _one(data: pd.DataFrame, attribute: str, kind: str, outcome: str, adjust: Se
         "p_value": float(p), "n_patients": int(len(data)), "n_lots": int(len(lots)),
         "term": f"{attribute} (per SD)", "statistic": stat, "sd": sd,
         "ratio": float(np.exp(coef[0])) if kind != "continuous" else float("nan"),
+        "df": float(df) if df > 0 else float("nan"),
     }
     if spline:
         knots = np.quantile(x, [0.0, 1 / 3, 2 / 3, 1.0])
         if len(np.unique(knots)) < 4:
             row["p_nonlinear"] = float("nan")
         else:
-            c2, v2, _ = _fit(data, x, rcs_basis(x, knots), kind, outcome, adjust, groups)
+            c2, v2, _ = _fit(data, x, rcs_basis(x, knots), kind, outcome, adjust, groups,
+                             cr2)
             b = c2[1:]
             wald = float(b @ np.linalg.solve(v2[1:, 1:], b))
             row["p_nonlinear"] = float(stats.chi2.sf(wald, len(b)))
@@ -193,7 +184,7 @@ def associate(
     cluster: str | None = "lot",
     donor_key: str = "donor_code",
     log: Sequence[str] = (),
-    small_sample: bool = True,
+    small_sample: bool | str = True,
     spline: bool = False,
     site_key: str | None = None,
     conf_level: float = 0.95,
@@ -206,7 +197,9 @@ def associate(
     With ``cluster="lot"`` the variance is cluster-robust by lot, as R's
     ``sandwich::vcovCL(fit, cluster = ~lot)`` (glm, lm) or ``coxph(..., cluster = lot)``,
     because patients treated from one allogeneic lot share its quality; tests and intervals
-    are Wald tests (see ``small_sample``). The
+    are Wald tests. By default the linear model instead uses the bias-reduced CR2 variance
+    with Satterthwaite df (``clubSandwich``) and the other models t on G − 1 df (see
+    ``small_sample``). The
     q-values are Benjamini-Hochberg adjusted across the attributes.
 
     Parameters
@@ -235,12 +228,23 @@ def associate(
         small variances), or the model-based variance.
     donor_key : str
         Donor column (in ``patients`` or the wide ``lots``) for ``cluster="donor"``.
-    small_sample : bool
-        With a cluster, test and build intervals with Student's t on G − 1 degrees of
-        freedom (G clusters), the small-sample correction of Cameron & Miller (2015) that
-        curbs the too-small cluster-robust variances of few clusters (``lmtest::coeftest(fit,
-        vcov = V, df = G - 1)``). False gives R's ``coeftest`` defaults (z for logistic and
-        Cox models, t on the residual df for the linear model).
+    small_sample : {True, False, "CR2", "CR1"}
+        Small-sample correction of the cluster-robust tests and intervals (ignored without
+        a cluster), which curbs the too-small cluster-robust variances of few clusters.
+        ``"CR2"`` (``kind="continuous"`` only): the bias-reduced variance of Bell &
+        McCaffrey (2002) with Student's t on Satterthwaite degrees of freedom (Pustejovsky &
+        Tipton 2018), as R's ``clubSandwich::coef_test(fit, vcov = "CR2", cluster = ...,
+        test = "Satterthwaite")`` and ``conf_int``; the df are per attribute and can be far
+        below G − 1 when a few clusters carry much leverage. ``"CR1"``: the ``vcovCL``
+        variance with t on G − 1 degrees of freedom (G clusters; Cameron & Miller 2015;
+        ``lmtest::coeftest(fit, vcov = V, df = G - 1)``). True (default): ``"CR2"`` for
+        the linear model, ``"CR1"`` for logistic and Cox models, where CR2 and its df are
+        less settled (no closed-form bias reduction for a nonlinear model, and the
+        working-model df rest on the linear model's hat matrix). False gives R's
+        ``coeftest`` defaults (``vcovCL`` with z for logistic and Cox models, t on the
+        residual df for the linear model). ``options["variance"]`` names the choice made;
+        the ``df`` column gives each attribute's df (NaN for z tests). The spline test uses
+        the same variance.
     log : sequence of str
         Attributes analysed on the log scale (effect per SD of the log value), e.g. potency
         assays whose effect is multiplicative.
@@ -267,6 +271,11 @@ def associate(
     .. [4] Harrell FE (2015). Regression Modeling Strategies, 2nd ed. Springer.
     .. [5] Cameron AC, Miller DL (2015). A practitioner's guide to cluster-robust inference.
        J Human Resources 50:317-372.
+    .. [6] Bell RM, McCaffrey DF (2002). Bias reduction in standard errors for linear
+       regression with multi-stage samples. Survey Methodology 28:169-181.
+    .. [7] Pustejovsky JE, Tipton E (2018). Small-sample methods for cluster-robust variance
+       estimation and hypothesis testing in fixed effects models. J Bus Econ Stat
+       36:672-683.
 
     Examples
     --------
@@ -280,6 +289,12 @@ def associate(
         raise DataError(f"kind must be one of {KINDS}, not {kind!r}.")
     if cluster not in ("lot", "donor", None):
         raise DataError(f"cluster must be 'lot', 'donor' or None, not {cluster!r}.")
+    if not (isinstance(small_sample, bool) or small_sample in ("CR1", "CR2")):
+        raise DataError(f"small_sample must be True, False, 'CR2' or 'CR1', "
+                        f"not {small_sample!r}.")
+    if small_sample == "CR2" and kind != "continuous":
+        raise DataError("small_sample='CR2' is available for kind='continuous' only.")
+    method = _method(kind, cluster, small_sample)
     attributes = list(attributes)
     adjust = list(adjust)
     ycols = [f"{outcome}_time", f"{outcome}_event"] if kind == "survival" else [outcome]
@@ -329,7 +344,7 @@ def associate(
                           + ([cluster_key] if cluster_key else []))
         try:
             rows.append(_one(sub, attribute, kind, outcome, adjust, lot_key, cluster_key,
-                             spline, conf_level, small_sample))
+                             spline, conf_level, method))
         except (DataError, ConvergenceError) as err:  # this attribute only: keep the others
             warnings.append(f"{attribute}: not estimated: {err.message}")
             rows.append({"attribute": attribute, "estimate": np.nan, "std_error": np.nan,
@@ -337,7 +352,7 @@ def associate(
                          "n_patients": int(len(sub)),
                          "n_lots": int(sub[lot_key].nunique()),
                          "term": f"{attribute} (per SD)", "statistic": np.nan, "sd": np.nan,
-                         "ratio": np.nan})
+                         "ratio": np.nan, "df": np.nan})
             continue
         n_clusters = sub[cluster_key].nunique() if cluster_key else None
         if n_clusters is not None and n_clusters < 20:
@@ -348,7 +363,7 @@ def associate(
                 rest = sub[sub[site_key].astype(str) != site]
                 try:
                     r = _one(rest, attribute, kind, outcome, adjust, lot_key, cluster_key, False,
-                             conf_level, small_sample)
+                             conf_level, method)
                 except (DataError, ConvergenceError) as err:  # e.g. no variation left
                     warnings.append(f"{attribute}, without site {site}: {err.message}")
                     continue
@@ -373,5 +388,5 @@ def associate(
                  "cluster": cluster, "lot_key": lot_key, "donor_key": donor_key, "log": list(log),
                  "spline": spline,
                  "site_key": site_key, "conf_level": conf_level, "attributes": attributes,
-                 "small_sample": small_sample},
+                 "small_sample": small_sample, "variance": _variance_label(method, cluster)},
     )
