@@ -157,3 +157,39 @@ def test_analyze_from_the_registry(lots, tmp_path: Path, capsys,
     code, _, err = run(["singlecell", "analyze", "--from-registry", "--potency-attribute",
                         "vegf", "--out", str(out), *FAST], capsys)
     assert code == 2 and "content changed" in err and "L01" in err
+
+
+def test_map_a_new_lot_onto_the_saved_reference(tmp_path: Path, capsys) -> None:
+    from regmed.demo.singlecell import split_lots
+
+    sim = simulate_lots(n_lots=7, cells_per_lot=150, n_genes=120, markers_per_state=10,
+                        link=0.9, seed=4)
+    ref, new = split_lots(sim, ["L07"])
+    ref_h5ad, new_h5ad = tmp_path / "ref.h5ad", tmp_path / "new.h5ad"
+    ref.to_anndata().write_h5ad(ref_h5ad)
+    new.to_anndata().write_h5ad(new_h5ad)
+    csv = tmp_path / "potency.csv"
+    ref.lots[["lot", "potency"]].to_csv(csv, index=False)
+    out = tmp_path / "out"
+    code, _, err = run(["singlecell", "analyze", str(ref_h5ad), "--potency", str(csv),
+                        "--out", str(out), *FAST], capsys)
+    assert code == 0, err
+    assert (out / "reference.h5ad").is_file()
+    code, stdout, err = run(["singlecell", "map", str(new_h5ad), "--reference",
+                             str(out / "reference.h5ad"), "--out", str(tmp_path / "m")], capsys)
+    assert code == 0, err
+    assert "lot L07:" in stdout and "mean confidence" in stdout
+    dev = pd.read_csv(tmp_path / "m" / "mapped_deviation.csv")
+    assert dev["lot"].tolist() == ["L07"] and int(dev.at[0, "n_cells"]) == new.counts.shape[0]
+    comp = pd.read_csv(tmp_path / "m" / "mapped_composition.csv")
+    assert abs(comp["proportion"].sum() - 1.0) < 1e-9
+    # the new lot is labelled with the reference's clusters (no new clustering)
+    reference_comp = pd.read_csv(out / "composition.csv")
+    assert set(comp["cluster"].astype(str)) <= set(reference_comp["cluster"].astype(str))
+    # errors name the file and what is wrong
+    code, _, err = run(["singlecell", "map", str(tmp_path / "none.h5ad"), "--reference",
+                        str(tmp_path / "nope.h5ad")], capsys)
+    assert code == 2 and "none.h5ad" in err and "nope.h5ad" in err
+    code, _, err = run(["singlecell", "map", str(new_h5ad), "--reference", str(ref_h5ad)],
+                       capsys)
+    assert code == 2 and "uns.reference" in err

@@ -42,6 +42,9 @@ def analyze(
     permutations: Annotated[int, typer.Option(help="Permutations of the covariate")] = 9999,
     umap: Annotated[bool, typer.Option(help="Compute UMAP and its figures")] = True,
     seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+    save_reference: Annotated[bool, typer.Option(
+        help="Write reference.h5ad, onto which `regmed singlecell map` projects new lots")
+    ] = True,
 ) -> None:
     """Cluster the cells, relate each cluster's share across lots to potency, find markers."""
     adata, pot = load_inputs(h5ad=h5ad, from_registry=from_registry, lots=lot,
@@ -56,6 +59,9 @@ def analyze(
     from regmed.singlecell.io import write_analysis
 
     written = write_analysis(result, out)
+    if save_reference:
+        written["reference"] = out / "reference.h5ad"
+        result.adata.write_h5ad(written["reference"])
     assoc = result.association_result
     typer.echo(f"{result.n_cells:,} cells, {result.composition.counts.shape[0]} lots, "
                f"{result.composition.counts.shape[1]} clusters; top cluster {assoc.top} "
@@ -120,6 +126,51 @@ def load_inputs(*, h5ad: Path | None, from_registry: bool, lots: list[str] | Non
                                  lot_key=lot_key)
     assert adata is not None and pot is not None
     return adata, pot
+
+
+@singlecell_app.command("map")
+def map_cmd(
+    new: Annotated[Path, typer.Argument(help="The new lot(s): .h5ad with raw counts in X")],
+    reference: Annotated[Path, typer.Option(
+        help="reference.h5ad written by `regmed singlecell analyze`")],
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for mapped_composition.csv and mapped_deviation.csv")] = None,
+    lot_key: Annotated[str, typer.Option(help="obs column naming each cell's lot")] = "lot",
+    neighbors: Annotated[int, typer.Option(help="Reference neighbours per cell")] = 15,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 0,
+) -> None:
+    """Map newly released lots onto the reference taxonomy (no re-clustering): each lot's
+    composition, its Aitchison distance from the reference lots and the outlier flag."""
+    from regmed.singlecell import map_lot
+    from regmed.singlecell.io import read_h5ad
+
+    problems = [Problem("file not found", file=str(p), field=name)
+                for name, p in (("new", new), ("--reference", reference)) if not p.is_file()]
+    if problems:
+        raise DataError("cannot map the lot", problems)
+    ref = read_h5ad(reference)
+    if "reference" not in ref.uns:
+        raise DataError("not a regmed reference", [Problem(
+            "uns['reference'] is missing: write it with `regmed singlecell analyze`",
+            file=str(reference), field="uns.reference")])
+    mapping = map_lot(ref, read_h5ad(new), lot_key=lot_key, n_neighbors=neighbors, rng=seed)
+    dev = mapping.deviation
+    conf = mapping.confidence.set_index("lot")
+    for row in dev.table.itertuples():
+        flag = "OUTLIER" if row.outlier else "within the reference"
+        typer.echo(f"lot {row.lot}: {row.n_cells:,} cells, distance {row.distance:.3f} "
+                   f"(outlier above {dev.threshold:.3f}: {flag}); mean confidence "
+                   f"{conf.at[row.lot, 'mean_confidence']:.3f}")
+    shares = mapping.composition.proportions
+    for lot_code, row in shares.iterrows():
+        typer.echo(f"  {lot_code}: " + ", ".join(f"cluster {c} {v:.1%}"
+                                                  for c, v in row.items()))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        mapping.composition.table.to_csv(out / "mapped_composition.csv", index=False)
+        dev.table.merge(mapping.confidence, on=["lot", "n_cells"], how="left").to_csv(
+            out / "mapped_deviation.csv", index=False)
+        typer.echo(f"wrote mapped_composition.csv and mapped_deviation.csv to {out}")
 
 
 @singlecell_app.command("register-file")
