@@ -53,11 +53,18 @@ def _verdict_table(doc: dict[str, Any]) -> Table:
 def _write_outputs(doc: dict[str, Any], out: Path, lang: str, pdf: bool) -> dict[str, Path]:
     from regmed.report import write_report
 
+    return write_document(doc, out, "evaluation", write_report, lang=lang, pdf=pdf)
+
+
+def write_document(doc: dict[str, Any], out: Path, name: str, writer: Any, *, lang: str,
+                   pdf: bool) -> dict[str, Path]:
+    """Write ``<name>.json`` and the report ``writer(doc, out, lang=, pdf=)`` renders into
+    ``out``; returns ``{name: json, "html": …, "pdf": …}`` (pdf only when written)."""
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "evaluation.json"
+    path = out / f"{name}.json"
     path.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False), encoding="utf-8")
-    files = write_report(doc, out, lang=lang, pdf=pdf)
-    written = {"evaluation": path, "html": files.html}
+    files = writer(doc, out, lang=lang, pdf=pdf)
+    written = {name: path, "html": files.html}
     if files.pdf is not None:
         written["pdf"] = files.pdf
     return written

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,6 +79,7 @@ def quality_report(*, out: Path, plan: str | None = None, version: int | None = 
     lot_key, method, seed``) adds the single-cell section; without a potency source it takes
     the potency attribute of the plan's quality analyses.
     """
+    from regmed.cli.evaluate import write_document
     from regmed.evaluate.quality_part import quality_document
     from regmed.report.quality_page import write_quality_report
 
@@ -87,14 +87,7 @@ def quality_report(*, out: Path, plan: str | None = None, version: int | None = 
     doc = quality_document(model, data, plan_info=info)
     if singlecell is not None:
         doc["quality"]["singlecell"] = _singlecell_part(doc, singlecell, url)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "quality.json"
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False), encoding="utf-8")
-    files = write_quality_report(doc, out, lang=lang, pdf=pdf)
-    written = {"quality": path, "html": files.html}
-    if files.pdf is not None:
-        written["pdf"] = files.pdf
-    return doc, written
+    return doc, write_document(doc, out, "quality", write_quality_report, lang=lang, pdf=pdf)
 
 
 def _singlecell_part(doc: dict[str, Any], opts: dict[str, Any], url: str | None
