@@ -18,3 +18,12 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 def reference_dir() -> Path:
     """The folder of stored reference values (R scripts and their outputs)."""
     return REFERENCE
+
+
+@pytest.fixture(autouse=True)
+def audit_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fixed audit key in the environment (tests of key handling unset or change it)."""
+    key = "audit-test-key-0123456789"
+    monkeypatch.setenv("REGMED_AUDIT_KEY", key)
+    monkeypatch.delenv("REGMED_AUDIT_KEY_FILE", raising=False)
+    return key

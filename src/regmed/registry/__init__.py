@@ -1,7 +1,7 @@
 """regmed.registry — the registry of record.
 
 SQLAlchemy models, engines and sessions, Alembic migrations (the only way the schema is made),
-the append-only hash-chained audit trail, pseudonymization of patient identifiers, and the
+the append-only, hash-chained and keyed audit trail, pseudonymization of patient identifiers, and the
 validated import/export of the column dictionary (``dictionary.yaml``).
 
 Examples
@@ -17,7 +17,10 @@ True
 
 from __future__ import annotations
 
-from regmed.registry.audit import AuditVerification, audit_log, count_events, verify_audit
+from regmed.registry.audit import audit_log, count_events
+from regmed.registry.audit_checkpoint import read_checkpoint, write_checkpoint
+from regmed.registry.audit_key import load_audit_key
+from regmed.registry.audit_verify import AuditVerification, verify_audit
 from regmed.registry.db import (
     DEFAULT_URL,
     current_revision,
@@ -44,6 +47,7 @@ from regmed.registry.models import (
     AdverseEvent,
     Assessment,
     AuditEvent,
+    AuditKey,
     Base,
     Baseline,
     Donor,
@@ -87,6 +91,9 @@ __all__ = [
     "head_revision",
     "AuditVerification",
     "verify_audit",
+    "read_checkpoint",
+    "write_checkpoint",
+    "load_audit_key",
     "audit_log",
     "count_events",
     "PSEUDONYM_COLUMN",
@@ -140,6 +147,7 @@ __all__ = [
     "Evaluation",
     "Setting",
     "AuditEvent",
+    "AuditKey",
     "AdjudicationAssignment",
     "RecordLock",
     "DataQuery",

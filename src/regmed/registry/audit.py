@@ -6,19 +6,26 @@ and natural key), action, old and new values (canonical JSON of the row's column
 Event ``seq`` numbers run 1, 2, 3, ... and each event's ``hash`` is the SHA-256 of the canonical
 JSON array ``[seq, occurred_at, actor, table_name, record_id, record_key, action, old_values,
 new_values, reason, prev_hash]``; ``prev_hash`` is the previous event's hash (64 zeros for the
-first). :func:`verify_audit` walks the chain, then compares every audited record's current row
-with its last audited values, so that a row edited outside regmed (raw SQL) is named.
+first). Each event also carries ``mac``, the HMAC-SHA256 of its hash under the audit key kept
+outside the database (:mod:`regmed.registry.audit_key`), so that an appended, correctly chained
+event cannot be forged by someone who can only write the database. Events written before
+revision 0006 have no MAC; the first keyed event links to the last of them (``regmed init``
+appends a ``seal`` event right after the upgrade), so its MAC pins the older chain too.
+:func:`~regmed.registry.audit_verify.verify_audit` walks the chain, then compares every audited
+record's current row with its last audited values, so that a row edited outside regmed (raw
+SQL) is named.
 
-The database refuses UPDATE and DELETE on ``audit_events`` (triggers made by the migration).
+The database refuses UPDATE and DELETE on ``audit_events`` (triggers made by the migrations),
+and on PostgreSQL also TRUNCATE.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -29,18 +36,24 @@ try:  # the C version json.dumps uses (ensure_ascii=False)
 except ImportError:  # pragma: no cover
     from json.encoder import py_encode_basestring as _encode_str
 
-from regmed.registry.models import AUDITED_MODELS, AuditEvent, Base
+from regmed.registry.audit_key import (
+    audit_key_check,
+    event_mac,
+    load_audit_key,
+    register_audit_key,
+    registered_check,
+)
+from regmed.registry.models import AuditEvent
 
 __all__ = [
     "GENESIS_HASH",
     "AuditWriter",
-    "AuditVerification",
+    "WRITE_COLUMNS",
     "audit_values",
     "canonical_json",
     "canonical_rows",
     "encode_value",
     "event_hash",
-    "verify_audit",
     "audit_log",
     "count_events",
     "utc_now",
@@ -203,19 +216,29 @@ EVENT_COLUMNS = (
 )
 
 
+#: The columns an event is written with: :data:`EVENT_COLUMNS` and its ``mac``.
+WRITE_COLUMNS = (*EVENT_COLUMNS, "mac")
+
 _LOCK = text("LOCK TABLE audit_events IN SHARE ROW EXCLUSIVE MODE")
-_TAIL = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_TAIL = (
+    select(AuditEvent.seq, AuditEvent.hash, AuditEvent.mac)
+    .order_by(AuditEvent.seq.desc())
+    .limit(1)
+)
 _INSERT = insert(AuditEvent.__table__)  # type: ignore[arg-type]
 
 
 class AuditWriter:
-    """Appends events to the chain within the caller's transaction.
+    """Appends keyed events to the chain within the caller's transaction.
 
     The writer reads the chain's tail once (on PostgreSQL under a table lock, so that two
     writers cannot fork the chain) and then appends in memory; :meth:`flush` bulk-inserts.
+    Every event carries ``mac`` = HMAC-SHA256(audit key, hash); the key comes from ``key`` or
+    :func:`~regmed.registry.audit_key.load_audit_key` (created on the registry's first write)
+    and must be the one registered with the registry (a different key is refused).
     """
 
-    def __init__(self, session: Session, actor: str) -> None:
+    def __init__(self, session: Session, actor: str, *, key: bytes | None = None) -> None:
         if not actor or not str(actor).strip():
             from regmed.errors import DataError
 
@@ -226,10 +249,20 @@ class AuditWriter:
         bind = session.connection()
         if bind.dialect.name == "postgresql":
             bind.execute(_LOCK)
-        last = session.connection().execute(_TAIL).first()
+        last = bind.execute(_TAIL).first()
         self.seq = int(last[0]) if last else 0
         self.prev_hash = str(last[1]) if last else GENESIS_HASH
-        self.pending: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
+        #: True when the newest stored event has no MAC (written before the keyed trail).
+        self.unsealed = last is not None and last[2] is None
+        registered = registered_check(session)
+        if key is None:
+            url = str(session.get_bind().engine.url)
+            key = load_audit_key(url, create=registered is None)[0]
+        if registered is not None and registered != audit_key_check(key):
+            register_audit_key(session, key, self.seq + 1, self.occurred_at)  # refuses
+        self.key = key
+        self._register = registered is None
+        self.pending: dict[str, list[Any]] = {c: [] for c in WRITE_COLUMNS}
 
     def add(
         self,
@@ -257,7 +290,7 @@ class AuditWriter:
             self.prev_hash,
         )
         h = event_hash(*fields)
-        for c, v in zip(EVENT_COLUMNS, (*fields, h), strict=True):
+        for c, v in zip(WRITE_COLUMNS, (*fields, h, event_mac(self.key, h)), strict=True):
             self.pending[c].append(v)
         self.prev_hash = h
 
@@ -278,14 +311,16 @@ class AuditWriter:
         head = f",{enc(self.occurred_at)},{enc(self.actor)},{enc(table)},"
         tail = f",{enc('insert')},null,"
         why = "null" if reason is None else enc(reason)
-        prevs, hashes = [], []
+        prevs, hashes, macs = [], [], []
         seq = seq0
+        mac, secret = hmac.digest, self.key
         for rid, key, new in zip(ids, keys, new_json, strict=True):
             seq += 1
             payload = f"[{seq}{head}{int(rid)},{enc(key)}{tail}{enc(new)},{why},{enc(prev)}]"
             prevs.append(prev)
             prev = sha(payload.encode("utf-8")).hexdigest()
             hashes.append(prev)
+            macs.append(mac(secret, prev.encode("ascii"), "sha256").hex())
         p = self.pending
         p["seq"].extend(range(seq0 + 1, seq + 1))
         p["occurred_at"].extend([self.occurred_at] * n)
@@ -299,6 +334,7 @@ class AuditWriter:
         p["reason"].extend([reason] * n)
         p["prev_hash"].extend(prevs)
         p["hash"].extend(hashes)
+        p["mac"].extend(macs)
         self.seq, self.prev_hash = seq, prev
 
     def flush(self) -> int:
@@ -306,174 +342,32 @@ class AuditWriter:
         from regmed.registry.bulk import bulk_insert
 
         n = len(self.pending["seq"])
+        if n and self._register:
+            first = int(self.pending["seq"][0])
+            register_audit_key(self.session, self.key, first, self.occurred_at)
+            self._register = False
         if n > 16:
-            values = [self.pending[c] for c in EVENT_COLUMNS]
-            bulk_insert(self.session, AuditEvent.__table__, EVENT_COLUMNS, values)  # type: ignore
+            values = [self.pending[c] for c in WRITE_COLUMNS]
+            bulk_insert(self.session, AuditEvent.__table__, WRITE_COLUMNS, values)  # type: ignore
         elif n:  # a plain INSERT is quicker than COPY for a few events
-            rows = [dict(zip(EVENT_COLUMNS, r, strict=True))
-                    for r in zip(*(self.pending[c] for c in EVENT_COLUMNS), strict=True)]
+            rows = [dict(zip(WRITE_COLUMNS, r, strict=True))
+                    for r in zip(*(self.pending[c] for c in WRITE_COLUMNS), strict=True)]
             self.session.connection().execute(_INSERT, rows)
-        self.pending = {c: [] for c in EVENT_COLUMNS}
+        self.pending = {c: [] for c in WRITE_COLUMNS}
         return n
 
+    def seal(self) -> bool:
+        """Append a ``seal`` event when the newest stored event has no MAC.
 
-@dataclass(frozen=True)
-class AuditVerification:
-    """Outcome of :func:`verify_audit`.
-
-    Attributes
-    ----------
-    ok : bool
-        True when the chain is intact and every audited record matches its last audited values.
-    events : int
-        Number of events checked.
-    records : int
-        Number of records compared.
-    broken_event : int or None
-        ``seq`` of the first event whose hash or link is wrong.
-    record : str or None
-        ``table:key`` (with ``#id``) of the first record that no longer matches.
-    message : str
-        One sentence saying what was found.
-    problems : tuple of str
-        Every mismatch found (the first is the one named in ``message``).
-    """
-
-    ok: bool
-    events: int
-    records: int
-    message: str
-    broken_event: int | None = None
-    record: str | None = None
-    problems: tuple[str, ...] = field(default=())
-
-
-def _current_rows(session: Session, model: type[Base]) -> dict[int, str]:
-    """Audited JSON of every row of ``model``'s table, by id."""
-    table = model.__table__
-    names = [c for c in table.c.keys() if c != "id"]
-    rows = session.execute(select(table.c.id, *(table.c[c] for c in names))).all()
-    if not rows:
-        return {}
-    cols = list(zip(*rows, strict=True))
-    ids = [int(x) for x in cols[0]]
-    values = [list(c) for c in cols[1:]]
-    for j, name in enumerate(names):
-        if (model.__tablename__, name) in DIGESTED:
-            values[j] = [audit_values(model.__tablename__, {name: v})[name] for v in values[j]]
-    return dict(zip(ids, canonical_rows(names, values), strict=True))
-
-
-def verify_audit(session: Session) -> AuditVerification:
-    """Walk the hash chain, then compare every audited record with its last audited values.
-
-    Returns an :class:`AuditVerification` naming the first broken event (a changed, removed or
-    reordered event) or, if the chain is intact, the first record whose current values differ
-    from its last audited new values (e.g. edited with raw SQL), that exists without any audit
-    event (inserted outside regmed), or that is missing although never deleted through regmed.
-    """
-    prev = GENESIS_HASH
-    expected_seq = 0
-    last: dict[str, dict[int, tuple[int, str, str | None, str]]] = {}
-    n = 0
-    cols = [
-        AuditEvent.seq,
-        AuditEvent.occurred_at,
-        AuditEvent.actor,
-        AuditEvent.table_name,
-        AuditEvent.record_id,
-        AuditEvent.record_key,
-        AuditEvent.action,
-        AuditEvent.old_values,
-        AuditEvent.new_values,
-        AuditEvent.reason,
-        AuditEvent.prev_hash,
-        AuditEvent.hash,
-    ]
-    result = session.execute(select(*cols).order_by(AuditEvent.seq)).yield_per(20000)
-    sha = hashlib.sha256
-    for ev in result:
-        n += 1
-        expected_seq += 1
-        seq = int(ev[0])
-        problem = None
-        if seq != expected_seq:
-            problem = f"audit event {expected_seq} is missing (next event is {seq})"
-        elif ev[10] != prev:
-            problem = f"audit event {seq} does not link to the event before it"
-        elif sha(_payload(*ev[:11]).encode("utf-8")).hexdigest() != ev[11]:
-            problem = f"audit event {seq} was altered (its hash does not match its contents)"
-        if problem:
-            result.close()
-            return AuditVerification(
-                ok=False,
-                events=n,
-                records=0,
-                message=f"audit chain broken: {problem}",
-                broken_event=expected_seq,
-                problems=(problem,),
-            )
-        prev = ev[11]
-        last.setdefault(ev[3], {})[int(ev[4])] = (seq, ev[6], ev[8], ev[5])
-    problems: list[tuple[str, str]] = []
-    n_records = 0
-    for table in sorted(set(last) | set(AUDITED_MODELS), key=_table_order):
-        model = AUDITED_MODELS.get(table)
-        if model is None:
-            continue
-        rows = _current_rows(session, model)
-        audited = last.get(table, {})
-        for rid, (seq, action, new, key) in sorted(audited.items()):
-            row = rows.get(rid)
-            where = f"{table}:{key} (id {rid})"
-            if action == "delete":
-                if row is not None:
-                    problems.append((where, f"record {where} exists but was deleted (event {seq})"))
-                continue
-            n_records += 1
-            if row is None:
-                problems.append((where, f"record {where} is missing from the database"))
-                continue
-            if row == new:
-                continue
-            current = json.loads(row)
-            audited_values = json.loads(new) if new else {}
-            changed = sorted(
-                k
-                for k in set(current) | set(audited_values)
-                if current.get(k) != audited_values.get(k)
-            )
-            if changed:
-                problems.append(
-                    (
-                        where,
-                        f"record {where} does not match its last audited values "
-                        f"(event {seq}); changed: {', '.join(changed)}",
-                    )
-                )
-        for rid in sorted(set(rows) - set(audited)):
-            where = f"{table}: id {rid}"
-            problems.append((where, f"record {where} has no audit event (written outside regmed)"))
-    if problems:
-        return AuditVerification(
-            ok=False,
-            events=n,
-            records=n_records,
-            message=f"audit check failed: {problems[0][1]}",
-            record=problems[0][0],
-            problems=tuple(p for _, p in problems),
-        )
-    return AuditVerification(
-        ok=True,
-        events=n,
-        records=n_records,
-        message=f"audit trail intact: {n} events, {n_records} records match",
-    )
-
-
-def _table_order(table: str) -> tuple[int, str]:
-    names = list(AUDITED_MODELS)
-    return (names.index(table) if table in names else len(names), table)
+        The seal names how many unkeyed (pre-0006) events precede it and their head; its MAC
+        then pins the whole older chain. Returns whether a seal was added.
+        """
+        if not self.unsealed:
+            return False
+        legacy = canonical_json({"legacy_events": self.seq, "legacy_head": self.prev_hash})
+        self.add("audit_events", 0, "seal", "seal", None, legacy, "audit trail keyed")
+        self.unsealed = False
+        return True
 
 
 def audit_log(

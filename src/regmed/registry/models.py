@@ -52,6 +52,7 @@ __all__ = [
     "ROLES",
     "COHORTS",
     "AUDITED_MODELS",
+    "AuditKey",
     "model_for_table",
 ]
 
@@ -323,6 +324,8 @@ class Evaluation(Base):
     seed: Mapped[int | None] = mapped_column(Integer)
     exploratory: Mapped[bool] = mapped_column(Boolean, default=False)
     result_json: Mapped[str] = mapped_column(Text)
+    #: SHA-256 of ``result_json`` when stored (the seal; NULL for evaluations before 0006).
+    sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Setting(Base):
@@ -350,6 +353,18 @@ class AuditEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of ``hash`` under the audit key (NULL only for events before 0006).
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditKey(Base):
+    """The check value of the audit key (never the key) and the first event it authenticates."""
+
+    __tablename__ = "audit_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    check_value: Mapped[str] = mapped_column(String(64), unique=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[str] = mapped_column(String(32))
 
 
 #: Every model whose writes are audited, by table name.
