@@ -68,8 +68,30 @@ def init() -> None:
     finally:
         engine.dispose()
     _, where = ensure_key(url)
+    audit_where, sealed = _seal(url)
     typer.echo(f"registry {_shown(url)} is at schema revision {revision}")
     typer.echo(where)
+    typer.echo(audit_where)
+    if sealed:
+        typer.echo("sealed the audit events written before the keyed trail")
+
+
+def _seal(url: str) -> tuple[str, bool]:
+    """Make sure an audit key exists and seal a trail that ends with unkeyed events."""
+    from regmed.registry import load_audit_key, session_scope
+    from regmed.registry.audit import AuditWriter
+    from regmed.registry.audit_key import registered_check
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            key, where = load_audit_key(url, create=registered_check(session) is None)
+            writer = AuditWriter(session, _default_actor(), key=key)
+            sealed = writer.seal()
+            writer.flush()
+    finally:
+        engine.dispose()
+    return where, sealed
 
 
 def import_(
@@ -141,21 +163,38 @@ def export(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain and compare every record; exit 1 naming what is broken."""
-    from regmed.registry import session_scope, verify_audit
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="A checkpoint file the trail must still extend"),
+    ] = None,
+) -> None:
+    """Walk the keyed hash chain and compare every record; exit 1 naming what is broken."""
+    from regmed.registry import database_url, load_audit_key, read_checkpoint, session_scope
+    from regmed.registry import verify_audit
 
+    key = None
+    cp = None
+    if checkpoint is not None:
+        key = load_audit_key(database_url())[0]
+        cp = read_checkpoint(checkpoint, key)
     engine = _engine()
     try:
         with session_scope(engine) as session:
-            result = verify_audit(session)
+            result = verify_audit(session, key, checkpoint=cp)
     finally:
         engine.dispose()
     if result.ok:
         typer.echo(result.message)
+        typer.echo(f"head: event {result.head}")
+        if result.unkeyed:
+            typer.echo(f"{result.unkeyed} events predate the keyed trail (pinned by the seal)")
+        if cp is not None:
+            typer.echo(f"extends the checkpoint of {cp['created_at']} (event #{cp['head_seq']})")
         return
     console = Console(stderr=True)
     console.print(result.message, highlight=False, markup=False)
+    console.print(f"head: event {result.head}", highlight=False, markup=False)
     for line in result.problems[1:20]:
         console.print(f"  - {line}", highlight=False, markup=False)
     if len(result.problems) > 20:
@@ -163,6 +202,25 @@ def audit_verify() -> None:
     # SystemExit (not typer.Exit): the regmed entry point runs click in non-standalone mode,
     # where typer.Exit's code would be returned rather than used as the exit status.
     raise SystemExit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path, typer.Option("--out", help="New file to write the checkpoint to")],
+) -> None:
+    """Verify the trail and write a signed checkpoint of its head, to keep elsewhere."""
+    from regmed.registry import session_scope, write_checkpoint
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            body = write_checkpoint(session, out)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"wrote checkpoint {out}: {body['events']} events, head event "
+        f"#{body['head_seq']} {body['head_hash']}; keep it apart from the registry"
+    )
 
 
 def _changes(event: dict[str, Any]) -> str:

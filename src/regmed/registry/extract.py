@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -9,15 +10,17 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regmed.errors import DataError
+from regmed.errors import DataError, RegmedError
+from regmed.registry.audit import EVENT_COLUMNS, event_hash
+from regmed.registry.audit_key import event_mac, load_audit_key
 from regmed.registry.derive import build_study_data
 from regmed.registry.dictionary import PSEUDONYM_COLUMN
 from regmed.registry.io import export_frames
-from regmed.registry.models import Evaluation
+from regmed.registry.models import AuditEvent, Evaluation
 from regmed.registry.services import add_record
 from regmed.studydata import StudyData
 
-__all__ = ["extract", "store_evaluation", "load_evaluation", "list_evaluations"]
+__all__ = ["extract", "store_evaluation", "load_evaluation", "check_seal", "list_evaluations"]
 
 
 def _with_refs(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -48,28 +51,68 @@ def store_evaluation(
 ) -> int:
     """Store an evaluation document (audited, as written) and return its id.
 
-    The stored JSON is exactly what was audited; :func:`load_evaluation` fills in
+    The stored JSON is exactly what was audited, sealed by its SHA-256 (``evaluations.sha256``,
+    also in the keyed audit event); :func:`load_evaluation` checks the seal and fills in
     ``meta.evaluation_id`` when it reads the document back.
     """
     meta = document["meta"]
+    text = json.dumps(document, sort_keys=True, allow_nan=False)
     record = Evaluation(
         plan_version_id=plan_version_id,
         created_at=pd.Timestamp(meta["created_at"]).to_pydatetime(),
         regmed_version=str(meta["regmed_version"]), data_hash=str(meta["data_hash"]),
         seed=meta.get("seed"), exploratory=bool(meta.get("exploratory")),
-        result_json=json.dumps(document, sort_keys=True, allow_nan=False),
+        result_json=text, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
     add_record(record, session=session, actor=actor, reason="evaluation run")
     return int(record.id)
 
 
+def check_seal(session: Session, record: Evaluation) -> None:
+    """Refuse an evaluation whose document no longer matches its seal or its audit event.
+
+    The document's SHA-256 must equal ``evaluations.sha256`` (when stored) and the
+    ``result_json`` of the record's last audit event, whose hash and MAC must hold.
+
+    Raises
+    ------
+    DataError
+        Naming the evaluation and what no longer matches.
+    """
+    digest = hashlib.sha256(record.result_json.encode("utf-8")).hexdigest()
+    where = f"evaluation {record.id} was changed after it was stored"
+    if record.sha256 is not None and record.sha256 != digest:
+        raise DataError(f"{where} (its SHA-256 no longer matches its seal); "
+                        "run `regmed audit verify` and do not use it")
+    event = session.execute(
+        select(AuditEvent).where(AuditEvent.table_name == "evaluations",
+                                 AuditEvent.record_id == record.id)
+        .order_by(AuditEvent.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    audited = json.loads(event.new_values or "{}") if event is not None else {}
+    fields = [getattr(event, c) for c in EVENT_COLUMNS[:-1]] if event is not None else []
+    if (event is None or audited.get("result_json") != record.result_json
+            or audited.get("sha256") != record.sha256
+            or event_hash(*fields) != event.hash):
+        raise DataError(f"{where} (it does not match its audit trail); "
+                        "run `regmed audit verify` and do not use it")
+    if event.mac is not None:
+        try:
+            key = load_audit_key(str(session.get_bind().engine.url))[0]
+        except RegmedError:
+            return  # `regmed audit verify` names the missing key
+        if event_mac(key, event.hash) != event.mac:
+            raise DataError(f"{where} (its audit event is not authenticated by the audit key)")
+
+
 def load_evaluation(session: Session, evaluation_id: int) -> dict[str, Any]:
-    """The stored evaluation document with this id."""
+    """The stored evaluation document with this id, after checking its seal (:func:`check_seal`)."""
     record = session.get(Evaluation, int(evaluation_id))
     if record is None:
         ids = session.scalars(select(Evaluation.id).order_by(Evaluation.id)).all()
         raise DataError(f"no evaluation {evaluation_id} in the registry"
                         + (f"; stored ids: {', '.join(map(str, ids))}" if ids else ""))
+    check_seal(session, record)
     document = dict(json.loads(record.result_json))
     document.setdefault("meta", {})["evaluation_id"] = int(record.id)
     return document
