@@ -42,7 +42,8 @@ def _forge(session: Session, mac_key: bytes | None, *, legacy: bool = False) -> 
     mac = None if mac_key is None else event_mac(mac_key, h)
     cols = ("seq", "occurred_at", "actor", "table_name", "record_id", "record_key", "action",
             "old_values", "new_values", "reason", "prev_hash", "hash", "mac")
-    session.execute(insert(reg.AuditEvent.__table__), [dict(zip(cols, (*fields, h, mac)))])
+    row = dict(zip(cols, (*fields, h, mac), strict=True))
+    session.execute(insert(reg.AuditEvent.__table__), [row])
     return seq + 1
 
 
@@ -208,7 +209,8 @@ def _forge_legacy(s: Session) -> None:
               None, None, None, prev)
     cols = ("seq", "occurred_at", "actor", "table_name", "record_id", "record_key",
             "action", "old_values", "new_values", "reason", "prev_hash", "hash")
-    s.execute(insert(reg.AuditEvent.__table__), [dict(zip(cols, (*fields, event_hash(*fields))))])
+    row = dict(zip(cols, (*fields, event_hash(*fields)), strict=True))
+    s.execute(insert(reg.AuditEvent.__table__), [row])
 
 
 def _document() -> dict[str, object]:

@@ -179,8 +179,12 @@ def register(app: typer.Typer) -> None:
         from regmed.registry.extract import load_evaluation
         from regmed.registry.opening import open_registry
 
-        with registry.session_scope(open_registry()) as session:
-            doc = load_evaluation(session, evaluation_id)
+        engine = open_registry()
+        try:
+            with registry.session_scope(engine) as session:
+                doc = load_evaluation(session, evaluation_id)
+        finally:
+            engine.dispose()
         _show(doc, _write_outputs(doc, out, lang, pdf))
 
     @app.command("demo")

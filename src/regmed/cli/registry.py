@@ -170,8 +170,13 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Walk the keyed hash chain and compare every record; exit 1 naming what is broken."""
-    from regmed.registry import database_url, load_audit_key, read_checkpoint, session_scope
-    from regmed.registry import verify_audit
+    from regmed.registry import (
+        database_url,
+        load_audit_key,
+        read_checkpoint,
+        session_scope,
+        verify_audit,
+    )
 
     key = None
     cp = None

@@ -1,8 +1,8 @@
 """regmed.registry — the registry of record.
 
 SQLAlchemy models, engines and sessions, Alembic migrations (the only way the schema is made),
-the append-only, hash-chained and keyed audit trail, pseudonymization of patient identifiers, and the
-validated import/export of the column dictionary (``dictionary.yaml``).
+the append-only, hash-chained and keyed audit trail, pseudonymization of patient identifiers,
+and the validated import/export of the column dictionary (``dictionary.yaml``).
 
 Examples
 --------

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import RegmedError
-from regmed.registry.audit import GENESIS_HASH, DIGESTED, _payload, audit_values, canonical_rows
+from regmed.registry.audit import DIGESTED, GENESIS_HASH, _payload, audit_values, canonical_rows
 from regmed.registry.audit_key import (
     audit_key_check,
     event_mac,
