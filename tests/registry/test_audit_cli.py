@@ -66,3 +66,25 @@ def test_report_refuses_an_evaluation_edited_with_sql(
     code, out, err = run(["report", str(eid), "--out", str(tmp_path / "r"), "--no-pdf"], capsys)
     assert code != 0 and f"evaluation {eid} was changed after it was stored" in err
     assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+def test_init_seals_a_trail_from_before_the_keyed_audit(fresh_url: str) -> None:
+    from alembic import command
+
+    from regmed.registry.db import _alembic_config
+
+    from .test_audit_keyed import _legacy_registry
+
+    engine = reg.make_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0005")
+        _legacy_registry(engine)
+    finally:
+        engine.dispose()
+    done = regmed_process(["init"], fresh_url)
+    assert done.returncode == 0 and "sealed the audit events" in done.stdout, done.stderr
+    ok = regmed_process(["audit", "verify"], fresh_url)
+    assert ok.returncode == 0 and "2 events predate the keyed trail" in ok.stdout, ok.stderr
+    again = regmed_process(["init"], fresh_url)
+    assert again.returncode == 0 and "sealed" not in again.stdout

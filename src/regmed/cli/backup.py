@@ -30,11 +30,10 @@ def backup(
     from regmed.registry import database_url
     from regmed.registry.backup import backup as take
 
-    url = database_url()
-    if "://" in url and url.startswith("sqlite"):
-        from regmed.registry.opening import open_registry
+    from regmed.registry.opening import open_registry
 
-        open_registry(url).dispose()  # a clear message for a missing or old registry
+    url = database_url()
+    open_registry(url).dispose()  # a clear message for a missing or old registry
     result = take(url, out)
     typer.echo(result.message)
 

@@ -236,7 +236,7 @@ def _events(path: Path) -> Iterator[list[Any]]:
                                          "record_id", "record_key", "action", "old_values",
                                          "new_values", "reason", "prev_hash", "hash", "mac")]
         for row in reader:
-            cells = [decode_cell(row[i]) for i in idx]
+            cells: list[Any] = [decode_cell(row[i]) for i in idx]
             cells[0], cells[4] = int(cells[0] or 0), int(cells[4] or 0)
             yield cells
 

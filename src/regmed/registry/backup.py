@@ -236,7 +236,7 @@ def restore(file: Path, url: str, *, key: bytes | None = None) -> BackupResult:
     key = key if key is not None else load_audit_key(url)[0]
     path = sqlite_path(url)
     if path is not None:
-        result = check_sqlite_copy(file, key)
+        checked = check_sqlite_copy(file, key)
         kept = ""
         if path.exists():
             before = path.with_name(f"{path.name}.before-restore-{uuid.uuid4().hex[:8]}.sqlite")
@@ -249,8 +249,8 @@ def restore(file: Path, url: str, *, key: bytes | None = None) -> BackupResult:
         finally:
             target.close()
             source.close()
-        return BackupResult(path, result, f"restored {file} into {path}: {result.events} "
-                            f"events, head event {result.head}{kept}")
+        return BackupResult(path, checked, f"restored {file} into {path}: {checked.events} "
+                            f"events, head event {checked.head}{kept}")
     if not file.is_file():
         raise RegmedError(f"no backup file {str(file)!r}")
     result, said = _pg_check(url, file, key)
