@@ -29,7 +29,6 @@ def backup(
     """Take a consistent online copy of the registry and verify it (integrity and audit trail)."""
     from regmed.registry import database_url
     from regmed.registry.backup import backup as take
-
     from regmed.registry.opening import open_registry
 
     url = database_url()
