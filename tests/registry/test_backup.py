@@ -195,3 +195,20 @@ def test_backup_restore_and_archive_commands(
     code, out, err = run(["restore", str(tmp_path / "missing.bak")], capsys)
     assert code == 2 and "no backup file" in err
     assert _counts(fresh_url)["sites"] == 2
+
+
+def test_restore_refuses_a_backup_under_another_key_and_names_missing_tools(
+    fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _import(fresh_url, small_tables())
+    done = backup(fresh_url, tmp_path / "copy.bak")
+    _import(fresh_url, {"sites": pd.DataFrame([{"site_code": "S09", "name": "N", "country": "JP"}])})
+    counts = _counts(fresh_url)
+    with pytest.raises(RegmedError, match="does not verify|not the one"):
+        restore(done.path, fresh_url, key=b"another key")
+    assert _counts(fresh_url) == counts
+    if fresh_url.startswith("postgresql"):
+        monkeypatch.setenv("PATH", str(tmp_path))
+        with pytest.raises(RegmedError, match="pg_dump is not on PATH"):
+            backup(fresh_url, tmp_path / "again.bak")
+        assert not (tmp_path / "again.bak").exists()
