@@ -202,7 +202,8 @@ def test_restore_refuses_a_backup_under_another_key_and_names_missing_tools(
 ) -> None:
     _import(fresh_url, small_tables())
     done = backup(fresh_url, tmp_path / "copy.bak")
-    _import(fresh_url, {"sites": pd.DataFrame([{"site_code": "S09", "name": "N", "country": "JP"}])})
+    site = {"site_code": "S09", "name": "N", "country": "JP"}
+    _import(fresh_url, {"sites": pd.DataFrame([site])})
     counts = _counts(fresh_url)
     with pytest.raises(RegmedError, match="does not verify|not the one"):
         restore(done.path, fresh_url, key=b"another key")
