@@ -67,3 +67,52 @@ def test_matched_sets_with_year_are_matchits(name: str) -> None:
     assert ours == theirs
     w = pd.Series(case["weights"])
     np.testing.assert_allclose(m.matched.loc[w.index, "weights"], w, rtol=1e-10)
+
+
+COX = {c["name"]: c for c in R["cox"]}
+
+
+@pytest.mark.parametrize("name", sorted(COX))
+def test_cox_on_real_data_is_coxph(name: str) -> None:
+    """Large/small units (pbc bilirubin in g/dL: 135.3, SE 13.7), strata, clusters, day-0 deaths."""
+    c = COX[name]
+    df = load(c["data"])
+    fit = fit_cox(df, c["time"], c["event"], c["covariates"], strata=c["strata"],
+                  cluster=c["cluster"], ties=c["ties"])
+    np.testing.assert_allclose(fit.coef, f(c["coef"]), rtol=1e-7)
+    np.testing.assert_allclose(fit.estimates["std_error"], f(c["se"]), rtol=1e-6)
+    np.testing.assert_allclose(fit.loglik, f(c["loglik"]), rtol=1e-10)
+
+
+def test_pbc_bilirubin_in_g_per_dl_is_fitted() -> None:
+    c = COX["pbc_bili_g"]
+    fit = fit_cox(load("pbc"), "time", "event", c["covariates"])
+    assert fit.coef["bili_g"] == pytest.approx(135.3, abs=0.05)
+    assert fit.estimates["std_error"][0] == pytest.approx(13.7, abs=0.05)
+
+
+KM = {k["name"]: k for k in R["km"]}
+
+
+@pytest.mark.parametrize("name", sorted(KM))
+def test_km_at_several_times_is_survfit(name: str) -> None:
+    k = KM[name]
+    km = kaplan_meier(load(k["data"]), k["time"], k["event"], group=k["group"])
+    at = km.survival_at(k["times"])
+    at = at[np.isfinite(at["surv"])]
+    assert [str(g) for g in at["group"]] == k["strata"]
+    np.testing.assert_allclose(at["time"], f(k["at"]))
+    np.testing.assert_allclose(at["surv"], f(k["surv"]), rtol=1e-10)
+    np.testing.assert_allclose(at["lower"], f(k["lower"]), rtol=1e-9)
+    np.testing.assert_allclose(at["upper"], f(k["upper"]), rtol=1e-9)
+
+
+def test_survival_effect_accepts_time_zero() -> None:
+    """estimate_effect(kind="survival") on veteran with two deaths on day 0 (coxph fits it)."""
+    from regmed.evidence import estimate_effect, fit_propensity, weight
+
+    vet = load("veteran").assign(treat=lambda d: d["trt"] - 1).set_index("id")
+    ps = fit_propensity(vet, "treat", ["karno", "age", "prior"])
+    eff = estimate_effect(weight(vet, ps, estimand="ATE"), time="time0", event="status",
+                          kind="survival")
+    assert np.isfinite(eff.estimates["estimate"]).all()
