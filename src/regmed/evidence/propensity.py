@@ -289,7 +289,8 @@ def fit_propensity(
     References
     ----------
     R Core Team, ``stats::glm.fit`` (IRLS; ``src/library/stats/R/glm.R``) and
-    ``src/appl/dqrdc2.f`` (Dongarra et al. 1979, LINPACK Users' Guide, SIAM). Rosenbaum & Rubin (1983), Biometrika 70:41-55.
+    ``src/appl/dqrdc2.f`` (Dongarra et al. 1979, LINPACK Users' Guide, SIAM).
+    Rosenbaum & Rubin (1983), Biometrika 70:41-55.
     Walker et al. (2013), Comparative Effectiveness Research 3:11-20 (preference score,
     equipoise 0.3-0.7). Albert & Anderson (1984), Biometrika 71:1-10 (separation).
 
