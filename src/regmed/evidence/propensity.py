@@ -177,7 +177,7 @@ def _qr_r(xs: np.ndarray) -> np.ndarray:
     """The R factor of ``xs`` by a blocked (tall-skinny) Householder QR, one pass over the rows."""
     r = np.zeros((0, xs.shape[1]))
     for s in range(0, xs.shape[0], _BLOCK):
-        r = np.linalg.qr(np.vstack([r, xs[s : s + _BLOCK]]), mode="r")
+        r = np.asarray(np.linalg.qr(np.vstack([r, xs[s : s + _BLOCK]]), mode="r"))
     return r
 
 
