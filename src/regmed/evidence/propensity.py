@@ -173,19 +173,56 @@ def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
     return float(-2 * ll)
 
 
-def _drop_aliased(gram: np.ndarray, names: list[str]) -> tuple[list[int], list[str]]:
-    """Columns to keep (as R's pivoting QR: a column aliased with earlier ones is dropped)."""
+def _qr_r(xs: np.ndarray) -> np.ndarray:
+    """The R factor of ``xs`` by a blocked (tall-skinny) Householder QR, one pass over the rows."""
+    r = np.zeros((0, xs.shape[1]))
+    for s in range(0, xs.shape[0], _BLOCK):
+        r = np.asarray(np.linalg.qr(np.vstack([r, xs[s : s + _BLOCK]]), mode="r"))
+    return r
+
+
+def _dqrdc2_rank(r: np.ndarray, norms: np.ndarray, tol: float) -> list[int]:
+    """Columns kept by LINPACK ``dqrdc2``'s limited pivoting, applied to an R factor.
+
+    ``dqrdc2`` (R's ``src/appl/dqrdc2.f``, called by ``glm.fit`` through ``C_Cdqrls``) works
+    through the columns in order and moves a column to the end, unused, when the norm of its
+    part orthogonal to the columns kept so far falls below ``tol`` times its original norm
+    ``norms[j]``. The orthogonal parts are the same for the design and for its R factor, so
+    the test runs on the small ``p x p`` matrix (classical Gram-Schmidt, twice).
+    """
     keep: list[int] = []
-    dropped: list[str] = []
-    for j in range(gram.shape[0]):
-        trial = keep + [j]
-        g = gram[np.ix_(trial, trial)]
-        eig = np.linalg.eigvalsh(g)
-        if eig[0] > 1e-7 * max(eig[-1], 1.0) * len(trial):
+    basis = np.zeros((r.shape[0], 0))
+    for j in range(r.shape[1]):
+        v = r[:, j].copy()
+        for _ in range(2):
+            v -= basis @ (basis.T @ v)
+        res = float(np.linalg.norm(v))
+        if res >= tol * norms[j] and res > 0:
             keep.append(j)
-        else:
-            dropped.append(names[j])
-    return keep, dropped
+            basis = np.column_stack([basis, v / res])
+    return keep
+
+
+def _drop_aliased(
+    xs: np.ndarray, gram: np.ndarray, norms: np.ndarray, tol: float
+) -> list[int]:
+    """Columns to keep, decided as R's ``glm.fit`` decides aliasing (pivoting QR, ``tol``).
+
+    ``xs`` is the design with the non-intercept columns centred and scaled (the span, and so
+    each column's orthogonal part, is unchanged up to the column's scale); ``norms`` are the
+    original column norms in the same scale. The Cholesky factor of the Gram matrix decides
+    when every column is far from aliased (its orthogonal part well above both the rounding
+    of the cross-products and R's threshold); otherwise an exact QR of ``xs`` decides.
+    """
+    n, p = xs.shape
+    try:
+        diag = np.abs(np.diag(np.linalg.cholesky(gram)))
+        floor = np.sqrt(_EPS * p * max(float(np.max(np.diag(gram))), 1.0))
+        if np.all(diag > 1e3 * np.maximum(tol * norms, floor)):
+            return list(range(p))
+    except np.linalg.LinAlgError:
+        pass
+    return _dqrdc2_rank(_qr_r(xs), norms, tol)
 
 
 def fit_propensity(
@@ -208,6 +245,17 @@ def fit_propensity(
     ``maxit`` iterations). Categorical columns (character, category, boolean) enter as
     indicators of every level but the first (R's treatment contrasts).
 
+    Aliasing is decided as ``glm.fit`` decides it: LINPACK ``dqrdc2`` with limited column
+    pivoting on the (weighted) design, tolerance ``min(1e-7, epsilon / 1000)``; a column is
+    dropped (coefficient ``NA`` in R) when the norm of its part orthogonal to the earlier kept
+    columns is below the tolerance times its own norm. Internally the non-intercept columns
+    are centred and scaled before the Fisher scoring, which changes neither the fitted values
+    nor the coefficients reported on the user's scale, so a covariate with a large mean
+    (calendar year, age in days) gives R's fit. One deliberate difference: R runs the QR at
+    every iteration with the current weights; regmed decides aliasing once, at R's start
+    (constant weights, where R's first QR is that of the design), so a column that becomes
+    aliased only under extreme fitted weights stays in the model.
+
     Parameters
     ----------
     df : pandas.DataFrame
@@ -220,7 +268,8 @@ def fit_propensity(
         Only logistic regression is available.
     penalty : float, optional
         L2 (ridge) strength λ: the fit minimises deviance/2 + λ/2·Σβ_j² over the
-        non-intercept coefficients of the columns scaled to unit root mean square.
+        non-intercept coefficients of the standardized columns (centred, unit standard
+        deviation, as glmnet standardizes), so the penalty does not depend on units.
     strata : sequence of str, optional
         Stratifying variables (site, era) added to the model as factors.
     positivity_bounds : (float, float)
@@ -239,7 +288,9 @@ def fit_propensity(
 
     References
     ----------
-    R Core Team, ``stats::glm.fit`` (IRLS). Rosenbaum & Rubin (1983), Biometrika 70:41-55.
+    R Core Team, ``stats::glm.fit`` (IRLS; ``src/library/stats/R/glm.R``) and
+    ``src/appl/dqrdc2.f`` (Dongarra et al. 1979, LINPACK Users' Guide, SIAM).
+    Rosenbaum & Rubin (1983), Biometrika 70:41-55.
     Walker et al. (2013), Comparative Effectiveness Research 3:11-20 (preference score,
     equipoise 0.3-0.7). Albert & Anderson (1984), Biometrika 71:1-10 (separation).
 
@@ -268,31 +319,44 @@ def fit_propensity(
         raise DataError("cannot fit the propensity model", problems)
 
     x, names = model_matrix(df, (*covariates, *strata), drop_first=True, intercept=True)
-    scale = np.sqrt(np.einsum("ij,ij->j", x, x) / len(x))
+    n = len(x)
+    # Centre and scale the non-intercept columns (in place: x is our own copy). The span, the
+    # fitted values and the aliasing decision are unchanged; the normal equations stay well
+    # conditioned for columns with a large mean (calendar year, age in days, dates).
+    centre = x.mean(axis=0)
+    centre[0] = 0.0
+    x -= centre
+    scale = np.sqrt(np.einsum("ij,ij->j", x, x) / n)
+    scale[0] = 1.0
     scale[scale == 0] = 1.0
-    x /= scale  # in place: x is our own copy
+    x /= scale
+    norms = np.sqrt(n * (1.0 + (centre / scale) ** 2))  # the original column norms, same scale
     y = t.astype(np.float64)
-    # At R's start every working weight is 0.1875, so the first pass also gives X'X.
+    # At R's start every working weight is 0.1875, so the first pass also gives X'X (and R's
+    # first QR, of sqrt(w) X, decides aliasing as the QR of X does).
     dev0, a0, b0 = _pass(x, y, None, np.empty(len(y)))
-    keep, aliased = _drop_aliased(a0 / (0.1875 * len(x)), names)
+    keep = _drop_aliased(x, a0 / 0.1875, norms, min(1e-7, epsilon / 1000))
+    aliased = [names[j] for j in range(len(names)) if j not in keep]
     warnings: list[str] = []
     if aliased:
         warnings.append(
             "coefficients not defined because of singularities (dropped as R does): "
             + ", ".join(aliased)
         )
-    if aliased:
         x = x[:, keep]
         a0 = a0[np.ix_(keep, keep)]
         b0 = b0[keep]
-    scale = scale[keep]
+    scale, centre = scale[keep], centre[keep]
     names = [names[j] for j in keep]
     pen = None
     if penalty:
         pen = np.full(len(names), float(penalty))
         pen[0] = 0.0
     beta_s, eta, converged, iterations, dev, info = _irls(x, y, pen, maxit, epsilon, (dev0, a0, b0))
-    beta = beta_s / scale
+    # back to the user's scale: beta = T beta_s, cov = T cov_s T'
+    back = np.diag(1.0 / scale)
+    back[0, 1:] = -centre[1:] / scale[1:]
+    beta = back @ beta_s
     mu = special.expit(eta)
     if not converged:
         warnings.append(f"the fit did not converge in {maxit} iterations (separation?)")
@@ -311,7 +375,7 @@ def fit_propensity(
         )
 
     try:
-        cov = np.linalg.inv(info) / np.outer(scale, scale)
+        cov = back @ np.linalg.inv(info) @ back.T
         se = np.sqrt(np.maximum(np.diag(cov), 0))
     except np.linalg.LinAlgError:
         se = np.full(len(beta), np.nan)
