@@ -2,7 +2,8 @@
 
 Every unique pattern of the covariates that holds both treated and control units is a
 subclass; units whose pattern lacks one of the groups are unmatched (weight 0). The weights
-are MatchIt's subclass weights for the estimand (:func:`~regmed.evidence.subclass.subclass_weights`).
+are MatchIt's subclass weights for the estimand
+(:func:`~regmed.evidence.subclass.subclass_weights`).
 
 References
 ----------

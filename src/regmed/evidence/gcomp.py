@@ -132,7 +132,7 @@ def gcomputation(
     ...                   "y": [3., 4, 6, 1, 2, 2, 5, 1]})
     >>> round(gcomputation(d, treatment="t", outcome="y", covariates=["x"],
     ...                    kind="continuous").mean_difference, 3)
-    2.75
+    3.0
     """
     covariates = tuple(covariates)
     problems: list[Problem] = []

@@ -158,11 +158,10 @@ def single_arm(
         problems.append(Problem("confidence_level must lie between 0 and 1",
                                 field="confidence_level"))
     cols = [time, event] if measure == "median_survival" else [outcome]
+    needs = "time= and event=" if measure == "median_survival" else "outcome="
     for c in cols:
         if c is None:
-            problems.append(Problem(f"measure={measure!r} needs "
-                                    f"{'time= and event=' if measure == 'median_survival' else 'outcome='}",
-                                    field=measure))
+            problems.append(Problem(f"measure={measure!r} needs {needs}", field="measure"))
         elif c not in df.columns:
             problems.append(Problem("unknown column", field=c))
     if problems:
