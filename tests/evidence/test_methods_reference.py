@@ -276,3 +276,12 @@ def test_single_arm_binom_edge_cases_and_errors() -> None:
     with pytest.raises(DataError) as err:
         single_arm(pd.DataFrame({"y": [1]}), measure="median_survival")
     assert err.value.problems
+
+
+def test_single_arm_median_with_unreached_upper_limit() -> None:
+    ref = REF["single_arm"]["censored"]["median_survival"]
+    s = single_arm(data("single_censored.csv"), time="time", event="event",
+                   measure="median_survival")
+    close(s.estimate, ref["estimate"])
+    close(s.ci[0], ref["ci_lower"])
+    assert ref["ci_upper"] is None and math.isnan(s.ci[1])

@@ -219,6 +219,14 @@ for (lev in c(0.80, 0.90, 0.95)) {
                            ci_upper = num(q$upper), n = nrow(T1), events = sum(T1$event)))
 }
 
+# heavy censoring: the upper limit of the median's interval is not reached (NA in R)
+H <- T1[1:60, c("id", "time", "event")]
+H$event[H$time > 11] <- 0L; H$time <- pmin(H$time, 11.5)
+write.csv(H, "single_censored.csv", row.names = FALSE)
+q <- quantile(survfit(Surv(time, event) ~ 1, data = H, conf.type = "log"), 0.5)
+single$censored <- list(level = 0.95, median_survival = list(estimate = num(q$quantile),
+  ci_lower = num(q$lower), ci_upper = num(q$upper)))
+
 out <- list(exact = exact, stratify = strat, weighting = weighting, levels = levels_out,
             gcomputation = gc, single_arm = single,
             versions = list(MatchIt = as.character(packageVersion("MatchIt")),
