@@ -34,6 +34,7 @@ S$ps <- fitted(glm(treat ~ x1 + x2 + bin + grp, data = S, family = binomial))
 write.csv(S, "sim.csv", row.names = FALSE)
 
 num <- function(x) unname(as.numeric(x))
+tight <- glm.control(epsilon = 1e-13, maxit = 50)  # converge fully (R default 1e-8)
 lmrow <- function(fit, V, level, df = fit$df.residual) {
   ct <- coeftest(fit, vcov. = V, df = df)["treat", ]
   ci <- coefci(fit, vcov. = V, df = df, level = level)["treat", ]
@@ -50,8 +51,9 @@ effects <- function(d, y, level = 0.95, time = NULL) {
   fl <- lm(f, data = d, weights = weights)
   out$diff <- lmrow(fl, vcovHC(fl, type = "HC0"), level)
   if (all(d[[y]] %in% c(0, 1))) {
-    fp <- glm(f, data = d, weights = weights, family = quasipoisson(link = "log"))
-    fb <- glm(f, data = d, weights = weights, family = quasibinomial())
+    fp <- glm(f, data = d, weights = weights, family = quasipoisson(link = "log"),
+              control = tight)
+    fb <- glm(f, data = d, weights = weights, family = quasibinomial(), control = tight)
     out$log_rr <- lmrow(fp, vcovHC(fp, type = "HC0"), level, Inf)
     out$log_or <- lmrow(fb, vcovHC(fb, type = "HC0"), level, Inf)
   }
@@ -120,8 +122,9 @@ for (est in c("ATT", "ATE", "ATO")) {
   sv <- list(
     rd = svyglm(y ~ treat, design = des),
     md = svyglm(yc ~ treat, design = des),
-    log_or = svyglm(y ~ treat, design = des, family = quasibinomial()),
-    log_rr = svyglm(y ~ treat, design = des, family = quasipoisson(link = "log")))
+    log_or = svyglm(y ~ treat, design = des, family = quasibinomial(), control = tight),
+    log_rr = svyglm(y ~ treat, design = des, family = quasipoisson(link = "log"),
+                    control = tight))
   weighting[[est]] <- list(
     estimand = est, weights = num(d$weights),
     svyglm = lapply(sv, function(f) list(estimate = num(coef(f)["treat"]),
@@ -149,7 +152,7 @@ for (lev in c(0.80, 0.90, 0.95)) {
 #   newdata = subset(treat == 1) for the ATT): RD with comparison = "difference", RR and OR as
 #   "lnratioavg"/"lnoravg" (log scale, exponentiated), normal-theory intervals.
 gcomp <- function(d, f, family, estimand, level) {
-  fit <- glm(f, data = d, family = family, control = glm.control(epsilon = 1e-13, maxit = 50))
+  fit <- glm(f, data = d, family = family, control = tight)
   V <- vcovHC(fit, type = "HC0")
   nd <- if (estimand == "ATT") d[d$treat == 1, ] else d
   X1 <- model.matrix(delete.response(terms(fit)), transform(nd, treat = 1))
