@@ -12,6 +12,8 @@ from regmed.evidence.balance import Balance, balance
 # estimation: effects, survival, sensitivity, sites, verdicts
 from regmed.evidence.cox import CoxFit, fit_cox
 from regmed.evidence.effects import Effect, estimate_effect
+from regmed.evidence.exact import match_exact
+from regmed.evidence.gcomp import gcomputation
 from regmed.evidence.heterogeneity import (
     CalendarTrend,
     Heterogeneity,
@@ -29,6 +31,8 @@ from regmed.evidence.matching import Matching, match
 from regmed.evidence.propensity import PropensityScore, fit_propensity
 from regmed.evidence.sample import AdjustedSample
 from regmed.evidence.sensitivity import EValue, TippingPoint, e_value, e_value_rd, tipping_point
+from regmed.evidence.single_arm import SingleArm, single_arm
+from regmed.evidence.subclass import Subclassification, stratify
 from regmed.evidence.survival import KaplanMeier, SurvivalEffect, kaplan_meier
 from regmed.evidence.weighting import Weighting, weight
 
@@ -40,4 +44,5 @@ __all__ = [
     "calendar_trend", "cochran_q", "e_value", "estimate_effect", "fit_cox", "judge",
     "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
     "site_effects", "e_value_rd", "GlmFit", "fit_glm",
+    "SingleArm", "Subclassification", "gcomputation", "match_exact", "single_arm", "stratify",
 ]

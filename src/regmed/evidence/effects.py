@@ -180,7 +180,8 @@ def estimate_effect(
     kind: str = "binary",
     time: str | None = None,
     event: str | None = None,
-    conf_level: float = 0.95,
+    confidence_level: float = 0.95,
+    conf_level: float | None = None,
     tau: float | None = None,
 ) -> Effect | SurvivalEffect:
     """Estimate the treatment effect in a matched or weighted sample.
@@ -197,8 +198,12 @@ def estimate_effect(
         ratio with robust SE, RMST difference at ``tau``).
     time, event : str, optional
         Follow-up time and event indicator (1 = event) for ``kind="survival"``.
-    conf_level : float
-        Confidence level of the intervals.
+    confidence_level : float
+        Confidence level of every interval (RD, RR, OR, MD; HR and RMST for survival), as the
+        plan's ``achievement_criteria[].confidence_level``. Default 0.95.
+    conf_level : float, optional
+        Older name of ``confidence_level``; used when given (both given and different is an
+        error).
     tau : float, optional
         RMST horizon for ``kind="survival"`` (default: the smaller of the arms' last times).
 
@@ -226,8 +231,12 @@ def estimate_effect(
     """
     if kind not in _KINDS:
         raise DataError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}.")
+    if conf_level is None:
+        conf_level = confidence_level
+    elif confidence_level not in (0.95, conf_level):
+        raise DataError("give confidence_level or conf_level, not two different levels.")
     if not 0.0 < conf_level < 1.0:
-        raise DataError("conf_level must lie between 0 and 1.")
+        raise DataError("confidence_level must lie between 0 and 1.")
     if kind == "survival":
         from regmed.evidence.survival import estimate_survival_effect
 
@@ -294,7 +303,8 @@ def estimate_effect(
             "mean_difference_ci": (diff_row["ci_lower"], diff_row["ci_upper"]),
             "mean_difference_p": diff_row["p_value"],
         }
-    options = _options(sample, outcome=outcome, kind=kind, conf_level=conf_level)
+    options = _options(sample, outcome=outcome, kind=kind, conf_level=conf_level,
+                       confidence_level=conf_level)
     return Effect(
         kind=kind,
         measure="risk_difference" if kind == "binary" else "mean_difference",

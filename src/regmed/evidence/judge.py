@@ -24,7 +24,7 @@ from regmed.results import Result
 __all__ = ["Criterion", "Verdict", "judge"]
 
 _MEASURES = ("risk_difference", "risk_ratio", "odds_ratio", "mean_difference", "hazard_ratio",
-             "rmst_difference")
+             "rmst_difference", "proportion", "mean", "median_survival")
 
 
 class _HasMeasure(Protocol):
@@ -39,7 +39,8 @@ class Criterion:
     ----------
     measure : str
         ``risk_difference``, ``risk_ratio``, ``odds_ratio``, ``mean_difference``,
-        ``hazard_ratio`` or ``rmst_difference``.
+        ``hazard_ratio``, ``rmst_difference``, or the single-arm ``proportion``, ``mean``,
+        ``median_survival`` (:func:`~regmed.evidence.single_arm`).
     threshold : float, optional
         The point estimate must be ``>= threshold`` (``direction="greater"``) or
         ``<= threshold`` (``direction="less"``).
