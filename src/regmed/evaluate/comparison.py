@@ -361,7 +361,8 @@ def _evalue(effect: Any, kind: str, sd: float | None) -> dict[str, Any] | None:
             if sd is None:
                 return None
             est, lo, hi = effect.measure_value("mean_difference")
-            ev = evidence.e_value(est, lo, hi, measure="mean_difference", sd=sd)
+            ev = evidence.e_value(est, lo, hi, measure="mean_difference", sd=sd,
+                                  se=float(effect.mean_difference_se))
     except RegmedError:  # an E-value is not defined for this estimate
         return None
     return {"point": _finite(ev.e_value), "ci": _finite(ev.e_value_ci)}
