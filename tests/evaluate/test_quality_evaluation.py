@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from regmed.app import quality_report, run_evaluation
 from regmed.cli import main
-from regmed.app import run_evaluation
-from regmed.app import quality_report
 from regmed.document import validate_document
 
 

@@ -148,7 +148,7 @@ class Criterion(TypedDict):
     ci_upper: Number | None
     met: bool
     reason: str
-    control_source: NotRequired[Literal["concurrent", "historical", "pooled"]]
+    control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled"]]
 
 
 class Verdict(TypedDict):
