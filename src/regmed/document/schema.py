@@ -383,7 +383,7 @@ class Analysis(TypedDict):
     kind: Literal["binary", "continuous", "survival"]
     control_source: Literal["concurrent", "external", "historical", "pooled"]
     method: Literal["matching", "weighting", "none"]
-    spec: AnalysisSpecEntry
+    spec: NotRequired[AnalysisSpecEntry]
     n_treated: int
     n_control: int
     propensity: Propensity | None
