@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regmed import registry
-from regmed.cli.evaluate import run_evaluation
+from regmed.app import run_evaluation
 from regmed.errors import PlanError
 from regmed.evaluate import evaluate
 from regmed.plan import load_plan

@@ -21,10 +21,28 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+def _runnable_example() -> str:
+    """The example plan without its interim look (the engine does not run interim designs)."""
+    text = example_path("sci_example").read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("  interim:")]
+    return "".join(lines)
+
+
+def test_lock_refuses_what_the_engine_does_not_run(url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    plan = tmp_path / "sci.yaml"
+    plan.write_text(example_path("sci_example").read_text(encoding="utf-8"), encoding="utf-8")
+    r = runner.invoke(app, ["plan", "lock", str(plan), "--signer", "Dr A", "--reason", "agreed"])
+    assert r.exit_code != 0
+    assert "sample_size.interim" in str([str(p) for p in r.exception.problems])
+    with registry.session_scope(registry.make_engine(url)) as session:
+        assert plan_history(session, "sci") == []
+
+
 def test_lock_amend_history(url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     plan = tmp_path / "sci.yaml"
-    text = example_path("sci_example").read_text(encoding="utf-8")
+    text = _runnable_example()
     plan.write_text(text, encoding="utf-8")
     r = runner.invoke(app, ["plan", "lock", str(plan), "--signer", "Dr A", "--reason", "agreed"])
     assert r.exit_code == 0, r.output

@@ -7,10 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from regmed.app import quality_report, run_evaluation
 from regmed.cli import main
-from regmed.cli.evaluate import run_evaluation
-from regmed.cli.quality import quality_report
-from regmed.report.schema import validate_document
+from regmed.document import validate_document
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import warnings
 
+import pytest
+
 from regmed.plan import example_path
 
 with warnings.catch_warnings():
@@ -24,10 +26,27 @@ def _run(argv, capsys):
     return code, out.out, " ".join(out.err.split())  # rich wraps stderr at the terminal width
 
 
-def test_check_example_json_exit_0(capsys, use_calculator):
-    code, out, _ = _run(
-        ["plan", "check", str(example_path("sci_example")), "--format", "json"], capsys
-    )
+_INTERIM = "  interim: {information_rates: [0.5, 1.0], spending: OF, reestimation: {rule: \
+promising_zone, max_n_treated: 140}}\n"
+
+
+@pytest.fixture
+def runnable(example_text, write_plan):
+    """The example plan without its interim look, which the engine does not run yet."""
+    assert _INTERIM in example_text
+    return example_text.replace(_INTERIM, "")
+
+
+def test_example_with_interim_is_refused_with_key_path(capsys, use_calculator):
+    code, out, err = _run(["plan", "check", str(example_path("sci_example"))], capsys)
+    assert code == 2 and out == ""
+    assert "sample_size.interim: interim (group-sequential) analyses are not implemented" in err
+    assert "Traceback" not in err
+
+
+def test_check_example_json_exit_0(capsys, use_calculator, runnable, write_plan):
+    code, out, _ = _run(["plan", "check", str(write_plan(runnable)), "--format", "json"],
+                        capsys)
     assert code == 0
     doc = json.loads(out)
     assert list(doc) == ["findings"]
@@ -37,21 +56,21 @@ def test_check_example_json_exit_0(capsys, use_calculator):
     assert d6 and d6[0]["status"] == "met" and d6[0]["reference"] == "6 (6) D-6"
 
 
-def test_check_table_and_exit_1_on_defect(capsys, use_calculator, example_text, write_plan):
+def test_check_table_and_exit_1_on_defect(capsys, use_calculator, runnable, write_plan):
     path = write_plan(
-        example_text.replace("end: 2030-12-31}\n    adjustment", "end: 2028-12-31}\n    adjustment")
+        runnable.replace("end: 2030-12-31}\n    adjustment", "end: 2028-12-31}\n    adjustment")
     )
     code, out, _ = _run(["plan", "check", str(path)], capsys)
     assert code == 1
     assert "D6" in out and "not_met" in out and "NOT OK" in out
 
 
-def test_check_json_exit_1_on_missing(capsys, use_calculator, example_text, write_plan):
-    path = write_plan(example_text.replace("management_plan:", "management_plan_old:"))
+def test_check_json_exit_1_on_missing(capsys, use_calculator, runnable, write_plan):
+    path = write_plan(runnable.replace("management_plan:", "management_plan_old:"))
     code, out, err = _run(["plan", "check", str(path), "--format", "json"], capsys)
     assert code == 2  # an unknown key is a load error, not a finding
     assert "management_plan_old: unknown key" in err and "Traceback" not in err
-    path = write_plan(example_text.split("management_plan:")[0])
+    path = write_plan(runnable.split("management_plan:")[0])
     code, out, _ = _run(["plan", "check", str(path), "--format", "json"], capsys)
     assert code == 1
     c = [f for f in json.loads(out)["findings"] if f["item"] == "7" and f["point"] == "C"]
@@ -100,7 +119,7 @@ def test_render_writes_html(capsys, use_calculator, tmp_path):
     assert "(1) Sample size" in html and out.strip().endswith("plan.html")
 
 
-def test_check_against_data_facts(capsys, use_calculator, tmp_path):
+def test_check_against_data_facts(capsys, use_calculator, tmp_path, runnable, write_plan):
     facts = tmp_path / "facts.json"
     facts.write_text(
         json.dumps(
@@ -114,7 +133,7 @@ def test_check_against_data_facts(capsys, use_calculator, tmp_path):
             }
         )
     )
-    argv = ["plan", "check", str(example_path("sci_example")), "--format", "json"]
+    argv = ["plan", "check", str(write_plan(runnable)), "--format", "json"]
     code, out, _ = _run([*argv, "--facts", str(facts)], capsys)
     assert code == 1
     failing = [f for f in json.loads(out)["findings"] if f["status"] == "not_met"]

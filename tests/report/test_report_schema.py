@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from regmed.document import EvaluationDocument, null_value
 from regmed.errors import DataError
 from regmed.report import render_html, validate_document, write_report
-from regmed.report.schema import EvaluationDocument, null_value
 
 
 def _fields(err: DataError) -> list[str]:

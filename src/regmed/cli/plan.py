@@ -56,11 +56,12 @@ def check(
     """Check PLAN_FILE against every item of the evaluation index.
 
     Exit code 0 only when nothing is missing or not met; 1 otherwise; 2 when the plan
-    (or the facts file) cannot be read.
+    (or the facts file) cannot be read, or asks for an analysis the engine does not run.
     """
-    from regmed.plan import DataFacts, check_plan, load_plan
+    from regmed.plan import DataFacts, check_plan, compile_specs, load_plan
 
     plan = load_plan(plan_file)
+    compile_specs(plan, file=str(plan_file))  # refuses what the engine would not run exactly
     data_facts = DataFacts.from_mapping(_read_facts(facts), plan) if facts else None
     checklist = check_plan(plan, data_facts)
     if format is OutputFormat.json:

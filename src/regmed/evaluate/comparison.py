@@ -1,15 +1,17 @@
 """One comparison: treated patients against one control source for one endpoint.
 
-Propensity model → matching or weighting (as the plan's control block says) → balance →
-effect → site and subgroup heterogeneity → sensitivity. Returns the analysis entry of the
-evaluation document (see ``regmed.report.schema``) and the effect object for the verdict.
+One :class:`~regmed.plan.spec.AnalysisSpec` is run exactly as it says: the method's runner
+(:data:`RUNNERS`) builds the adjusted sample → balance → effect at the spec's confidence level
+→ site and subgroup heterogeneity → E-value. Returns the analysis entry of the evaluation
+document (see ``regmed.document``), the effect object for the verdict, and the analysis data
+set that is exported beside the report.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,33 +20,21 @@ import pandas as pd
 from regmed import evidence
 from regmed.errors import DataError, Problem, RegmedError
 from regmed.evidence.sample import AdjustedSample
+from regmed.plan.spec import COHORT_OF_CONTROL, AnalysisSpec, Method, MissingRule
 from regmed.results import to_jsonable
 
-__all__ = ["Comparison", "compare", "COHORT_OF_CONTROL"]
-
-#: The enrollment cohort that holds each kind of control named in a plan.
-COHORT_OF_CONTROL = {
-    "concurrent": "concurrent_control",
-    "external": "external_control",
-    "historical": "historical_control",
-}
+__all__ = ["Comparison", "compare", "COHORT_OF_CONTROL", "RUNNERS"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
-    """The analysis entry (JSON-ready), the effect object, and the attrition it caused."""
+    """The analysis entry (JSON-ready), the effect object, the attrition it caused, and the
+    analysis data set (one row per analysed patient, as exported)."""
 
     entry: dict[str, Any]
     effect: Any
     attrition: list[dict[str, Any]]
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if obj is None:
-        return default
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+    data: pd.DataFrame
 
 
 def _attr(step: str, cohort: str, before: int, after: int, reason: str) -> dict[str, Any]:
@@ -67,23 +57,38 @@ def _crude(frame: pd.DataFrame, covariates: list[str]) -> AdjustedSample:
                           cluster=None)
 
 
-def _adjust(frame: pd.DataFrame, covariates: list[str], adjustment: Any,
-            rng: np.random.Generator) -> tuple[Any, AdjustedSample, str]:
-    method = str(_get(adjustment, "method", "propensity_matching"))
-    if not covariates or method in {"none", "crude"}:
-        return None, _crude(frame, covariates), "none"
-    ps = evidence.fit_propensity(frame, treatment="treated", covariates=covariates)
-    if "weight" in method:
-        estimand = "ATO" if "overlap" in method else "ATT"
-        return ps, evidence.weight(frame, ps, estimand=estimand), "weighting"
-    caliper = _get(adjustment, "caliper")
-    sample = evidence.match(
-        frame, ps, ratio=int(_get(adjustment, "ratio", 1) or 1),
-        caliper=None if caliper is None else float(caliper),
-        caliper_scale=str(_get(adjustment, "caliper_scale", "logit")),
-        replace=bool(_get(adjustment, "replace", False)), order="largest", rng=rng,
-    )
-    return ps, sample, "matching"
+def _run_crude(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
+               ) -> tuple[Any, AdjustedSample]:
+    return None, _crude(frame, list(spec.covariates))
+
+
+def _run_matching(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
+                  ) -> tuple[Any, AdjustedSample]:
+    ps = evidence.fit_propensity(frame, treatment="treated", covariates=list(spec.covariates))
+    return ps, evidence.match(frame, ps, ratio=spec.ratio, caliper=spec.caliper,
+                              caliper_scale=spec.caliper_scale, replace=spec.replace,
+                              order="largest", rng=rng)
+
+
+def _run_weighting(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
+                   ) -> tuple[Any, AdjustedSample]:
+    ps = evidence.fit_propensity(frame, treatment="treated", covariates=list(spec.covariates))
+    return ps, evidence.weight(frame, ps, estimand=spec.estimand.value)
+
+
+Runner = Callable[[pd.DataFrame, AnalysisSpec, np.random.Generator], tuple[Any, AdjustedSample]]
+
+#: spec.method → the function that builds the adjusted sample. Enabling a method is one entry
+#: here plus removing it from ``regmed.plan.spec.NOT_IMPLEMENTED``.
+RUNNERS: dict[Method, Runner] = {
+    Method.propensity_matching: _run_matching,
+    Method.propensity_weighting: _run_weighting,
+    Method.none: _run_crude,
+}
+
+#: The report's short label of each method's sample.
+_KIND_OF_METHOD = {Method.propensity_matching: "matching",
+                   Method.propensity_weighting: "weighting", Method.none: "none"}
 
 
 def _ps_distribution(ps: Any, frame: pd.DataFrame, sample: AdjustedSample) -> list[dict]:
@@ -178,57 +183,33 @@ def _by_site_survival(data: pd.DataFrame, endpoint: str) -> tuple[list, Any]:
     return rows, het
 
 
-def compare(
-    patients: pd.DataFrame,
-    *,
-    endpoint: str,
-    kind: str,
-    role: str,
-    control_source: str,
-    control_cohorts: list[str],
-    covariates: list[str],
-    adjustment: Any,
-    measure: str,
-    rng: np.random.Generator,
-) -> Comparison:
-    """Compare treated patients with the given control cohorts on one endpoint.
-
-    Parameters
-    ----------
-    patients : DataFrame
-        ``StudyData.patients``.
-    endpoint, kind, role : str
-        The endpoint id, its kind (binary, continuous, survival) and role.
-    control_source : str
-        Label of the comparison (``concurrent``, ``historical``, ``pooled`` ...).
-    control_cohorts : list of str
-        Enrollment cohorts that form the control group.
-    covariates : list of str
-        Prognostic covariates for the propensity model.
-    adjustment : mapping or plan object
-        ``method`` (propensity_matching, propensity_weighting, overlap_weighting, none),
-        ``caliper``, ``ratio``.
-    measure : str
-        The effect measure the verdict uses.
-    rng : numpy.random.Generator
-        For random matching order and ties.
-
-    Returns
-    -------
-    Comparison
-    """
-    step = f"{endpoint} vs {control_source}"
-    cohorts = ["treated", *control_cohorts]
-    frame = patients[patients["cohort"].isin(cohorts)].copy()
+def _analysis_frame(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFrame, list]:
+    """The patients of this analysis with complete data, and the attrition rows."""
+    step = f"{spec.endpoint} vs {spec.control_source.value}"
+    frame = frame[frame["cohort"].isin(["treated", *spec.control_cohorts])].copy()
     frame["treated"] = (frame["cohort"] == "treated").astype(int)
-    attrition: list[dict[str, Any]] = []
-    outcome_cols = [f"{endpoint}_time", f"{endpoint}_event"] if kind == "survival" else [endpoint]
+    covariates = list(spec.covariates)
     missing_cov = [c for c in covariates if c not in frame.columns]
     if missing_cov:
         raise DataError(f"the {step} comparison cannot run",
                         [Problem("covariate not in the registry data", field=c)
                          for c in missing_cov])
-    control_label = "+".join(control_cohorts)
+    control_label = "+".join(spec.control_cohorts)
+    attrition: list[dict[str, Any]] = []
+    endpoint = spec.endpoint
+    if spec.missing_data is MissingRule.non_responder and f"{endpoint}_status" in frame:
+        unknown = frame[endpoint].isna() & frame[f"{endpoint}_status"].isin(
+            ["missing", "out_of_window"])
+        for cohort in ("treated", control_label):
+            arm = frame["treated"] == (1 if cohort == "treated" else 0)
+            k = int((arm & unknown).sum())
+            if k:
+                attrition.append(_attr(f"{step}: non-responder imputation", cohort,
+                                       int(arm.sum()), int(arm.sum()),
+                                       f"{k} with a missing outcome counted as non-responders"))
+        frame.loc[unknown, endpoint] = 0.0
+    outcome_cols = ([f"{endpoint}_time", f"{endpoint}_event"]
+                    if spec.endpoint_kind == "survival" else [endpoint])
     # patients without the endpoint were counted (with their reason) at extraction
     frame = frame[frame[outcome_cols].notna().all(axis=1)]
     for cohort in ("treated", control_label):
@@ -238,11 +219,58 @@ def compare(
             attrition.append(_attr(f"{step}: covariates", cohort, int(arm.sum()),
                                    int(arm.sum() - bad.sum()), "a prognostic covariate is missing"))
         frame = frame[~bad]
+    return frame, attrition
+
+
+def _export_frame(sample: AdjustedSample, ps: Any, spec: AnalysisSpec) -> pd.DataFrame:
+    """One row per analysed patient: what anyone needs to re-run the primary estimate."""
+    kept = sample.data
+    out = pd.DataFrame({"pseudonym": kept.index.astype(str),
+                        "treated": kept["treated"].astype(int).to_numpy()})
+    for c in spec.covariates:
+        out[c] = kept[c].to_numpy()
+    if spec.endpoint_kind == "survival":
+        out["time"] = kept[f"{spec.endpoint}_time"].to_numpy(dtype=float)
+        out["event"] = kept[f"{spec.endpoint}_event"].astype(int).to_numpy()
+    else:
+        out["outcome"] = kept[spec.endpoint].to_numpy(dtype=float)
+    if ps is not None:
+        score = pd.Series(np.asarray(ps.ps, dtype=float), index=sample.original.index)
+        out["ps"] = score.reindex(kept.index).to_numpy()
+    out["weight"] = kept["weights"].to_numpy(dtype=float)
+    if "subclass" in kept and kept["subclass"].notna().any():
+        out["subclass"] = kept["subclass"].to_numpy()
+    return out
+
+
+def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Generator
+            ) -> Comparison:
+    """Run one analysis specification: treated patients against its control cohorts.
+
+    Parameters
+    ----------
+    patients : DataFrame
+        ``StudyData.patients``.
+    spec : regmed.plan.AnalysisSpec
+        The analysis exactly as the locked plan states it (method, estimand, covariates,
+        matching options, confidence level, missing-data rule, measure).
+    rng : numpy.random.Generator
+        For random matching order and ties.
+
+    Returns
+    -------
+    Comparison
+    """
+    endpoint, kind = spec.endpoint, spec.endpoint_kind
+    step = f"{endpoint} vs {spec.control_source.value}"
+    control_label = "+".join(spec.control_cohorts)
+    frame, attrition = _analysis_frame(patients, spec)
     n_t, n_c = int(frame["treated"].sum()), int((1 - frame["treated"]).sum())
     if n_t < 2 or n_c < 2:
         raise DataError(f"the {step} comparison has too few patients",
                         [Problem(f"{n_t} treated and {n_c} controls with data")])
-    ps, sample, method = _adjust(frame, covariates, adjustment, rng)
+    ps, sample = RUNNERS[spec.method](frame, spec, rng)
+    method = _KIND_OF_METHOD[spec.method]
     kept = sample.data
     for cohort, flag in (("treated", 1), (control_label, 0)):
         before = int((frame["treated"] == flag).sum())
@@ -251,11 +279,12 @@ def compare(
             attrition.append(_attr(f"{step}: {method}", cohort, before, after,
                                    "not matched within the caliper" if method == "matching"
                                    else "trimmed"))
+    level = spec.confidence_level
     if kind == "survival":
         effect = evidence.estimate_effect(sample, kind="survival", time=f"{endpoint}_time",
-                                          event=f"{endpoint}_event")
+                                          event=f"{endpoint}_event", conf_level=level)
     else:
-        effect = evidence.estimate_effect(sample, endpoint, kind=kind)
+        effect = evidence.estimate_effect(sample, endpoint, kind=kind, conf_level=level)
     data = kept.copy()
     if "subclass" in data and data["subclass"].notna().any():
         site_of_set = data[data["treated"] == 1].groupby("subclass")["site_code"].first()
@@ -263,16 +292,17 @@ def compare(
     else:
         data["matched_site"] = data["site_code"]
     entry: dict[str, Any] = {
-        "endpoint": endpoint, "role": role, "kind": kind, "control_source": control_source,
-        "method": method, "n_treated": int((kept["treated"] == 1).sum()),
+        "endpoint": endpoint, "role": spec.role, "kind": kind,
+        "control_source": spec.control_source.value, "method": method,
+        "spec": spec.to_dict(), "n_treated": int((kept["treated"] == 1).sum()),
         "n_control": int((kept["treated"] == 0).sum()),
-        "covariates": list(covariates),
-        "options": to_jsonable(_get(sample, "options", {})) if method == "matching" else {},
+        "covariates": list(spec.covariates),
+        "options": to_jsonable(getattr(sample, "options", {}) or {}),
         "attrition": attrition,
     }
     if ps is not None:
         entry["propensity"] = {
-            "auc": _finite(_get(ps, "auc")), "equipoise": _finite(_get(ps, "equipoise")),
+            "auc": _finite(ps.auc), "equipoise": _finite(ps.equipoise),
             "n_treated": n_t, "n_control": n_c,
             "distribution": _ps_distribution(ps, frame, sample),
         }
@@ -280,7 +310,8 @@ def compare(
     else:
         entry["propensity"] = None
         entry["balance"] = []
-    entry["effect"] = _effect_entry(effect, measure)
+    entry["effect"] = _effect_entry(effect, spec.measure.value)
+    entry["effect"]["ci_level"] = level
     entry["km"] = []
     entry["by_site"], het, entry["subgroups"] = [], None, []
     if kind != "survival":
@@ -301,11 +332,24 @@ def compare(
     entry["heterogeneity"] = {"q": None, "df": None, "p_value": None, "i2": None} if (
         het is None) else {"q": _finite(het.q), "df": int(het.q_df),
                            "p_value": _finite(het.q_p), "i2": _finite(het.i2)}
-    entry["evalue"] = _evalue(effect, measure, kind)
-    return Comparison(entry=entry, effect=effect, attrition=attrition)
+    sd = _outcome_sd(kept, endpoint) if kind == "continuous" else None
+    entry["evalue"] = _evalue(effect, kind, sd)
+    return Comparison(entry=entry, effect=effect, attrition=attrition,
+                      data=_export_frame(sample, ps, spec))
 
 
-def _evalue(effect: Any, measure: str, kind: str) -> dict[str, Any] | None:
+def _outcome_sd(kept: pd.DataFrame, outcome: str) -> float | None:
+    """Pooled within-arm SD of a continuous outcome (for the standardized E-value)."""
+    groups = [g[outcome].astype(float) for _, g in kept.groupby("treated")]
+    dof = sum(len(g) - 1 for g in groups)
+    if dof <= 0:
+        return None
+    var = sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / dof
+    return math.sqrt(var) if var > 0 else None
+
+
+def _evalue(effect: Any, kind: str, sd: float | None) -> dict[str, Any] | None:
+    """E-values (VanderWeele & Ding 2017); for a mean difference, standardized by ``sd``."""
     try:
         if kind == "binary":
             est, lo, hi = effect.measure_value("risk_ratio")
@@ -314,12 +358,11 @@ def _evalue(effect: Any, measure: str, kind: str) -> dict[str, Any] | None:
             est, lo, hi = effect.measure_value("hazard_ratio")
             ev = evidence.e_value(est, lo, hi, measure="hazard_ratio")
         else:
-            est, lo, hi = effect.measure_value("mean_difference")
-            sd = float(effect.options.get("outcome_sd", math.nan)) if hasattr(
-                effect, "options") else math.nan
-            if not math.isfinite(sd):
+            if sd is None:
                 return None
-            ev = evidence.e_value(est, lo, hi, measure="mean_difference", sd=sd)
+            est, lo, hi = effect.measure_value("mean_difference")
+            ev = evidence.e_value(est, lo, hi, measure="mean_difference", sd=sd,
+                                  se=float(effect.mean_difference_se))
     except RegmedError:  # an E-value is not defined for this estimate
         return None
     return {"point": _finite(ev.e_value), "ci": _finite(ev.e_value_ci)}

@@ -19,20 +19,16 @@ import numpy as np
 import pandas as pd
 
 from regmed import __version__, evidence
+from regmed.document import validate_document
 from regmed.errors import PlanError, RegmedError
 from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
 from regmed.evaluate.power_check import power_entry
 from regmed.evaluate.quality_part import quality_entry
-from regmed.plan import DataFacts, Plan, check_plan
-from regmed.plan.checks_controls import effective_adjustment
+from regmed.plan import AnalysisSpec, DataFacts, Plan, check_plan, compile_specs
 from regmed.results import Result, to_jsonable
 from regmed.studydata import StudyData
 
 __all__ = ["Evaluation", "evaluate"]
-
-_MEASURE_FOR_KIND = {"binary": "risk_difference", "continuous": "mean_difference",
-                     "survival": "hazard_ratio"}
-
 
 @dataclasses.dataclass(frozen=True)
 class Evaluation(Result):
@@ -41,13 +37,19 @@ class Evaluation(Result):
     Attributes
     ----------
     document : dict
-        The JSON-ready evaluation document the report renders (``regmed.report.schema``).
+        The JSON-ready evaluation document the report renders, validated against
+        ``regmed.document``.
     overall : str
         ``met``, ``not_met`` or ``inconclusive``.
+    analysis_data : dict of str to DataFrame
+        The analysis data set of each analysis, by ``<endpoint>__<control_source>``: one row
+        per analysed patient (pseudonym, treated, covariates, outcome or time/event, ps,
+        weight, subclass), as ``regmed evaluate --out`` exports it.
     """
 
     document: dict[str, Any]
     overall: str
+    analysis_data: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return self.document
@@ -173,6 +175,7 @@ def evaluate(
     plan: Plan,
     data: StudyData,
     *,
+    specs: tuple[AnalysisSpec, ...] | None = None,
     plan_info: dict[str, Any] | None = None,
     exploratory: bool = False,
     seed: int = 20260401,
@@ -183,9 +186,12 @@ def evaluate(
     Parameters
     ----------
     plan : regmed.plan.Plan
-        The (locked) evaluation plan.
+        The (locked) evaluation plan: its checklist, power and quality blocks.
     data : StudyData
         From ``regmed.registry.extract``.
+    specs : tuple of AnalysisSpec, optional
+        The analyses to run (default: :func:`regmed.plan.compile_specs` of ``plan``, which
+        refuses what the engine would not run exactly). Each is stored as ``spec``.
     plan_info : dict, optional
         ``name, version, sha256, locked_at, signer`` of the locked plan version.
     exploratory : bool
@@ -198,56 +204,53 @@ def evaluate(
     Returns
     -------
     Evaluation
+        Its document is validated (``regmed.document.validate_document``) before it is
+        returned: a document that would not render is never handed on to be stored.
     """
     say = progress or (lambda _label: None)
     rng = np.random.default_rng(seed)
+    if specs is None:
+        specs = compile_specs(plan)
     patients = data.patients
     attrition = to_jsonable(data.attrition)
     analyses: list[dict[str, Any]] = []
     criteria: list[dict[str, Any]] = []
     warnings: list[str] = []
-    if not plan.controls:
-        raise PlanError("the plan names no control group; nothing to compare against")
-    for endpoint in plan.endpoints:
-        if endpoint.role == "exploratory":
-            continue
-        measure = _MEASURE_FOR_KIND[endpoint.kind]
+    exported: dict[str, pd.DataFrame] = {}
+    if not specs:
+        raise PlanError("the plan names no analysis the engine runs; nothing to evaluate")
+    by_endpoint: dict[str, list[AnalysisSpec]] = {}
+    for spec in specs:
+        by_endpoint.setdefault(spec.endpoint, []).append(spec)
+    for endpoint_id, endpoint_specs in by_endpoint.items():
         comps: list[Comparison] = []
-        sources: list[tuple[str, list[str], Any]] = []
-        for i, control in enumerate(plan.controls):
-            adjustment, _ = effective_adjustment(plan, i)
-            sources.append((control.kind, [COHORT_OF_CONTROL[control.kind]], adjustment))
-        if len(plan.controls) > 1:
-            adjustment, _ = effective_adjustment(plan, 0)
-            sources.append(("pooled", sorted({COHORT_OF_CONTROL[c.kind] for c in plan.controls}),
-                            adjustment))
-        used: list[tuple[str, list[str], Any]] = []
-        for source, cohorts, adjustment in sources:
-            say(f"{endpoint.id}: treated vs {source} controls")
-            covariates = list(getattr(adjustment, "covariates", []) or [])
+        used: list[AnalysisSpec] = []
+        for spec in endpoint_specs:
+            say(f"{endpoint_id}: treated vs {spec.control_source.value} controls")
             try:
-                comp = compare(patients, endpoint=endpoint.id, kind=endpoint.kind,
-                               role=endpoint.role, control_source=source,
-                               control_cohorts=cohorts, covariates=covariates,
-                               adjustment=adjustment, measure=measure, rng=rng)
+                comp = compare(patients, spec, rng=rng)
             except RegmedError as exc:
-                warnings.append(f"{endpoint.id} vs {source} controls not analysed: {exc}")
+                warnings.append(f"{endpoint_id} vs {spec.control_source.value} controls not "
+                                f"analysed: {exc}")
                 continue
             comps.append(comp)
-            used.append((source, cohorts, adjustment))
+            used.append(spec)
+            comp.entry["analysis_data"] = f"analysis-data/{spec.label}.csv"
+            exported[spec.label] = comp.data
         if not comps:
             continue
         primary, others = comps[0], comps[1:]
-        if endpoint.role == "primary":
+        first = used[0]
+        if first.role == "primary":
             attrition += primary.attrition
-        primary.entry["sensitivity"] = _sensitivity(primary, others, patients, endpoint.id,
-                                                    endpoint.kind, measure)
-        primary.entry["sensitivity"] += _without_oos(patients, endpoint, measure, used[0], rng)
+        primary.entry["sensitivity"] = _sensitivity(primary, others, patients, endpoint_id,
+                                                    first.endpoint_kind, first.measure.value)
+        primary.entry["sensitivity"] += _without_oos(patients, first, rng)
         for other in others:
             other.entry["sensitivity"] = []
         analyses += [c.entry for c in comps]
         for criterion in plan.achievement_criteria:
-            if criterion.endpoint == endpoint.id:
+            if criterion.endpoint == endpoint_id:
                 criteria.append(_criterion_entry(criterion, primary.effect,
                                                  primary.entry["control_source"]))
 
@@ -290,7 +293,9 @@ def evaluate(
         "quality": quality,
         "warnings": warnings,
     }
-    return Evaluation(document=to_jsonable(document), overall=overall)
+    document = to_jsonable(document)
+    validate_document(document)
+    return Evaluation(document=document, overall=overall, analysis_data=exported)
 
 
 def _oos_patients(patients: pd.DataFrame) -> pd.Index:
@@ -300,19 +305,14 @@ def _oos_patients(patients: pd.DataFrame) -> pd.Index:
     return patients.index[treated & patients["oos"].astype("boolean").fillna(False).astype(bool)]
 
 
-def _without_oos(patients: pd.DataFrame, endpoint: Any, measure: str,
-                 source: tuple[str, list[str], Any], rng: np.random.Generator
+def _without_oos(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
                  ) -> list[dict[str, Any]]:
     """Sensitivity row: the primary comparison without patients treated with OOS lots."""
     oos = _oos_patients(patients)
     if not len(oos):
         return []
-    name, cohorts, adjustment = source
     try:
-        comp = compare(patients.drop(index=oos), endpoint=endpoint.id, kind=endpoint.kind,
-                       role=endpoint.role, control_source=name, control_cohorts=cohorts,
-                       covariates=list(getattr(adjustment, "covariates", []) or []),
-                       adjustment=adjustment, measure=measure, rng=rng)
+        comp = compare(patients.drop(index=oos), spec, rng=rng)
     except RegmedError as exc:
         return [{"analysis": "without patients treated with OOS lots", "estimate": None,
                  "ci_lower": None, "ci_upper": None, "note": f"not computed: {exc}"}]

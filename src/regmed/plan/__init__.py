@@ -23,9 +23,13 @@ from regmed.plan.load import key_path, load_plan, plan_to_yaml
 from regmed.plan.lock import LockRecord, LockStatus, plan_sha256, require_locked, verify_lock
 from regmed.plan.model import Plan
 from regmed.plan.render import html_to_pdf, render_plan, write_plan_document
+from regmed.plan.spec import AnalysisSpec, compile_specs, spec_problems
 
 __all__ = [
     "Plan",
+    "AnalysisSpec",
+    "compile_specs",
+    "spec_problems",
     "load_plan",
     "plan_to_yaml",
     "key_path",

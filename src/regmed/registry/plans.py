@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import PlanError, Problem
-from regmed.plan import Plan, load_plan, plan_sha256
+from regmed.plan import Plan, compile_specs, load_plan, plan_sha256
 from regmed.registry.models import PlanVersion
 from regmed.registry.services import add_record
 
@@ -67,7 +67,7 @@ def lock_plan(
         problems.append(Problem("a reason is required", field="reason"))
     if problems:
         raise PlanError("the plan cannot be locked", problems)
-    load_plan(text, file=name)
+    compile_specs(load_plan(text, file=name), file=name)  # refuse what would not run exactly
     sha = plan_sha256(text)
     latest = _latest(session, name)
     if latest is not None and not amend:

@@ -1,13 +1,14 @@
 """regmed.report — render a stored evaluation to HTML/PDF; computes no statistics.
 
 The input is the evaluation document that ``regmed.evaluate`` stores (its schema is in
-:mod:`regmed.report.schema`). Figures are functions returning matplotlib Figures.
+:mod:`regmed.document`). Figures are functions returning matplotlib Figures.
 
 >>> import json, regmed.report as rr                                  # doctest: +SKIP
 >>> doc = rr.validate_document(json.load(open("evaluation.json")))   # doctest: +SKIP
 >>> files = rr.write_report(doc, "out", lang="ja")                   # doctest: +SKIP
 """
 
+from regmed.document import EvaluationDocument, read_document, validate_document
 from regmed.report.figures import (
     attrition_diagram,
     forest_plot,
@@ -18,7 +19,6 @@ from regmed.report.figures import (
 from regmed.report.labels import LABELS, LANGUAGES
 from regmed.report.output import ReportFiles, find_chromium, screenshot, write_pdf, write_report
 from regmed.report.render import figure_to_png, render_html
-from regmed.report.schema import EvaluationDocument, read_document, validate_document
 
 __all__ = [
     "render_html",

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
-from regmed.report.schema import RATIO_MEASURES, null_value
+from regmed.document import RATIO_MEASURES, null_value
 
 __all__ = ["love_plot", "ps_distribution", "forest_plot", "km_plot", "attrition_diagram",
            "TREATED_COLOR", "CONTROL_COLOR"]

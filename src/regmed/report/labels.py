@@ -45,7 +45,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "endpoint": ("Endpoint", "評価項目"),
     "control_source": ("Controls", "対照"),
     "measure": ("Measure", "効果指標"),
-    "estimate_ci": ("Estimate (95% CI)", "推定値（95%信頼区間）"),
+    "estimate_ci": ("Estimate (CI at the planned level)", "推定値（計画の信頼水準の信頼区間）"),
     "result": ("Result", "結果"),
     "reason": ("Reason", "根拠"),
     "met": ("Met", "達成"),
@@ -122,9 +122,27 @@ _TABLE: dict[str, tuple[str, str]] = {
     "source_concurrent": ("concurrent controls", "同時対照"),
     "source_historical": ("historical controls", "ヒストリカル対照"),
     "source_pooled": ("pooled controls", "併合対照"),
+    "source_external": ("external controls", "外部対照"),
     "method": ("Adjustment", "調整方法"),
     "method_matching": ("PS matching", "傾向スコアマッチング"),
     "method_weighting": ("PS weighting", "傾向スコア重み付け"),
+    "method_none": ("unadjusted", "調整なし"),
+    "spec_table": ("Analysis specifications (as locked) and analysis data sets",
+                   "解析仕様（固定された計画どおり）と解析データセット"),
+    "spec_method": ("Plan method", "計画の方法"),
+    "estimand": ("Estimand", "推定対象"),
+    "confidence_level": ("Confidence level", "信頼水準"),
+    "missing_rule": ("Missing data", "欠測の扱い"),
+    "covariates": ("Covariates", "共変量"),
+    "analysis_data": ("Analysis data set", "解析データセット"),
+    "spec_note": ("Each data set (CSV, beside this report) holds one row per analysed patient: "
+                  "pseudonym, treated (0/1), the covariates as entered in the propensity model, "
+                  "the outcome (or time and event), ps, weight and, where made, subclass — the "
+                  "primary estimate can be re-run from it.",
+                  "各データセット（本報告書と同じフォルダの CSV）は解析対象患者 1 人 1 行で、"
+                  "仮名 ID、治療（0/1）、傾向スコアモデルに入れた共変量、アウトカム（または時間と"
+                  "イベント）、ps、重み、作成された場合はサブクラスを含み、主解析の推定値を"
+                  "再計算できる。"),
     "n_treated": ("n treated", "治療群 n"),
     "n_control": ("n control", "対照群 n"),
     "n": ("n", "n"),

@@ -117,7 +117,7 @@ def write_report(doc: Mapping[str, Any], out_dir: str | os.PathLike[str], *, lan
     Parameters
     ----------
     doc : dict
-        The evaluation document (validated; see :mod:`regmed.report.schema`).
+        The evaluation document (validated; see :mod:`regmed.document`).
     out_dir : path
         Folder to write into (created when missing).
     lang : {"en", "ja"}

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
+from regmed.document.schema import Quality, _check
 from regmed.errors import DataError, Problem
 from regmed.report.labels import labels_for
 from regmed.report.output import ReportFiles, write_pdf
 from regmed.report.quality_blocks import quality_blocks
 from regmed.report.render import FONT_STACK, _environment
-from regmed.report.schema import Quality, _check
 
 __all__ = ["QualityDocument", "validate_quality_document", "render_quality_html",
            "write_quality_report"]

@@ -17,10 +17,10 @@ from typing import Any
 import jinja2
 from matplotlib.figure import Figure
 
+from regmed.document import RATIO_MEASURES, validate_document
 from regmed.report import figures
 from regmed.report.labels import labels_for
 from regmed.report.quality_blocks import quality_blocks
-from regmed.report.schema import RATIO_MEASURES, validate_document
 
 __all__ = ["render_html", "figure_to_png", "FONT_STACK"]
 
@@ -122,6 +122,8 @@ def _designs(doc: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any
     balance) so that each balance table, love plot and PS figure is shown once."""
     groups: dict[str, dict[str, Any]] = {}
     for i, a in enumerate(doc["analyses"]):
+        if a["propensity"] is None:  # an unadjusted comparison has no design to show
+            continue
         key = json.dumps([a["control_source"], a["method"], a["propensity"], a["balance"]],
                          sort_keys=True)
         if key not in groups:
@@ -191,7 +193,7 @@ def render_html(doc: Mapping[str, Any], *, lang: str = "en") -> str:
     Parameters
     ----------
     doc : dict
-        The evaluation document (see :mod:`regmed.report.schema`); validated first.
+        The evaluation document (see :mod:`regmed.document`); validated first.
     lang : {"en", "ja"}
         Language of all labels. Figures keep English axis labels.
 

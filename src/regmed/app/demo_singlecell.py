@@ -26,7 +26,7 @@ def demo_singlecell(*, out: Path, url: str, plan: str, seed: int, lang: str, pdf
     from sqlalchemy import select
 
     from regmed import registry
-    from regmed.cli.quality import quality_report
+    from regmed.app.quality import quality_report
     from regmed.demo.singlecell import simulate_lots
     from regmed.registry.models import Lot
 

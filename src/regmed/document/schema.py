@@ -19,7 +19,7 @@ Conventions
 
 Example
 -------
->>> from regmed.report.schema import validate_document
+>>> from regmed.document import validate_document
 >>> validate_document({"meta": {"seed": 1}, "warnings": []})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
@@ -52,6 +52,7 @@ __all__ = [
     "ChecklistItem",
     "AttritionRow",
     "Analysis",
+    "AnalysisSpecEntry",
     "Propensity",
     "PsDistribution",
     "BalanceRow",
@@ -147,7 +148,7 @@ class Criterion(TypedDict):
     ci_upper: Number | None
     met: bool
     reason: str
-    control_source: NotRequired[Literal["concurrent", "historical", "pooled"]]
+    control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled"]]
 
 
 class Verdict(TypedDict):
@@ -337,21 +338,55 @@ class EValue(TypedDict):
     ci: Number | None
 
 
+class AnalysisSpecEntry(TypedDict):
+    """The analysis specification the engine ran (``regmed.plan.AnalysisSpec.to_dict()``):
+    the plan's method as written, estimand, confidence level, missing-data rule, covariates
+    exactly as entered in the propensity model, matching options, the interim design (none
+    is run today) and the measure and performance goal the verdict uses."""
+
+    endpoint: str
+    endpoint_kind: Literal["binary", "continuous", "survival"]
+    role: Literal["primary", "secondary"]
+    control_source: Literal["concurrent", "external", "historical", "pooled", "none"]
+    control_cohorts: list[str]
+    method: Literal["propensity_matching", "propensity_weighting", "none"]
+    estimand: Literal["ATT", "ATE", "ATO"]
+    confidence_level: Number
+    missing_data: Literal["complete_case", "non_responder"]
+    covariates: list[str]
+    caliper: Number | None
+    caliper_scale: str
+    ratio: int
+    replace: bool
+    n_subclasses: int | None
+    interim: dict[str, Any] | None
+    measure: str
+    threshold: Number | None
+    direction: str | None
+    ci_lower_above: Number | None
+    ci_upper_below: Number | None
+    source: str
+
+
 class Analysis(TypedDict):
     """One endpoint against one control source, with everything the report shows about it.
 
     ``n_treated`` / ``n_control`` are the numbers analysed (after matching or trimming).
-    ``km`` is empty unless ``kind`` is ``"survival"``.
+    ``km`` is empty unless ``kind`` is ``"survival"``. ``propensity`` is ``null`` (and
+    ``balance`` empty) for an unadjusted comparison (``method`` ``"none"``); ``evalue`` is
+    ``null`` where an E-value is not defined. ``analysis_data`` names the exported analysis
+    data set (relative to the output folder).
     """
 
     endpoint: str
     role: Literal["primary", "secondary"]
     kind: Literal["binary", "continuous", "survival"]
-    control_source: Literal["concurrent", "historical", "pooled"]
-    method: Literal["matching", "weighting"]
+    control_source: Literal["concurrent", "external", "historical", "pooled"]
+    method: Literal["matching", "weighting", "none"]
+    spec: NotRequired[AnalysisSpecEntry]
     n_treated: int
     n_control: int
-    propensity: Propensity
+    propensity: Propensity | None
     balance: list[BalanceRow]
     effect: Effect
     by_site: list[SiteRow]
@@ -359,7 +394,8 @@ class Analysis(TypedDict):
     heterogeneity: Heterogeneity
     km: list[KmRow]
     sensitivity: list[SensitivityRow]
-    evalue: EValue
+    evalue: EValue | None
+    analysis_data: NotRequired[str]
 
 
 class QualityRow(TypedDict):
