@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError
+from regmed.registry.adjudicated import stale_adjudications
 from regmed.registry.derive import build_study_data
 from regmed.registry.dictionary import PSEUDONYM_COLUMN
 from regmed.registry.io import export_frames
-from regmed.registry.models import Evaluation
+from regmed.registry.models import Adjudication, Assessment, Evaluation
 from regmed.registry.services import add_record
 from regmed.studydata import StudyData
 
@@ -35,8 +36,26 @@ def extract(session: Session, plan: Any) -> StudyData:
     Patients appear under their pseudonym (``site_code:pseudonym``); the derivation of each
     endpoint (visit windows, assessor roles, rule) follows the plan's ``measurement`` blocks,
     and every exclusion is an attrition row (see :func:`regmed.registry.derive.build_study_data`).
+    Only complete adjudications count, and a verdict written before the last change of its
+    assessment is set aside (:mod:`regmed.registry.adjudicated`).
     """
-    return build_study_data(_with_refs(export_frames(session)), plan)
+    tables = export_frames(session)
+    tables["adjudications"] = _mark_stale(session, tables["adjudications"])
+    return build_study_data(_with_refs(tables), plan)
+
+
+def _mark_stale(session: Session, adjudications: pd.DataFrame) -> pd.DataFrame:
+    """The exported verdicts with ``stale`` set on those written before the last change of
+    their assessment (a reopened adjudication: see :mod:`regmed.registry.adjudicated`)."""
+    stale = stale_adjudications(session)
+    keys = set(session.execute(
+        select(Assessment.assessment_ref, Adjudication.reviewer)
+        .join(Assessment, Assessment.id == Adjudication.assessment_id)
+        .where(Adjudication.id.in_(sorted(stale)))).all()) if stale else set()
+    out = adjudications.copy()
+    out["stale"] = [(a, r) in keys for a, r in zip(out["assessment_ref"], out["reviewer"],
+                                                   strict=True)]
+    return out
 
 
 def store_evaluation(
