@@ -16,7 +16,7 @@ Verdict reasons come from coded lists: :data:`REVIEW_REASONS` for an independent
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ __all__ = [
     "verdict_choices",
     "stale_adjudications",
     "final_verdicts",
+    "record_reopening",
 ]
 
 #: Coded reasons of an independent verdict (code → English label).
@@ -90,7 +91,7 @@ class Settlement:
     reopened: bool
 
 
-def settle(rows: list[Mapping[str, Any]], reviewers: int) -> Settlement:
+def settle(rows: Sequence[Mapping[str, Any]], reviewers: int) -> Settlement:
     """Settle one event from its verdict rows (``value``, ``value_text``, ``consensus``,
     ``stale``); the final verdict is given as the position of its row."""
     current = [(i, r) for i, r in enumerate(rows) if not r.get("stale")]
@@ -171,8 +172,9 @@ def final_verdicts(adjudications: pd.DataFrame | None, reviewers: int) -> pd.Dat
     """The final verdict of every complete adjudication, as ``consensus`` rows.
 
     ``adjudications`` is the exported table (``assessment_ref, reviewer, value, value_text,
-    consensus``; a boolean ``stale`` column, if present, sets rows aside). Returns one row per
-    complete event with ``consensus`` True, the rest left out.
+    consensus``; a boolean ``stale`` column, if present, sets rows aside, and a ``needed``
+    column raises the number of verdicts an event needs, e.g. to its assigned reviewers).
+    Returns one row per complete event with ``consensus`` True, the rest left out.
     """
     cols = ["assessment_ref", "reviewer", "value", "value_text", "adjudicated_on",
             "consensus"]
@@ -186,9 +188,41 @@ def final_verdicts(adjudications: pd.DataFrame | None, reviewers: int) -> pd.Dat
     for _, group in frame.groupby("assessment_ref", sort=False):
         rows = [{"value": frame.at[i, "value"], "value_text": frame.at[i, "value_text"],
                  "consensus": bool(flags[i]), "stale": bool(stale[i])} for i in group.index]
-        s = settle(rows, reviewers)
+        need = reviewers
+        if "needed" in frame:
+            need = max(reviewers, int(pd.to_numeric(group["needed"]).fillna(0).max()))
+        s = settle(rows, need)
         if s.state == "complete" and s.final is not None:
             keep.append(group.index[s.final])
     out = frame.loc[keep, [c for c in cols if c in frame]].copy()
     out["consensus"] = True
     return out.reset_index(drop=True)
+
+
+def record_reopening(session: Session, actor: str, assessment_id: int, reason: str | None
+                     ) -> int:
+    """Record that a change of an adjudicated assessment reopened its adjudication: one audit
+    event per assignment (the verdicts themselves are set aside by :func:`stale_adjudications`,
+    whatever path changed the assessment). Returns the number of events written."""
+    from regmed.registry.audit import AuditWriter, canonical_json
+    from regmed.registry.models import Assessment, User
+    from regmed.registry.web_models import AdjudicationAssignment
+
+    if not session.execute(select(Adjudication.id).where(
+            Adjudication.assessment_id == assessment_id).limit(1)).first():
+        return 0
+    ref = session.execute(select(Assessment.assessment_ref).where(
+        Assessment.id == assessment_id)).scalar_one()
+    rows = session.execute(
+        select(AdjudicationAssignment.id, AdjudicationAssignment.kind, User.username)
+        .join(User, User.id == AdjudicationAssignment.user_id)
+        .where(AdjudicationAssignment.assessment_id == assessment_id)
+        .order_by(AdjudicationAssignment.id)).all()
+    writer = AuditWriter(session, actor)
+    for rid, kind, username in rows:
+        writer.add("adjudication_assignments", int(rid), f"{ref}:{username}", "update", None,
+                   canonical_json({"assessment_id": assessment_id, "kind": kind,
+                                   "reopened": True}),
+                   f"reopened for re-review: the assessment changed ({reason or 'no reason'})")
+    writer.flush()
+    return len(rows)

@@ -200,9 +200,9 @@ _SHIPMENT_Q = (
 )
 
 
-def load_lots(session: Session, lot_codes: Iterable[str]) -> dict[str, LotCustody]:
+def load_lots(session: Session, lot_codes: Iterable[Any]) -> dict[Any, LotCustody]:
     """The stored custody facts of these lots (lots not stored are left out)."""
-    out: dict[str, LotCustody] = {}
+    out: dict[Any, LotCustody] = {}
     for chunk in _chunks(lot_codes):
         rows = session.execute(
             select(Lot.lot_code, Product.product_code, Product.type, Lot.status,
@@ -222,9 +222,9 @@ def load_lots(session: Session, lot_codes: Iterable[str]) -> dict[str, LotCustod
     return out
 
 
-def load_recipients(session: Session, pseudonyms: Iterable[str]) -> dict[str, Recipient]:
+def load_recipients(session: Session, pseudonyms: Iterable[Any]) -> dict[Any, Recipient]:
     """Site, own donor and product of the indication of stored patients, by pseudonym."""
-    out: dict[str, Recipient] = {}
+    out: dict[Any, Recipient] = {}
     for chunk in _chunks(pseudonyms):
         rows = session.execute(
             select(Patient.pseudonym, Site.site_code, Donor.donor_code, Product.product_code)
@@ -287,11 +287,11 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
 
 
 def _stored_administrations(session: Session, rows: list[tuple[int, dict[str, Any]]]
-                            ) -> dict[tuple[str, str], bool | None]:
+                            ) -> dict[tuple[Any, Any], bool | None]:
     """``oos_request_documented`` of stored administrations (a file may leave it out)."""
     from regmed.registry.models import Administration
 
-    out: dict[tuple[str, str], bool | None] = {}
+    out: dict[tuple[Any, Any], bool | None] = {}
     for chunk in _chunks(r.get(PSEUDONYM_COLUMN) for _, r in rows):
         for pseudonym, code, oos in session.execute(
             select(Patient.pseudonym, Lot.lot_code, Administration.oos_request_documented)
@@ -310,7 +310,7 @@ _PRODUCT_FIELDS = {"type": "product_type", "receipt_min_temp_c": "min_temp_c",
                    "max_time_out_of_storage_min": "max_time_out_min"}
 
 
-def _overlay_lots(session: Session, lots: dict[str, LotCustody],
+def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
                   parsed: Mapping[str, Any]) -> None:
     """Apply this import's lots, products and shipments to ``lots`` (in place)."""
     wanted = set(lots)
@@ -321,7 +321,7 @@ def _overlay_lots(session: Session, lots: dict[str, LotCustody],
             code = r.get("lot_code")
             if code not in wanted:
                 continue
-            base = lots.get(code) or LotCustody(code, None, None, None, None, None)
+            base = lots.get(code) or LotCustody(str(code), None, None, None, None, None)
             lots[code] = replace(base, **{_LOT_FIELDS[k]: v for k, v in r.items()
                                           if k in _LOT_FIELDS})
     products = {}
@@ -347,7 +347,7 @@ def _overlay_lots(session: Session, lots: dict[str, LotCustody],
         _overlay_shipments(session, lots, parsed["shipments"])
 
 
-def _overlay_shipments(session: Session, lots: dict[str, LotCustody], p: Any) -> None:
+def _overlay_shipments(session: Session, lots: dict[Any, LotCustody], p: Any) -> None:
     """The lots' receipts: stored shipments, replaced or added to by this import's (by code)."""
     rows = [r for _, r in _given_rows(p, _SHIPMENT_COLUMNS)]
     merged: dict[Any, dict[str, Any]] = {}
@@ -370,7 +370,7 @@ def _receipt(v: Mapping[str, Any]) -> Receipt:
                    v.get("time_out_of_storage_min"), v.get("deviation_reference"))
 
 
-def _overlay_recipients(session: Session, people: dict[str, Recipient],
+def _overlay_recipients(session: Session, people: dict[Any, Recipient],
                         parsed: Mapping[str, Any]) -> None:
     """Apply this import's patients (site, donor) and enrollments (indication) in place."""
     if "patients" in parsed:

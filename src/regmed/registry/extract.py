@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError
@@ -16,6 +16,7 @@ from regmed.registry.dictionary import PSEUDONYM_COLUMN
 from regmed.registry.io import export_frames
 from regmed.registry.models import Adjudication, Assessment, Evaluation
 from regmed.registry.services import add_record
+from regmed.registry.web_models import AdjudicationAssignment
 from regmed.studydata import StudyData
 
 __all__ = ["extract", "store_evaluation", "load_evaluation", "list_evaluations"]
@@ -46,15 +47,22 @@ def extract(session: Session, plan: Any) -> StudyData:
 
 def _mark_stale(session: Session, adjudications: pd.DataFrame) -> pd.DataFrame:
     """The exported verdicts with ``stale`` set on those written before the last change of
-    their assessment (a reopened adjudication: see :mod:`regmed.registry.adjudicated`)."""
+    their assessment (a reopened adjudication) and ``needed``, the reviewers assigned to their
+    event (see :mod:`regmed.registry.adjudicated`)."""
     stale = stale_adjudications(session)
     keys = set(session.execute(
         select(Assessment.assessment_ref, Adjudication.reviewer)
         .join(Assessment, Assessment.id == Adjudication.assessment_id)
         .where(Adjudication.id.in_(sorted(stale)))).all()) if stale else set()
+    assigned: dict[str, int] = {ref: int(n) for ref, n in session.execute(
+        select(Assessment.assessment_ref, func.count(AdjudicationAssignment.id))
+        .join(Assessment, Assessment.id == AdjudicationAssignment.assessment_id)
+        .where(AdjudicationAssignment.kind == "review")
+        .group_by(Assessment.assessment_ref)).all()}
     out = adjudications.copy()
     out["stale"] = [(a, r) in keys for a, r in zip(out["assessment_ref"], out["reviewer"],
                                                    strict=True)]
+    out["needed"] = [int(assigned.get(a, 0)) for a in out["assessment_ref"]]
     return out
 
 
