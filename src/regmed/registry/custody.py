@@ -164,8 +164,8 @@ def administration_problems(
             problem(f"was released on {lot.released_on.isoformat()}, after it was given",
                     "administered_on")
         if lot.status == "released_oos" and oos_request_documented is not True:
-            problem("is out of specification (released_oos): the documented request is "
-                    "needed", "oos_request_documented")
+            problem("is out of specification (released_oos) and needs the documented "
+                    "request", "oos_request_documented")
     here = [r for r in lot.receipts if r.site_code == patient.site_code]
     if not here:
         problem(f"was not shipped to the patient's site {patient.site_code!r}")
