@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from regmed.errors import Problem
 from regmed.registry.dictionary import PSEUDONYM_COLUMN
 from regmed.registry.models import (
+    Administration,
     Donor,
     Enrollment,
     Indication,
@@ -289,8 +290,6 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
 def _stored_administrations(session: Session, rows: list[tuple[int, dict[str, Any]]]
                             ) -> dict[tuple[Any, Any], bool | None]:
     """``oos_request_documented`` of stored administrations (a file may leave it out)."""
-    from regmed.registry.models import Administration
-
     out: dict[tuple[Any, Any], bool | None] = {}
     for chunk in _chunks(r.get(PSEUDONYM_COLUMN) for _, r in rows):
         for pseudonym, code, oos in session.execute(
