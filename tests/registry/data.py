@@ -90,12 +90,12 @@ def small_tables() -> dict[str, pd.DataFrame]:
             for i in (1, 2)
         ],
         "patients": [
-            {"site_code": s, "patient_ref": r, "sex": sex, "birth_year": y}
-            for s, r, sex, y in [
-                ("S01", "P001", "M", "1970"),
-                ("S01", "P002", "F", "1985"),
-                ("S02", "P001", "M", "1960"),
-                ("S02", "P003", "F", "1990"),
+            {"site_code": s, "patient_ref": r, "sex": sex, "birth_year": y, "donor_code": d}
+            for s, r, sex, y, d in [
+                ("S01", "P001", "M", "1970", "D1"),
+                ("S01", "P002", "F", "1985", "D2"),
+                ("S02", "P001", "M", "1960", ""),
+                ("S02", "P003", "F", "1990", ""),
             ]
         ],
         "baseline": [

@@ -62,16 +62,28 @@ def seed(engine: Engine) -> None:
                       "approval_kind": "conditional"}],
         "indications": [{"indication_code": "SCI", "product_code": "PROD-X",
                          "name": "spinal cord injury"}],
-        "lots": [{"lot_code": "LOT-001", "product_code": "PROD-X", "process_version": "v1",
-                  "manufactured_on": "2025-12-01", "released_on": "2025-12-10",
-                  "status": "released"},
-                 {"lot_code": "LOT-002", "product_code": "PROD-X", "process_version": "v1",
-                  "manufactured_on": "2025-12-01", "released_on": "2026-01-20",
-                  "status": "released_oos"},
-                 {"lot_code": "LOT-003", "product_code": "PROD-X", "process_version": "v1",
-                  "manufactured_on": "2025-12-01", "status": "quarantined"}],
-        "patients": [{"site_code": "S01", "patient_ref": "P1", "sex": "F", "birth_year": 1970},
-                     {"site_code": "S02", "patient_ref": "Q1", "sex": "M", "birth_year": 1980}],
+        "donors": [{"donor_code": d} for d in ("D-P1", "D-Q1", "D-P9")],
+        "lots": [{"lot_code": code, "product_code": "PROD-X", "donor_code": donor,
+                  "process_version": "v1", "manufactured_on": "2025-12-01",
+                  "released_on": released, "status": status}
+                 for code, donor, released, status in [
+                     ("LOT-001", "D-P1", "2025-12-10", "released"),
+                     ("LOT-002", "D-P1", "2026-01-20", "released_oos"),
+                     ("LOT-003", "D-P1", None, "quarantined"),
+                     ("LOT-004", "D-Q1", "2025-12-14", "released"),  # Q1's, at S02
+                     ("LOT-005", "D-P9", "2025-12-12", "released"),  # another S01 donor's
+                     ("LOT-007", "D-P1", "2025-12-15", "released")]],  # P1's, sent to S02
+        # custody: every lot but LOT-007 reaches its donor's site (LOT-007 went to S02)
+        "shipments": [{"shipment_code": f"SH-{code}", "lot_code": code, "site_code": site,
+                       "shipped_on": on, "received_on": on}
+                      for code, site, on in [
+                          ("LOT-001", "S01", "2025-12-11"), ("LOT-002", "S01", "2026-01-20"),
+                          ("LOT-003", "S01", "2025-12-02"), ("LOT-004", "S02", "2025-12-16"),
+                          ("LOT-005", "S01", "2025-12-13"), ("LOT-007", "S02", "2025-12-16")]],
+        "patients": [{"site_code": "S01", "patient_ref": "P1", "sex": "F", "birth_year": 1970,
+                      "donor_code": "D-P1"},
+                     {"site_code": "S02", "patient_ref": "Q1", "sex": "M", "birth_year": 1980,
+                      "donor_code": "D-Q1"}],
         "enrollments": [
             {"site_code": "S01", "patient_ref": "P1", "indication_code": "SCI",
              "cohort": "treated", "direction": "prospective", "index_on": "2026-01-01",

@@ -9,14 +9,18 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 import regmed.registry as reg
+from regmed.plan import example_path
+from regmed.registry.plans import lock_plan
 from regmed.web import cohen_kappa, fleiss_kappa
 
-from .conftest import login
+from .conftest import PASSWORD, login
 
 REF = Path(__file__).parents[1] / "reference" / "web"
 
@@ -39,6 +43,14 @@ def test_kappa_matches_r() -> None:
         fleiss_kappa([["A", "B"], ["A"]])
 
 
+def _lock(app: Any, block: str) -> None:
+    """Lock the example plan with an ``adjudication`` block (its visits: day49 ± 7, day180)."""
+    text = example_path("sci_extended").read_text(encoding="utf-8") + f"\nadjudication: {block}\n"
+    with Session(app.state.engine, join_transaction_mode="create_savepoint") as s:
+        lock_plan(text, session=s, name="sci", signer="Dr Stat", reason="protocol v1")
+        s.commit()
+
+
 def _assessment(client: TestClient, headers: dict[str, str], pid: int, endpoint: str) -> int:
     r = client.post(f"/api/patients/{pid}/assessments", headers=headers, json={
         "endpoint": endpoint, "visit": "day49", "assessed_on": "2026-02-18", "value_text": "x",
@@ -53,7 +65,28 @@ def _my_assignment(client: TestClient, endpoint: str, n: int) -> list[int]:
     return [a["assignment_id"] for a in items]
 
 
-def test_agreement_through_http_matches_r(client: TestClient) -> None:
+def _verdict(client: TestClient, h: dict[str, str], g: int, grade: str,
+             reason: str = "source_clear", step: str = "verdict") -> Any:
+    return client.post(f"/api/adjudications/{g}/{step}", headers=h,
+                       json={"value_text": grade, "reason": reason})
+
+
+def _seeded(client: TestClient, who: str) -> tuple[dict[str, str], int]:
+    """``who``'s headers and assignment of the seeded S01 assessment (site value C)."""
+    h = login(client, who)
+    mine = [a for a in client.get("/api/adjudications").json() if a["endpoint"] == "ais_grade"]
+    return h, int(mine[0]["assignment_id"])
+
+
+def _s01_assessment(client: TestClient) -> int:
+    login(client, "stat")
+    pid = [p for p in client.get("/api/patients").json() if p["site_code"] == "S01"][0]
+    return int(pid["assessments"][0]["id"])
+
+
+def test_agreement_through_http_matches_r(app: Any) -> None:
+    _lock(app, "{reviewers: 2, categories: {k3: [A, B, C], k2: [A, B, C]}}")
+    client = TestClient(app)
     rows, ref = _ref()
     h = login(client, "inv1")
     pid = client.get("/api/patients").json()[0]["id"]
@@ -70,8 +103,7 @@ def test_agreement_through_http_matches_r(client: TestClient) -> None:
         h = login(client, who)
         for endpoint in ("k3", "k2") if who != "adj3" else ("k3",):
             for g, row in zip(_my_assignment(client, endpoint, len(rows)), rows, strict=True):
-                r = client.post(f"/api/adjudications/{g}/verdict", headers=h,
-                                json={"value_text": row[col]})
+                r = _verdict(client, h, g, row[col])
                 assert r.status_code == 200, r.text
     login(client, "stat")
     got = {a["endpoint"]: a for a in client.get("/api/agreement").json()}
@@ -85,53 +117,141 @@ def test_agreement_through_http_matches_r(client: TestClient) -> None:
     # k3/k2 disagreements wait for consensus; the 2 seeded assessments wait for 4 verdicts
     n_disagree = sum(len({r["r1"], r["r2"], r["r3"]}) > 1 for r in rows) + sum(
         r["r1"] != r["r2"] for r in rows)
-    assert d == {"awaiting_verdict": 4, "awaiting_consensus": n_disagree}
+    assert (d["awaiting_verdict"], d["awaiting_consensus"]) == (4, n_disagree)
+    assert len(d["pending"]) == 2 + n_disagree and d["reopened"] == []
 
 
-def test_blinded_review_disagreement_and_consensus(client: TestClient) -> None:
-    h1 = login(client, "adj1")
-    [g1] = _my_assignment(client, "ais_grade", 1)
+def test_blinded_view_shows_neither_the_site_value_nor_other_verdicts(
+    client: TestClient,
+) -> None:
+    h1, g1 = _seeded(client, "adj1")
     view = client.get(f"/api/adjudications/{g1}").json()
-    assert set(view) == {"assignment_id", "endpoint", "visit", "value", "value_text",
-                         "my_verdict", "reviews_done", "reviews_needed", "needs_consensus",
-                         "consensus", "other_verdicts"}
-    r = client.post(f"/api/adjudications/{g1}/verdict", headers=h1, json={"value_text": "C"})
-    assert r.json()["reviews_done"] == 1 and r.json()["other_verdicts"] == []
-    # one verdict per reviewer; no empty verdicts
-    assert client.post(f"/api/adjudications/{g1}/verdict", headers=h1,
-                       json={"value_text": "B"}).status_code == 422
-    h2 = login(client, "adj2")
-    g2 = [a for a in client.get("/api/adjudications").json() if a["my_verdict"] is None
-          and a["reviews_done"] == 1][0]["assignment_id"]
+    assert set(view) == {"assignment_id", "kind", "endpoint", "visit", "verdict_kind",
+                         "verdict_choices", "reasons", "state", "reopened", "my_verdict",
+                         "my_reason", "reviews_done", "reviews_needed", "needs_consensus",
+                         "consensus", "final", "other_verdicts"}
+    assert view["verdict_choices"] == ["A", "B", "C", "D", "E"]
+    assert "value" not in view and "value_text" not in view  # the site reported "C"
+    assert "reported" not in client.get("/adjudication").text
+    assert _verdict(client, h1, g1, "B").json()["other_verdicts"] == []
+    h2, g2 = _seeded(client, "adj2")
+    view = client.get(f"/api/adjudications/{g2}").json()
+    assert view["reviews_done"] == 1 and view["other_verdicts"] == [] and view["final"] is None
+    # verdicts and reasons come from the coded lists; no empty verdict
+    for body in ({"value_text": "B+", "reason": "source_clear"}, {"value_text": "B"},
+                 {"value_text": "B", "reason": "majority"}, {"reason": "source_clear"},
+                 {"value": 3.0, "reason": "source_clear"}):
+        r = client.post(f"/api/adjudications/{g2}/verdict", headers=h2, json=body)
+        assert r.status_code == 422, body
     assert client.post(f"/api/adjudications/{g2}/verdict", headers=h2,
-                       json={}).status_code == 422
-    v = client.post(f"/api/adjudications/{g2}/verdict", headers=h2,
-                    json={"value_text": "D"}).json()
+                       json={"value_text": "B", "reason": "whatever"}).status_code == 422
+    v = _verdict(client, h2, g2, "B", "source_borderline").json()
+    assert (v["state"], v["final"], v["other_verdicts"]) == ("complete", "B", ["B"])
+
+
+def test_one_adjudicator_cannot_complete_a_consensus(client: TestClient) -> None:
+    h1, g1 = _seeded(client, "adj1")
+    assert _verdict(client, h1, g1, "C").status_code == 200
+    # one verdict per reviewer
+    assert _verdict(client, h1, g1, "B").status_code == 422
+    h2, g2 = _seeded(client, "adj2")
+    v = _verdict(client, h2, g2, "D").json()
     assert v["needs_consensus"] and v["other_verdicts"] == ["C"]
-    login(client, "stat")
+    for who, h, g in (("adj1", h1, g1), ("adj2", h2, g2)):  # neither reviewer settles it
+        h = login(client, who)
+        r = _verdict(client, h, g, "C", "majority", step="consensus")
+        assert r.status_code == 422 and "cannot settle" in r.text
+    aid = _s01_assessment(client)
+    h = login(client, "stat")
+    url = f"/api/assessments/{aid}/assignments"
+    r = client.post(url, headers=h, json={"reviewers": ["adj2"], "kind": "consensus"})
+    assert r.status_code == 422 and "assigned to this event already" in r.text
     assert client.get("/api/dashboard").json()["adjudications"]["awaiting_consensus"] == 1
-    h2 = login(client, "adj2")
-    v = client.post(f"/api/adjudications/{g2}/consensus", headers=h2,
-                    json={"value_text": "C"}).json()
-    assert v["consensus"] == "C" and not v["needs_consensus"]
-    assert client.post(f"/api/adjudications/{g2}/consensus", headers=h2,
-                       json={"value_text": "C"}).status_code == 422
+    assert client.post(url, headers=h, json={"reviewers": ["adj3"],
+                                             "kind": "consensus"}).status_code == 201
+    r = client.post(url, headers=h, json={"reviewers": ["adj1"], "kind": "consensus"})
+    assert r.status_code == 422
+    h3 = login(client, "adj3")
+    (g3,) = [a["assignment_id"] for a in client.get("/api/adjudications").json()
+             if a["kind"] == "consensus"]
+    view = client.get(f"/api/adjudications/{g3}").json()
+    assert view["other_verdicts"] == ["C", "D"] and view["reasons"] == sorted(
+        ["majority", "source_reviewed", "committee_discussion", "protocol_rule"])
+    assert _verdict(client, h3, g3, "C", "source_clear", step="verdict").status_code == 422
+    assert _verdict(client, h3, g3, "C", "source_clear", step="consensus").status_code == 422
+    v = _verdict(client, h3, g3, "C", "majority", step="consensus").json()
+    assert (v["consensus"], v["state"]) == ("C", "complete")
+    assert _verdict(client, h3, g3, "D", "majority", step="consensus").status_code == 422
     login(client, "stat")
     assert client.get("/api/dashboard").json()["adjudications"]["awaiting_consensus"] == 0
     with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
         rows = s.query(reg.Adjudication).order_by(reg.Adjudication.id).all()
-        assert [(r.reviewer, r.value_text, bool(r.consensus)) for r in rows][-3:] == [
-            ("adj1", "C", False), ("adj2", "D", False), ("consensus", "C", True)]
+        assert [(r.reviewer, r.value_text, bool(r.consensus), r.reason) for r in rows][-3:] == [
+            ("adj1", "C", False, "source_clear"), ("adj2", "D", False, "source_clear"),
+            ("adj3", "C", True, "majority")]
         assert reg.verify_audit(s).ok
 
 
-def test_assignment_needs_two_adjudicators(client: TestClient) -> None:
+def test_the_plans_chair_settles_when_the_plan_says_so(app: Any) -> None:
+    _lock(app, "{reviewers: 2, consensus: chair, chair: adj4}")
+    client = TestClient(app)
+    h = login(client, "admin")
+    assert client.post("/api/users", headers=h, json={
+        "username": "adj4", "role": "adjudicator", "password": PASSWORD}).status_code == 201
+    for who, grade in (("adj1", "C"), ("adj2", "D")):
+        h, g = _seeded(client, who)
+        assert _verdict(client, h, g, grade).status_code == 200
+    aid = _s01_assessment(client)
+    h = login(client, "stat")
+    url = f"/api/assessments/{aid}/assignments"
+    r = client.post(url, headers=h, json={"reviewers": ["adj3"], "kind": "consensus"})
+    assert r.status_code == 422 and "the chair ('adj4')" in r.text
+    assert client.post(url, headers=h, json={"reviewers": ["adj4"],
+                                             "kind": "consensus"}).status_code == 201
+
+
+def test_a_changed_assessment_reopens_its_adjudication(client: TestClient) -> None:
+    for who in ("adj1", "adj2"):
+        h, g = _seeded(client, who)
+        assert _verdict(client, h, g, "B").status_code == 200
+    aid = _s01_assessment(client)
+    assert client.get("/api/dashboard").json()["adjudications"]["pending"] == [
+        {"assessment_id": aid + 1, "endpoint": "ais_grade", "visit": "day49", "state": "pending",
+         "reopened": False, "reviews_done": 0, "reviews_needed": 2}]
+    h = login(client, "inv1")
+    r = client.patch(f"/api/assessments/{aid}", headers=h,
+                     json={"changes": {"value_text": "D"}, "reason": "re-examined"})
+    assert r.status_code == 200, r.text
+    login(client, "stat")
+    d = client.get("/api/dashboard").json()["adjudications"]
+    assert [(e["assessment_id"], e["state"], e["reviews_done"]) for e in d["reopened"]] == [
+        (aid, "pending", 0)]
+    assert 'id="reopened-adjudications"' in client.get("/dashboard").text
+    login(client, "admin")
+    events = client.get("/api/audit", params={"table": "adjudication_assignments",
+                                              "limit": 1000}).json()
+    assert [e["reason"] for e in events if e["action"] == "update"] == [
+        "reopened for re-review: the assessment changed (re-examined)"] * 2
+    h1, g1 = _seeded(client, "adj1")
+    view = client.get(f"/api/adjudications/{g1}").json()
+    assert (view["state"], view["reopened"], view["my_verdict"]) == ("pending", True, None)
+    assert _verdict(client, h1, g1, "B", "re_review").json()["reviews_done"] == 1
+    h2, g2 = _seeded(client, "adj2")
+    v = _verdict(client, h2, g2, "B").json()  # the same verdict again is a new review
+    assert (v["state"], v["final"], v["reopened"]) == ("complete", "B", False)
+    login(client, "stat")
+    assert client.get("/api/dashboard").json()["adjudications"]["reopened"] == []
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        assert reg.verify_audit(s).ok
+
+
+def test_assignment_needs_the_plans_number_of_adjudicators(client: TestClient) -> None:
     h = login(client, "inv1")
     pid = client.get("/api/patients").json()[0]["id"]
     a = _assessment(client, h, pid, "lvef")
     h = login(client, "admin")
     r = client.post(f"/api/assessments/{a}/assignments", headers=h, json={"reviewers": ["adj1"]})
-    assert r.status_code == 422 and "at least two" in r.text
+    assert r.status_code == 422 and "at least 2 independent adjudicators" in r.text
     r = client.post(f"/api/assessments/{a}/assignments", headers=h,
                     json={"reviewers": ["adj1", "inv1"]})
     assert r.status_code == 422 and "not an active adjudicator" in r.text

@@ -120,17 +120,32 @@ def test_enter_assess_adjudicate_dashboard(server: str, screenshots: Path) -> No
             html = page.content()
             assert not [w for w in SECRETS if w in html]
             row = page.locator("#assignments tr").last  # the newest assignment
-            row.locator("[name=value_text]").fill(verdict)
+            row.locator("[name=value_text]").select_option(verdict)
+            row.locator("[name=reason]").select_option("source_clear")
             row.locator("button").click()
             page.wait_for_url(f"{server}/adjudication")
             page.screenshot(path=str(shots / f"3_{who}.png"))
             if who == "adj2":
                 assert "consensus needed" in page.content()
-                page.locator("#assignments tr").last.locator("[name=value_text]").fill("C")
-                page.locator("#assignments tr").last.locator("button").click()
-                page.wait_for_url(f"{server}/adjudication")
-                assert "consensus C" in page.content()
+                assert "record consensus" not in page.content()  # a reviewer cannot settle
             _logout(page)
+
+        _login(page, server, "stat")  # a third adjudicator settles the disagreement
+        page.goto(patient_url)
+        page.locator("form.assign [name=reviewers]").fill("adj3")
+        page.locator("form.assign [name=kind]").select_option("consensus")
+        page.locator("form.assign button").click()
+        page.wait_for_load_state()
+        _logout(page)
+        _login(page, server, "adj3")
+        page.goto(f"{server}/adjudication")
+        row = page.locator("#assignments tr").last
+        row.locator("[name=value_text]").select_option("C")
+        row.locator("[name=reason]").select_option("majority")
+        row.locator("button").click()
+        page.wait_for_url(f"{server}/adjudication")
+        assert "consensus C" in page.content()
+        _logout(page)
 
         _login(page, server, "stat")
         page.goto(f"{server}/dashboard")

@@ -157,7 +157,7 @@ def test_administration_lot_rules(client: TestClient) -> None:
             "dose_unit": "1e8 cells", "route": "intravenous"}
     url = f"/api/patients/{pid}/administrations"
     r = client.post(url, headers=h, json=body)
-    assert r.status_code == 422 and "not a released lot" in r.text
+    assert r.status_code == 422 and "is not released" in r.text
     r = client.post(url, headers=h, json={**body, "lot_code": "LOT-002"})
     assert r.status_code == 422 and "documented request" in r.text
     r = client.post(url, headers=h, json={**body, "lot_code": "LOT-002",

@@ -40,7 +40,8 @@ TABLE_ORDER: tuple[str, ...] = (
 #: Columns of every table, in the order of the registry's import column dictionary.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "sites": ("site_code", "name", "country"),
-    "products": ("product_code", "name", "type", "approval_kind", "approval_date"),
+    "products": ("product_code", "name", "type", "approval_kind", "approval_date",
+                 "receipt_min_temp_c", "receipt_max_temp_c", "max_time_out_of_storage_min"),
     "indications": ("indication_code", "product_code", "name"),
     "quality_attributes": (
         "product_code", "attribute_code", "name", "unit", "method", "lower_spec", "upper_spec",
@@ -56,8 +57,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "shipments": (
         "shipment_code", "lot_code", "site_code", "shipped_on", "received_on",
         "receipt_temperature_c", "time_out_of_storage_min", "viability_at_receipt_pct",
+        "deviation_reference",
     ),
-    "patients": ("site_code", "patient_ref", "sex", "birth_year"),
+    "patients": ("site_code", "patient_ref", "sex", "birth_year", "donor_code"),
     "baseline": ("site_code", "patient_ref", "variable", "value", "value_text"),
     "enrollments": (
         "site_code", "patient_ref", "indication_code", "cohort", "direction", "source",
@@ -73,6 +75,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "adjudications": (
         "assessment_ref", "reviewer", "value", "value_text", "adjudicated_on", "consensus",
+        "reason",
     ),
     "adverse_events": (
         "site_code", "patient_ref", "ae_ref", "term", "onset_on", "serious", "grade", "related",
@@ -89,6 +92,8 @@ INTEGER_COLUMNS = {
 }
 #: Columns that hold numbers.
 NUMBER_COLUMNS = {
+    ("products", "receipt_min_temp_c"), ("products", "receipt_max_temp_c"),
+    ("products", "max_time_out_of_storage_min"),
     ("quality_attributes", "lower_spec"), ("quality_attributes", "upper_spec"),
     ("lot_results", "value"), ("shipments", "receipt_temperature_c"),
     ("shipments", "time_out_of_storage_min"), ("shipments", "viability_at_receipt_pct"),

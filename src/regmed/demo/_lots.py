@@ -10,7 +10,8 @@ import pandas as pd
 
 from regmed.demo._common import days, frame, iso
 
-__all__ = ["Attribute", "LotBatch", "make_lots", "CATEGORY_TESTS"]
+__all__ = ["Attribute", "LotBatch", "ReceiptLimits", "make_lots", "patient_donors",
+           "CATEGORY_TESTS"]
 
 #: Release tests with a category specification (code, name, unit, method, accepted result);
 #: every demo lot passes them (drawn without the random stream, so seeds keep their data).
@@ -51,6 +52,43 @@ class Attribute:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReceiptLimits:
+    """The product's receipt limits (``products`` columns); a shipment outside them carries a
+    documented deviation (``DEV-<lot>``) so that its lot may still be given."""
+
+    min_temp_c: float | None
+    max_temp_c: float | None
+    max_time_out_min: float | None
+
+    def product_columns(self) -> dict[str, list[float]]:
+        """The ``products`` columns of one product with these limits."""
+        def cell(v: float | None) -> list[float]:
+            return [np.nan if v is None else v]
+        return {"receipt_min_temp_c": cell(self.min_temp_c),
+                "receipt_max_temp_c": cell(self.max_temp_c),
+                "max_time_out_of_storage_min": cell(self.max_time_out_min)}
+
+    def outside(self, temperature: np.ndarray, time_out: np.ndarray) -> np.ndarray:
+        """True where a receipt is outside the limits."""
+        bad = np.zeros(temperature.shape, dtype=bool)
+        if self.min_temp_c is not None:
+            bad |= temperature < self.min_temp_c
+        if self.max_temp_c is not None:
+            bad |= temperature > self.max_temp_c
+        if self.max_time_out_min is not None:
+            bad |= time_out > self.max_time_out_min
+        return bad
+
+
+def patient_donors(n: int, treated_index: np.ndarray, donor_codes: list[str]) -> list[str | None]:
+    """``patients.donor_code``: each treated patient is the donor of their autologous lot."""
+    out: list[str | None] = [None] * n
+    for i, code in zip(treated_index, donor_codes, strict=True):
+        out[int(i)] = code
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
 class LotBatch:
     """Generated lot tables plus per-lot values for the truth."""
 
@@ -76,13 +114,15 @@ def make_lots(
     process_change_on: np.datetime64,
     oos_rate: float,
     cold_chain: tuple[float, float],
+    limits: ReceiptLimits,
 ) -> LotBatch:
     """Draw one lot per donor with its release results and its shipment to the site.
 
     Lots manufactured on or after ``process_change_on`` are process ``v2``. A fraction
     ``oos_rate`` of lots gets one attribute out of specification; every lot with any result
     out of specification is ``released_oos``. ``cold_chain`` is the (mean, sd) of the
-    receipt temperature in degrees Celsius.
+    receipt temperature in degrees Celsius; a receipt outside ``limits`` gets a documented
+    deviation (decided after the draws, so the random stream is that of the data without it).
     """
     n = len(lot_codes)
     v2 = manufactured_on >= process_change_on
@@ -145,6 +185,8 @@ def make_lots(
             "receipt_temperature_c": np.round(temperature, 1),
             "time_out_of_storage_min": time_out,
             "viability_at_receipt_pct": at_receipt,
+            "deviation_reference": [f"DEV-{c}" if bad else None for c, bad in zip(
+                lot_codes, limits.outside(np.round(temperature, 1), time_out), strict=True)],
         }),
     }
     tables["quality_attributes"] = frame("quality_attributes", {

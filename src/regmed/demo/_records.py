@@ -204,16 +204,20 @@ def adjudications(
     *,
     numeric: bool,
 ) -> pd.DataFrame:
-    """The committee's consensus verdict (the central value) on discordant physician scores."""
+    """Two independent central reviews of each discordant physician score; both find the
+    central value (so no consensus step is needed)."""
     picked = np.flatnonzero(rows >= 0)
     sub = table.iloc[rows[picked]]
     assessed = np.asarray(sub["assessed_on"].to_numpy(dtype=str), dtype="datetime64[D]")
     verdict = central[picked]
+    on = iso(days(assessed, rng.integers(7, 31, size=len(picked))))
+    k = len(picked)
     return frame("adjudications", {
-        "assessment_ref": sub["assessment_ref"].to_numpy(),
-        "reviewer": ["Central adjudication committee"] * len(picked),
-        "value": verdict.astype(float) if numeric else np.full(len(picked), np.nan),
-        "value_text": [None] * len(picked) if numeric else [str(v) for v in verdict],
-        "adjudicated_on": iso(days(assessed, rng.integers(7, 31, size=len(picked)))),
-        "consensus": [True] * len(picked),
+        "assessment_ref": np.repeat(sub["assessment_ref"].to_numpy(), 2),
+        "reviewer": [f"CAC-{r}" for r in (1, 2)] * k,
+        "value": np.repeat(verdict.astype(float) if numeric else np.full(k, np.nan), 2),
+        "value_text": [None] * (2 * k) if numeric else [str(v) for v in np.repeat(verdict, 2)],
+        "adjudicated_on": np.repeat(np.asarray(on, dtype=object), 2),
+        "consensus": [False] * (2 * k),
+        "reason": ["source_clear"] * (2 * k),
     })

@@ -45,7 +45,7 @@ from regmed.demo._common import (
     solve_mean,
     year_of,
 )
-from regmed.demo._lots import Attribute, make_lots
+from regmed.demo._lots import Attribute, ReceiptLimits, make_lots, patient_donors
 from regmed.demo._plans import HEART_SAMPLE_SIZE, heart_plan
 from regmed.demo._records import (
     AeKind,
@@ -89,6 +89,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 CALIBRATION_SEED = 20150918
 PRODUCT = ("SMS-HF", "Autologous skeletal-myoblast sheets for heart failure (demo)")
+#: Receipt limits of the product (a receipt outside them has a documented deviation).
+LIMITS = ReceiptLimits(15.0, 25.0, 120.0)
 INDICATION = ("HF-ISCH", "Severe chronic heart failure due to ischemic heart disease")
 
 ATTRIBUTES = [
@@ -167,13 +169,15 @@ def generate_heart(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, d
     ti = np.flatnonzero(treated)
     made_day = enroll_day[ti] + rng.integers(1, 4, n_t) + rng.integers(21, 29, n_t)
     lot_codes = [f"SMS-{y}-{k + 1:04d}" for k, y in enumerate(year_of(index_on[ti]))]
+    donor_codes = [f"DH-{k + 1:05d}" for k in range(n_t)]
     lots = make_lots(
         rng, product_code=PRODUCT[0], attributes=ATTRIBUTES, lot_codes=lot_codes,
-        donor_codes=[f"DH-{k + 1:05d}" for k in range(n_t)], donor_sex=sex[ti],
+        donor_codes=donor_codes, donor_sex=sex[ti],
         donor_birth_year=birth_year[ti], site_codes=site[ti],
         manufactured_on=days(index_on[ti], made_day),
         process_change_on=p["process_change_on"], oos_rate=p["oos_rate"],
         cold_chain=(20.0, 1.5),
+        limits=LIMITS,
     )
     admin_day = np.full(n, np.nan)
     admin_day[ti] = (lots.received_on - index_on[ti]).astype(int) + rng.integers(0, 2, n_t)
@@ -234,6 +238,7 @@ def generate_heart(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, d
         "products": frame("products", {
             "product_code": [PRODUCT[0]], "name": [PRODUCT[1]], "type": ["autologous"],
             "approval_kind": ["conditional"], "approval_date": iso([p["approval_date"]]),
+            **LIMITS.product_columns(),
         }),
         "indications": frame("indications", {
             "indication_code": [INDICATION[0]], "product_code": [PRODUCT[0]],
@@ -242,6 +247,7 @@ def generate_heart(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, d
         **lots.tables,
         "patients": frame("patients", {
             "site_code": site, "patient_ref": refs, "sex": sex, "birth_year": birth_year,
+            "donor_code": patient_donors(n, ti, donor_codes),
         }),
         "baseline": frame("baseline", {
             "site_code": np.repeat(site, 3), "patient_ref": np.repeat(refs, 3),

@@ -54,7 +54,7 @@ from regmed.demo._common import (
     solve_mean,
     year_of,
 )
-from regmed.demo._lots import Attribute, make_lots
+from regmed.demo._lots import Attribute, ReceiptLimits, make_lots, patient_donors
 from regmed.demo._plans import sci_plan
 from regmed.demo._records import (
     AeKind,
@@ -108,6 +108,8 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 CALIBRATION_SEED = 20070101
 PRODUCT = ("MSC-SCI", "Autologous bone-marrow MSC for spinal cord injury (demo)")
+#: Receipt limits of the product (a receipt outside them has a documented deviation).
+LIMITS = ReceiptLimits(None, -150.0, 120.0)
 INDICATION = ("SCI-AIS-ABC", "Traumatic cervical spinal cord injury, AIS A/B/C")
 REGISTRY = ("NRMD", "National regenerative-medicine registry")
 
@@ -275,6 +277,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
         site_codes=site[ti], manufactured_on=days(index_on[ti], made_day),
         process_change_on=p["process_change_on"], oos_rate=p["oos_rate"],
         cold_chain=(-175.0, 6.0),
+        limits=LIMITS,
     )
     admin_day = np.full(n, np.nan)
     received_day = (lots.received_on - index_on[ti]).astype(int)
@@ -343,6 +346,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
         "products": frame("products", {
             "product_code": [PRODUCT[0]], "name": [PRODUCT[1]], "type": ["autologous"],
             "approval_kind": ["conditional"], "approval_date": iso([p["approval_date"]]),
+            **LIMITS.product_columns(),
         }),
         "indications": frame("indications", {
             "indication_code": [INDICATION[0]], "product_code": [PRODUCT[0]],
@@ -351,6 +355,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
         **lots.tables,
         "patients": frame("patients", {
             "site_code": site, "patient_ref": refs, "sex": sex, "birth_year": birth_year,
+            "donor_code": patient_donors(n, ti, donor_codes),
         }),
         "baseline": _baseline(site, refs, cov),
         "enrollments": frame("enrollments", {

@@ -121,6 +121,11 @@ FIELD_LABELS: dict[str, Pair] = {
     "assessor_blinded": ("評価者盲検", "Assessor blinded"),
     "central_committee": ("中央判定委員会", "Central adjudication committee"),
     "multiple_assessors": ("複数の評価者", "Multiple assessors"),
+    "adjudication": ("中央判定の手順", "Central adjudication procedure"),
+    "reviewers": ("独立判定者数", "Independent adjudicators per event"),
+    "consensus": ("判定不一致時の合意", "Consensus on disagreement"),
+    "chair": ("判定委員長", "Committee chair"),
+    "categories": ("判定区分", "Coded verdicts"),
     "controls": ("対照群", "Control groups"),
     "validated_registry": ("バリデートされたデータベース", "Validated database"),
     "period": ("データ収集期間", "Collection period"),
@@ -178,6 +183,8 @@ FIELD_LABELS: dict[str, Pair] = {
 
 VALUE_LABELS: dict[str, Pair] = {
     "autologous": ("自己由来", "autologous"),
+    "third_adjudicator": ("第三の判定者", "a third adjudicator"),
+    "chair": ("判定委員長", "the committee chair"),
     "allogeneic": ("同種由来", "allogeneic"),
     "conditional": ("条件及び期限付承認", "conditional and time-limited"),
     "full": ("承認", "full"),

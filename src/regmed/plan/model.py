@@ -18,7 +18,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, Strict, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Plan",
@@ -44,6 +52,7 @@ __all__ = [
     "Sites",
     "Randomization",
     "Blinding",
+    "AdjudicationPlan",
     "Period",
     "Adjustment",
     "Control",
@@ -322,6 +331,23 @@ class Blinding(_Model):
     multiple_assessors: bool | None = None
 
 
+class AdjudicationPlan(_Model):
+    """How central adjudication runs (6 (5)): independent reviewers per event, who settles a
+    disagreement (a third adjudicator, or the committee's ``chair``, named by user name), and
+    the coded verdicts of categorical endpoints (``categories``: endpoint → verdicts)."""
+
+    reviewers: Annotated[int, Strict(), Field(ge=2, le=9)] = 2
+    consensus: Literal["third_adjudicator", "chair"] = "third_adjudicator"
+    chair: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    categories: dict[str, list[Text]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _chair_named(self) -> AdjudicationPlan:
+        if self.consensus == "chair" and not (self.chair or "").strip():
+            raise ValueError("consensus by the chair needs adjudication.chair (a user name)")
+        return self
+
+
 # --- controls (index 6 (6)) ----------------------------------------------------------------
 
 
@@ -462,6 +488,7 @@ class Plan(_Model):
     sites: Sites | None = None
     randomization: Randomization | None = None
     blinding: Blinding | None = None
+    adjudication: AdjudicationPlan | None = None
     controls: list[Control] = Field(default_factory=list)
     control_justification: str | None = None
     treated_period: Period | None = None

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from regmed.errors import DataError, Problem
+from regmed.registry.adjudicated import final_verdicts, plan_reviewers
 from regmed.studydata import StudyData, frame_hash
 
 __all__ = ["build_study_data", "AIS_ORDER"]
@@ -234,6 +235,9 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     StudyData
         One row per enrolled patient; every exclusion is an attrition row.
     """
+    # only complete adjudications (as the plan declares them) replace the site's value
+    tables = {**tables, "adjudications": final_verdicts(tables.get("adjudications"),
+                                                        plan_reviewers(plan))}
     missing = [t for t in ("patients", "enrollments") if t not in tables]
     if missing:
         raise DataError(

@@ -7,17 +7,19 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, RegmedError
+from regmed.registry.adjudicated import stale_adjudications
 from regmed.registry.audit import EVENT_COLUMNS, event_hash
 from regmed.registry.audit_key import event_mac, load_audit_key
 from regmed.registry.derive import build_study_data
 from regmed.registry.dictionary import PSEUDONYM_COLUMN
 from regmed.registry.io import export_frames
-from regmed.registry.models import AuditEvent, Evaluation
+from regmed.registry.models import Adjudication, Assessment, AuditEvent, Evaluation
 from regmed.registry.services import add_record
+from regmed.registry.web_models import AdjudicationAssignment
 from regmed.studydata import StudyData
 
 __all__ = ["extract", "store_evaluation", "load_evaluation", "check_seal", "list_evaluations"]
@@ -38,8 +40,33 @@ def extract(session: Session, plan: Any) -> StudyData:
     Patients appear under their pseudonym (``site_code:pseudonym``); the derivation of each
     endpoint (visit windows, assessor roles, rule) follows the plan's ``measurement`` blocks,
     and every exclusion is an attrition row (see :func:`regmed.registry.derive.build_study_data`).
+    Only complete adjudications count, and a verdict written before the last change of its
+    assessment is set aside (:mod:`regmed.registry.adjudicated`).
     """
-    return build_study_data(_with_refs(export_frames(session)), plan)
+    tables = export_frames(session)
+    tables["adjudications"] = _mark_stale(session, tables["adjudications"])
+    return build_study_data(_with_refs(tables), plan)
+
+
+def _mark_stale(session: Session, adjudications: pd.DataFrame) -> pd.DataFrame:
+    """The exported verdicts with ``stale`` set on those written before the last change of
+    their assessment (a reopened adjudication) and ``needed``, the reviewers assigned to their
+    event (see :mod:`regmed.registry.adjudicated`)."""
+    stale = stale_adjudications(session)
+    keys = set(session.execute(
+        select(Assessment.assessment_ref, Adjudication.reviewer)
+        .join(Assessment, Assessment.id == Adjudication.assessment_id)
+        .where(Adjudication.id.in_(sorted(stale)))).all()) if stale else set()
+    assigned: dict[str, int] = {ref: int(n) for ref, n in session.execute(
+        select(Assessment.assessment_ref, func.count(AdjudicationAssignment.id))
+        .join(Assessment, Assessment.id == AdjudicationAssignment.assessment_id)
+        .where(AdjudicationAssignment.kind == "review")
+        .group_by(Assessment.assessment_ref)).all()}
+    out = adjudications.copy()
+    out["stale"] = [(a, r) in keys for a, r in zip(out["assessment_ref"], out["reviewer"],
+                                                   strict=True)]
+    out["needed"] = [int(assigned.get(a, 0)) for a in out["assessment_ref"]]
+    return out
 
 
 def store_evaluation(

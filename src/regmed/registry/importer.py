@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
-from regmed.registry import rules
+from regmed.registry import custody, rules
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
 from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
@@ -410,6 +410,7 @@ def import_tables(
     for p in ordered:
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
+    problems += custody.import_problems(session, parsed)
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys)

@@ -96,6 +96,10 @@ class Product(Base):
     type: Mapped[str] = mapped_column(String(32))
     approval_kind: Mapped[str] = mapped_column(String(32))
     approval_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: Limits a lot must be received within (see :mod:`regmed.registry.custody`).
+    receipt_min_temp_c: Mapped[float | None] = mapped_column(Float)
+    receipt_max_temp_c: Mapped[float | None] = mapped_column(Float)
+    max_time_out_of_storage_min: Mapped[float | None] = mapped_column(Float)
 
 
 class Indication(Base):
@@ -180,6 +184,8 @@ class Shipment(Base):
     receipt_temperature_c: Mapped[float | None] = mapped_column(Float)
     time_out_of_storage_min: Mapped[float | None] = mapped_column(Float)
     viability_at_receipt_pct: Mapped[float | None] = mapped_column(Float)
+    #: The deviation report accepting a receipt outside the product's limits.
+    deviation_reference: Mapped[str | None] = mapped_column(String(255))
 
 
 class Patient(Base):
@@ -191,6 +197,8 @@ class Patient(Base):
     site_id: Mapped[int] = _fk("sites.id")
     sex: Mapped[str] = mapped_column(String(1))
     birth_year: Mapped[int] = mapped_column(Integer)
+    #: The patient as a cell donor (autologous products: only this donor's lots are given).
+    donor_id: Mapped[int | None] = _fk("donors.id", nullable=True)
 
 
 class Baseline(Base):
@@ -256,6 +264,8 @@ class Adjudication(Base):
     value_text: Mapped[str | None] = mapped_column(String(255))
     adjudicated_on: Mapped[dt.date] = mapped_column(Date)
     consensus: Mapped[bool | None] = mapped_column(Boolean)
+    #: Coded reason of the verdict (see :mod:`regmed.registry.adjudicated`).
+    reason: Mapped[str | None] = mapped_column(String(64))
 
 
 class AdverseEvent(Base):

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
-from regmed.registry import rules
+from regmed.registry import custody, rules
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.importer import _unique_columns
@@ -111,6 +111,8 @@ def _refs(session: Session, table: str, v: dict[str, Any], file: str
     before(rules.ENROLLED_CHECK.get(table), patient.enrolled_on, rules.BEFORE_ENROLLED)
     if lot is not None:
         before(rules.MANUFACTURED_CHECK[table], lot.manufactured_on, rules.BEFORE_MANUFACTURED)
+    if table == "administrations" and lot is not None:
+        problems += custody.row_problems(session, v, file)
     return ids, problems
 
 

@@ -99,7 +99,8 @@ TABLE_MAPS: dict[str, TableMap] = {
     ),
     "lot_files": TableMap(LotFile, (_LOT,)),
     "shipments": TableMap(Shipment, (_LOT, _SITE)),
-    "patients": TableMap(Patient, (_SITE,), ((PSEUDONYM_COLUMN, "pseudonym"),)),
+    "patients": TableMap(Patient, (_SITE, Link(("donor_code",), "donor_id", "donors")),
+                         ((PSEUDONYM_COLUMN, "pseudonym"),)),
     "baseline": TableMap(Baseline, (_PATIENT,)),
     "enrollments": TableMap(
         Enrollment, (_PATIENT, Link(("indication_code",), "indication_id", "indications"))

@@ -30,6 +30,8 @@ class AdjudicationAssignment(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     assigned_by: Mapped[str] = mapped_column(String(128))
     assigned_at: Mapped[str] = mapped_column(String(32))
+    #: ``review`` (an independent verdict) or ``consensus`` (settles a disagreement).
+    kind: Mapped[str] = mapped_column(String(16), default="review", server_default="review")
 
 
 class RecordLock(Base):

@@ -1,10 +1,16 @@
-"""Blinded central adjudication: assignments, independent verdicts, consensus, agreement.
+"""Independent, blinded central adjudication as the locked plan declares it.
 
-An assessment is assigned to at least two adjudicators. Each sees only the blinded view
-(endpoint, visit, value — never cohort, product, lot, site, patient or treating physician)
-and records a verdict as an :class:`~regmed.registry.Adjudication` row. When the verdicts of
-all assigned reviewers differ, the assessment goes to a consensus step: one of its
-adjudicators records the committee's verdict (``consensus=True``).
+A coordinator (admin or statistician) assigns each event (an assessment) to at least the
+plan's ``adjudication.reviewers`` adjudicators (default 2). Each sees only the blinded view —
+endpoint, visit, the coded verdicts and reasons; never the site's reported value, cohort,
+product, lot, site, patient or treating physician — and records a verdict with a coded reason,
+without seeing the others' verdicts until their own is in. When the verdicts disagree, the
+coordinator assigns the consensus to one adjudicator who reviewed nothing of that event: a
+third adjudicator, or the plan's ``chair`` when the plan says so. That adjudicator sees the
+independent verdicts (not who gave them) and records the consensus with a coded reason; no
+reviewer can settle their own disagreement. A change of the assessment afterwards reopens the
+adjudication: its verdicts are set aside (:mod:`regmed.registry.adjudicated`) and the same
+adjudicators review again. Every write is audited.
 """
 
 from __future__ import annotations
@@ -18,14 +24,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import AccessDenied, DataError, Problem
-from regmed.registry import Adjudication, Assessment, User, add_record
-from regmed.registry.audit import AuditWriter, canonical_json, utc_now
+from regmed.registry import Adjudication, Assessment, User, add_record, update_record
+from regmed.registry.adjudicated import (
+    CONSENSUS_REASONS,
+    REVIEW_REASONS,
+    Settlement,
+    plan_consensus,
+    plan_reviewers,
+    settle,
+    stale_adjudications,
+    verdict_choices,
+    verdict_text,
+)
+from regmed.registry.audit import AuditWriter, audit_values, canonical_json, utc_now
+from regmed.registry.services import record_key
 from regmed.registry.web_models import AdjudicationAssignment
 from regmed.web.agreement import cohen_kappa, fleiss_kappa
+from regmed.web.planview import locked_plan
 from regmed.web.services import NotFound
+from regmed.web.settings import WebSettings
 
 __all__ = [
-    "CONSENSUS_REVIEWER",
     "assign",
     "assignments_of",
     "blinded_view",
@@ -33,59 +52,122 @@ __all__ = [
     "record_consensus",
     "agreement_by_endpoint",
     "open_adjudications",
+    "locked_plan_of",
 ]
 
-#: ``reviewer`` of the consensus verdict row.
-CONSENSUS_REVIEWER = "consensus"
+KINDS = ("review", "consensus")
 
 
-def _verdict(a: Adjudication) -> str:
-    if a.value_text is not None:
-        return a.value_text
-    return repr(a.value)
+def locked_plan_of(session: Session, settings: WebSettings) -> Any:
+    """The locked plan the adjudication follows (None: the defaults, two reviewers)."""
+    locked = locked_plan(session, settings)
+    return locked.plan if locked is not None else None
 
 
-def assign(
-    session: Session, actor: User, assessment_id: int, usernames: list[str]
-) -> list[AdjudicationAssignment]:
-    """Assign an assessment to adjudicators (at least two in all); audited."""
+def _refused(message: str, field: str) -> DataError:
+    return DataError("adjudication refused", [Problem(message, field=field)])
+
+
+def _assignments(session: Session, assessment_id: int) -> list[tuple[AdjudicationAssignment,
+                                                                      str]]:
+    return [(a, u) for a, u in session.execute(
+        select(AdjudicationAssignment, User.username)
+        .join(User, User.id == AdjudicationAssignment.user_id)
+        .where(AdjudicationAssignment.assessment_id == assessment_id)
+        .order_by(AdjudicationAssignment.id)).all()]
+
+
+def _rows(session: Session, assessment_id: int) -> list[Adjudication]:
+    return list(session.execute(
+        select(Adjudication).where(Adjudication.assessment_id == assessment_id)
+        .order_by(Adjudication.id)).scalars())
+
+
+class _Event:
+    """One assessment's assignments, verdicts (current or set aside) and settlement."""
+
+    def __init__(self, session: Session, assessment_id: int, plan: Any,
+                 stale: set[int] | None = None) -> None:
+        self.assignments = _assignments(session, assessment_id)
+        self.rows = _rows(session, assessment_id)
+        self.stale = stale_adjudications(session, [assessment_id]) if stale is None else stale
+        reviewers = [u for a, u in self.assignments if a.kind == "review"]
+        self.reviewers = reviewers
+        self.settlement: Settlement = settle(
+            [{"value": r.value, "value_text": r.value_text, "consensus": bool(r.consensus),
+              "stale": r.id in self.stale} for r in self.rows],
+            max(plan_reviewers(plan), len(reviewers)))
+
+    def row_of(self, username: str) -> Adjudication | None:
+        return next((r for r in self.rows if r.reviewer == username), None)
+
+    def current(self, username: str) -> Adjudication | None:
+        row = self.row_of(username)
+        return row if row is not None and row.id not in self.stale else None
+
+    def independent(self) -> list[Adjudication]:
+        return [r for r in self.rows if not r.consensus and r.id not in self.stale]
+
+
+def assign(session: Session, actor: User, assessment_id: int, usernames: list[str],
+           kind: str = "review", *, plan: Any = None) -> list[AdjudicationAssignment]:
+    """Assign an event to adjudicators (audited).
+
+    ``review``: at least the plan's number of independent reviewers in all. ``consensus``:
+    one adjudicator who reviewed nothing of the event (the plan's chair if the plan says so),
+    once its verdicts disagree.
+    """
     if actor.role not in ("admin", "statistician"):
         raise AccessDenied("only an admin or a statistician assigns adjudications")
     assessment = session.get(Assessment, assessment_id)
     if assessment is None:
         raise NotFound(f"assessment {assessment_id} not found")
-    problems = []
-    users = []
+    if kind not in KINDS:
+        raise _refused(f"not one of {', '.join(KINDS)}", "kind")
+    event = _Event(session, assessment_id, plan)
+    taken = {u for _, u in event.assignments}
+    problems, users = [], []
     for name in dict.fromkeys(usernames):
         u = session.execute(select(User).where(User.username == name)).scalar()
         if u is None or u.role != "adjudicator" or not u.active:
             problems.append(Problem(f"{name!r} is not an active adjudicator", field="reviewers"))
+        elif name in taken:
+            problems.append(Problem(f"{name!r} is assigned to this event already",
+                                    field="reviewers"))
         else:
             users.append(u)
-    have = session.execute(
-        select(AdjudicationAssignment.user_id).where(
-            AdjudicationAssignment.assessment_id == assessment_id
-        )
-    ).scalars().all()
-    new = [u for u in users if u.id not in set(have)]
-    if len(set(have)) + len(new) < 2:
-        problems.append(Problem("at least two adjudicators are needed", field="reviewers"))
+    if kind == "review":
+        needed = plan_reviewers(plan)
+        if len(event.reviewers) + len(users) < needed:
+            problems.append(Problem(f"at least {needed} independent adjudicators are needed "
+                                    "(the plan's adjudication.reviewers)", field="reviewers"))
+    else:
+        mode, chair = plan_consensus(plan)
+        if event.settlement.state != "needs_consensus":
+            problems.append(Problem("no consensus is needed (verdicts missing, agreeing or "
+                                    "settled)", field="kind"))
+        if any(a.kind == "consensus" for a, _ in event.assignments):
+            problems.append(Problem("the event has its consensus adjudicator already",
+                                    field="kind"))
+        if len(usernames) != 1:
+            problems.append(Problem("one adjudicator records the consensus", field="reviewers"))
+        elif mode == "chair" and usernames[0] != chair:
+            problems.append(Problem(f"the plan has the chair ({chair!r}) settle disagreements",
+                                    field="reviewers"))
     if problems:
         raise DataError("assignment refused", problems)
     writer = AuditWriter(session, actor.username)
     out = []
-    for u in new:
-        row = AdjudicationAssignment(
-            assessment_id=assessment_id, user_id=u.id, assigned_by=actor.username,
-            assigned_at=utc_now(),
-        )
+    for u in users:
+        row = AdjudicationAssignment(assessment_id=assessment_id, user_id=u.id, kind=kind,
+                                     assigned_by=actor.username, assigned_at=utc_now())
         session.add(row)
         session.flush()
-        values = {"assessment_id": assessment_id, "user_id": u.id, "assigned_by": actor.username}
-        writer.add(
-            "adjudication_assignments", row.id, f"{assessment.assessment_ref}:{u.username}",
-            "insert", None, canonical_json(values), None,
-        )
+        values = {"assessment_id": assessment_id, "user_id": u.id, "kind": kind,
+                  "assigned_by": actor.username}
+        writer.add("adjudication_assignments", row.id,
+                   f"{assessment.assessment_ref}:{u.username}", "insert", None,
+                   canonical_json(values), None)
         out.append(row)
     writer.flush()
     return out
@@ -98,135 +180,173 @@ def _own(session: Session, user: User, assignment_id: int) -> AdjudicationAssign
     return row
 
 
-def _reviews(session: Session, assessment_id: int) -> list[Adjudication]:
-    return list(
-        session.execute(
-            select(Adjudication).where(Adjudication.assessment_id == assessment_id)
-        ).scalars()
-    )
-
-
-def _status(session: Session, assessment_id: int, reviewer: str) -> dict[str, Any]:
-    n_assigned = len(
-        session.execute(
-            select(AdjudicationAssignment.id).where(
-                AdjudicationAssignment.assessment_id == assessment_id
-            )
-        ).all()
-    )
-    reviews = _reviews(session, assessment_id)
-    independent = [r for r in reviews if not r.consensus]
-    consensus = [r for r in reviews if r.consensus]
-    mine = [r for r in independent if r.reviewer == reviewer]
-    complete = len(independent) >= n_assigned
-    disagree = complete and len({_verdict(r) for r in independent}) > 1
-    return {
-        "my_verdict": _verdict(mine[0]) if mine else None,
-        "reviews_done": len(independent),
-        "reviews_needed": n_assigned,
-        "needs_consensus": disagree and not consensus,
-        "consensus": _verdict(consensus[0]) if consensus else None,
-        # other reviewers' verdicts are shown only after one's own and only if they disagree
-        "other_verdicts": sorted(_verdict(r) for r in independent if r.reviewer != reviewer)
-        if mine and disagree
-        else [],
-    }
-
-
-def blinded_view(session: Session, user: User, assignment_id: int) -> dict[str, Any]:
-    """What an adjudicator sees of an assignment: no cohort, product, lot, site, patient,
-    assessor or reference."""
-    row = _own(session, user, assignment_id)
+def _view(session: Session, user: User, row: AdjudicationAssignment, plan: Any,
+          event: _Event | None = None) -> dict[str, Any]:
     a = session.get(Assessment, row.assessment_id)
     assert a is not None
-    out = {
+    event = event or _Event(session, a.id, plan)
+    s = event.settlement
+    mine = event.current(user.username)
+    choices = verdict_choices(plan, a.endpoint)
+    reviewed = mine is not None and s.state != "pending"
+    settling = row.kind == "consensus"
+    final = None
+    if s.final is not None and (reviewed or settling):
+        r = event.rows[s.final]
+        final = verdict_text(r.value, r.value_text)
+    consensus = next((r for r in event.rows if r.consensus and r.id not in event.stale), None)
+    return {
         "assignment_id": row.id,
+        "kind": row.kind,
         "endpoint": a.endpoint,
         "visit": a.visit,
-        "value": a.value,
-        "value_text": a.value_text,
+        "verdict_kind": "category" if choices or a.value is None else "number",
+        "verdict_choices": list(choices) if choices else None,
+        "reasons": sorted(CONSENSUS_REASONS if settling else REVIEW_REASONS),
+        "state": s.state,
+        "reopened": s.reopened,
+        "my_verdict": verdict_text(mine.value, mine.value_text) if mine else None,
+        "my_reason": mine.reason if mine else None,
+        "reviews_done": s.reviews_done,
+        "reviews_needed": s.reviews_needed,
+        "needs_consensus": s.state == "needs_consensus",
+        "consensus": verdict_text(consensus.value, consensus.value_text)
+        if consensus is not None and (reviewed or settling) else None,
+        "final": final,
+        # others' verdicts: to a reviewer once all are in, to the consensus adjudicator
+        "other_verdicts": sorted(str(verdict_text(r.value, r.value_text))
+                                 for r in event.independent() if r.reviewer != user.username)
+        if reviewed or (settling and s.state != "pending") else [],
     }
-    out.update(_status(session, a.id, user.username))
-    return out
 
 
-def assignments_of(session: Session, user: User) -> list[dict[str, Any]]:
+def blinded_view(session: Session, user: User, assignment_id: int, *, plan: Any = None
+                 ) -> dict[str, Any]:
+    """What an adjudicator sees of an assignment (never the site's value, cohort, product,
+    lot, site, patient, assessor or reference)."""
+    return _view(session, user, _own(session, user, assignment_id), plan)
+
+
+def assignments_of(session: Session, user: User, *, plan: Any = None) -> list[dict[str, Any]]:
     """The blinded views of all assignments of an adjudicator."""
     if user.role != "adjudicator":
         raise AccessDenied("only adjudicators have assignments")
-    ids = session.execute(
-        select(AdjudicationAssignment.id)
-        .where(AdjudicationAssignment.user_id == user.id)
-        .order_by(AdjudicationAssignment.id)
-    ).scalars()
-    return [blinded_view(session, user, i) for i in ids]
+    rows = session.execute(
+        select(AdjudicationAssignment).where(AdjudicationAssignment.user_id == user.id)
+        .order_by(AdjudicationAssignment.id)).scalars().all()
+    return [_view(session, user, r, plan) for r in rows]
 
 
-def _write_verdict(
-    session: Session, user: User, assessment: Assessment, reviewer: str,
-    value: float | None, value_text: str | None, consensus: bool,
-) -> Adjudication:
-    if value is None and not (value_text or "").strip():
-        raise DataError("verdict refused", [Problem("a value or a category is needed",
-                                                    field="value")])
-    if value is not None and not math.isfinite(value):
-        raise DataError("verdict refused", [Problem("not a finite number", field="value")])
+def _checked(plan: Any, a: Assessment, value: float | None, value_text: str | None,
+             reason: str | None, reasons: dict[str, str]) -> tuple[float | None, str | None]:
+    problems = []
+    text = (value_text or "").strip() or None
+    choices = verdict_choices(plan, a.endpoint)
+    if choices:
+        if value is not None or text not in choices:
+            problems.append(Problem(f"not one of the coded verdicts ({', '.join(choices)})",
+                                    field="value_text"))
+    elif a.value is None:
+        problems.append(Problem(f"no coded verdicts for endpoint {a.endpoint!r}: the plan's "
+                                "adjudication.categories must list them", field="value_text"))
+    elif value is None or text is not None or not math.isfinite(value):
+        problems.append(Problem("a finite number is needed", field="value"))
+    if reason not in reasons:
+        problems.append(Problem(f"not one of the coded reasons ({', '.join(sorted(reasons))})",
+                                field="reason"))
+    if problems:
+        raise DataError("verdict refused", problems)
+    return (None, text) if choices else (value, None)
+
+
+def _write(session: Session, user: User, a: Assessment, previous: Adjudication | None,
+           values: dict[str, Any]) -> None:
+    """Insert the verdict, or write it again over one set aside (always an audit event, so
+    the verdict is current even when it repeats the old one)."""
     today = dt.date.today()
-    if today < assessment.assessed_on:
-        raise DataError("verdict refused", [Problem("before the assessment", field="date")])
-    row = Adjudication(
-        assessment_id=assessment.id, reviewer=reviewer, value=value,
-        value_text=(value_text or "").strip() or None, adjudicated_on=today, consensus=consensus,
-    )
-    add_record(row, session=session, actor=user.username)
-    return row
+    if today < a.assessed_on:
+        raise _refused("the event is not ready for adjudication", "assignment")
+    values = {**values, "adjudicated_on": today}
+    if previous is None:
+        add_record(Adjudication(assessment_id=a.id, reviewer=user.username, **values),
+                   session=session, actor=user.username)
+        return
+    why = "re-review after the assessment changed"
+    old = {c: getattr(previous, c) for c in previous.__table__.columns.keys()}
+    update_record(previous, values, session=session, actor=user.username, reason=why)
+    if all(old[k] == getattr(previous, k) for k in old):
+        row = audit_values("adjudications", old)
+        writer = AuditWriter(session, user.username)
+        writer.add("adjudications", previous.id, record_key(previous, session=session),
+                   "update", canonical_json(row), canonical_json(row), why)
+        writer.flush()
 
 
-def record_verdict(
-    session: Session, user: User, assignment_id: int, value: float | None,
-    value_text: str | None,
-) -> dict[str, Any]:
-    """Record the adjudicator's own independent verdict (once; later changes are refused)."""
+def record_verdict(session: Session, user: User, assignment_id: int, value: float | None,
+                   value_text: str | None, reason: str | None = None, *, plan: Any = None
+                   ) -> dict[str, Any]:
+    """Record the adjudicator's own independent verdict (once; again only after reopening)."""
     row = _own(session, user, assignment_id)
+    if row.kind != "review":
+        raise _refused("this assignment settles a disagreement: record the consensus", "kind")
     a = session.get(Assessment, row.assessment_id)
     assert a is not None
-    if any(r.reviewer == user.username for r in _reviews(session, a.id)):
-        raise DataError("you have recorded your verdict on this assessment already")
-    _write_verdict(session, user, a, user.username, value, value_text, consensus=False)
-    return blinded_view(session, user, assignment_id)
+    event = _Event(session, a.id, plan)
+    if event.current(user.username) is not None:
+        raise _refused("you have recorded your verdict on this assessment already", "value")
+    v, t = _checked(plan, a, value, value_text, reason, REVIEW_REASONS)
+    _write(session, user, a, event.row_of(user.username),
+           {"value": v, "value_text": t, "reason": reason, "consensus": False})
+    return blinded_view(session, user, assignment_id, plan=plan)
 
 
-def record_consensus(
-    session: Session, user: User, assignment_id: int, value: float | None,
-    value_text: str | None,
-) -> dict[str, Any]:
-    """Record the committee's consensus verdict of a disagreed assessment."""
+def record_consensus(session: Session, user: User, assignment_id: int, value: float | None,
+                     value_text: str | None, reason: str | None = None, *, plan: Any = None
+                     ) -> dict[str, Any]:
+    """Record the consensus of a disagreement (only its consensus adjudicator)."""
     row = _own(session, user, assignment_id)
-    status = _status(session, row.assessment_id, user.username)
-    if not status["needs_consensus"]:
-        raise DataError("no consensus is needed (reviews missing, agreeing or settled)")
+    if row.kind != "consensus":
+        raise _refused("a reviewer cannot settle the disagreement; the coordinator assigns "
+                       "a third adjudicator or the chair", "kind")
     a = session.get(Assessment, row.assessment_id)
     assert a is not None
-    _write_verdict(session, user, a, CONSENSUS_REVIEWER, value, value_text, consensus=True)
-    return blinded_view(session, user, assignment_id)
+    event = _Event(session, a.id, plan)
+    if event.settlement.state != "needs_consensus":
+        raise _refused("no consensus is needed (verdicts missing, agreeing or settled)", "kind")
+    v, t = _checked(plan, a, value, value_text, reason, CONSENSUS_REASONS)
+    _write(session, user, a, event.row_of(user.username),
+           {"value": v, "value_text": t, "reason": reason, "consensus": True})
+    return blinded_view(session, user, assignment_id, plan=plan)
 
 
-def open_adjudications(session: Session) -> dict[str, int]:
-    """Counts of assignments awaiting a verdict and assessments awaiting consensus."""
-    assigned: dict[int, int] = defaultdict(int)
-    for (aid,) in session.execute(select(AdjudicationAssignment.assessment_id)):
-        assigned[aid] += 1
+def open_adjudications(session: Session, *, plan: Any = None) -> dict[str, Any]:
+    """Verdicts awaited, events awaiting consensus, and the pending and reopened events."""
+    ids = sorted(set(session.execute(select(AdjudicationAssignment.assessment_id)).scalars()))
+    stale = stale_adjudications(session, ids)
     waiting = consensus = 0
-    for aid, n in assigned.items():
-        st = _status(session, aid, "")
-        waiting += max(n - st["reviews_done"], 0)
-        consensus += int(st["needs_consensus"])
-    return {"awaiting_verdict": waiting, "awaiting_consensus": consensus}
+    events = []
+    for aid in ids:
+        e = _Event(session, aid, plan, stale)
+        s = e.settlement
+        if s.state == "complete":
+            continue
+        waiting += max(s.reviews_needed - s.reviews_done, 0)
+        consensus += int(s.state == "needs_consensus")
+        a = session.get(Assessment, aid)
+        assert a is not None
+        events.append({"assessment_id": aid, "endpoint": a.endpoint, "visit": a.visit,
+                       "state": s.state, "reopened": s.reopened,
+                       "reviews_done": s.reviews_done, "reviews_needed": s.reviews_needed})
+    return {"awaiting_verdict": waiting, "awaiting_consensus": consensus,
+            "pending": [e for e in events if not e["reopened"]],
+            "reopened": [e for e in events if e["reopened"]]}
 
 
 def agreement_by_endpoint(session: Session) -> list[dict[str, Any]]:
     """Cohen's kappa (when the same two reviewers rated every assessment) and Fleiss' kappa
-    (when every assessment has the same number of independent ratings) per endpoint."""
+    (when every assessment has the same number of independent ratings) per endpoint, over
+    current independent verdicts."""
+    stale = stale_adjudications(session)
     rows = session.execute(
         select(Assessment.endpoint, Adjudication)
         .join(Adjudication, Adjudication.assessment_id == Assessment.id)
@@ -235,7 +355,9 @@ def agreement_by_endpoint(session: Session) -> list[dict[str, Any]]:
     ).all()
     by: dict[str, dict[int, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     for endpoint, adj in rows:
-        by[endpoint][adj.assessment_id][adj.reviewer] = _verdict(adj)
+        if adj.id not in stale:
+            by[endpoint][adj.assessment_id][adj.reviewer] = str(
+                verdict_text(adj.value, adj.value_text))
     out = []
     for endpoint, subjects in sorted(by.items()):
         rated = [s for s in subjects.values() if len(s) >= 2]

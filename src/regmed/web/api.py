@@ -172,38 +172,44 @@ def put_follow_up(patient_id: Id, body: FollowUpIn, user: Investigator,
 
 @router.post("/assessments/{assessment_id}/assignments", status_code=201,
              dependencies=[Csrf])
-def assign(assessment_id: Id, body: AssignIn, user: Coordinator,
-           session: SessionDep) -> dict[str, Any]:
-    """Assign an assessment to adjudicators (at least two in all)."""
-    rows = adj.assign(session, user, assessment_id, body.reviewers)
+def assign(assessment_id: Id, body: AssignIn, user: Coordinator, session: SessionDep,
+           settings: SettingsDep) -> dict[str, Any]:
+    """Assign an assessment to adjudicators: ``review`` (at least the plan's number in all)
+    or ``consensus`` (one who reviewed nothing of it, once the verdicts disagree)."""
+    rows = adj.assign(session, user, assessment_id, body.reviewers, body.kind,
+                      plan=adj.locked_plan_of(session, settings))
     return {"assigned": [r.id for r in rows]}
 
 
 @router.get("/adjudications")
-def my_adjudications(user: Adjudicator, session: SessionDep) -> list[dict[str, Any]]:
+def my_adjudications(user: Adjudicator, session: SessionDep,
+                     settings: SettingsDep) -> list[dict[str, Any]]:
     """The adjudicator's assignments, blinded."""
-    return adj.assignments_of(session, user)
+    return adj.assignments_of(session, user, plan=adj.locked_plan_of(session, settings))
 
 
 @router.get("/adjudications/{assignment_id}")
-def read_adjudication(assignment_id: Id, user: Adjudicator,
-                      session: SessionDep) -> dict[str, Any]:
+def read_adjudication(assignment_id: Id, user: Adjudicator, session: SessionDep,
+                      settings: SettingsDep) -> dict[str, Any]:
     """One assignment, blinded (404 unless it is the adjudicator's own)."""
-    return adj.blinded_view(session, user, assignment_id)
+    return adj.blinded_view(session, user, assignment_id,
+                            plan=adj.locked_plan_of(session, settings))
 
 
 @router.post("/adjudications/{assignment_id}/verdict", dependencies=[Csrf])
-def verdict(assignment_id: Id, body: VerdictIn, user: Adjudicator,
-            session: SessionDep) -> dict[str, Any]:
-    """Record one's independent verdict."""
-    return adj.record_verdict(session, user, assignment_id, body.value, body.value_text)
+def verdict(assignment_id: Id, body: VerdictIn, user: Adjudicator, session: SessionDep,
+            settings: SettingsDep) -> dict[str, Any]:
+    """Record one's independent verdict (coded verdict and reason)."""
+    return adj.record_verdict(session, user, assignment_id, body.value, body.value_text,
+                              body.reason, plan=adj.locked_plan_of(session, settings))
 
 
 @router.post("/adjudications/{assignment_id}/consensus", dependencies=[Csrf])
-def consensus(assignment_id: Id, body: VerdictIn, user: Adjudicator,
-              session: SessionDep) -> dict[str, Any]:
-    """Record the consensus verdict of a disagreed assessment."""
-    return adj.record_consensus(session, user, assignment_id, body.value, body.value_text)
+def consensus(assignment_id: Id, body: VerdictIn, user: Adjudicator, session: SessionDep,
+              settings: SettingsDep) -> dict[str, Any]:
+    """Record the consensus of a disagreement (its consensus adjudicator only)."""
+    return adj.record_consensus(session, user, assignment_id, body.value, body.value_text,
+                                body.reason, plan=adj.locked_plan_of(session, settings))
 
 
 @router.get("/agreement")

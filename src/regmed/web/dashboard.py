@@ -110,6 +110,6 @@ def dashboard(session: Session, settings: WebSettings) -> dict[str, Any]:
         "visits_due": due,
         "visits_overdue": overdue,
         "periods": _periods(rows, planned_periods(locked.plan) if locked else {}),
-        "adjudications": open_adjudications(session),
+        "adjudications": open_adjudications(session, plan=locked.plan if locked else None),
         "open_queries": int(n_queries),
     }

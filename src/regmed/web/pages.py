@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regmed.errors import DataError
+from regmed.errors import DataError, Problem
 from regmed.registry import Indication, User, load_dictionary
 from regmed.web import adjudication as adj
 from regmed.web import records as rec
@@ -145,25 +145,40 @@ async def add_assessment(patient_id: Id, request: Request, user: Investigator,
 
 
 @router.get("/adjudication", response_class=HTMLResponse)
-def adjudication_list(request: Request, user: Adjudicator, session: SessionDep) -> Response:
+def adjudication_list(request: Request, user: Adjudicator, session: SessionDep,
+                      settings: SettingsDep) -> Response:
     return render(request, "adjudication.html", user=user,
-                   items=adj.assignments_of(session, user))
+                   items=adj.assignments_of(session, user,
+                                            plan=adj.locked_plan_of(session, settings)))
+
+
+def _number(text: Any) -> float | None:
+    """A form's number; not a finite number is refused with the field named."""
+    if text is None:
+        return None
+    try:
+        value = float(str(text))
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise DataError("verdict refused", [Problem("not a finite number", field="value")])
+    return value
 
 
 @router.post("/adjudication/{assignment_id}", dependencies=[Csrf])
 async def adjudicate(assignment_id: Id, request: Request, user: Adjudicator,
-                     session: SessionDep) -> Response:
+                     session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
-    value_text = data.get("value_text")
+    plan = adj.locked_plan_of(session, settings)
+    step = adj.record_consensus if data.get("step") == "consensus" else adj.record_verdict
     try:
-        if data.get("step") == "consensus":
-            adj.record_consensus(session, user, assignment_id, None, value_text)
-        else:
-            adj.record_verdict(session, user, assignment_id, None, value_text)
+        step(session, user, assignment_id, _number(data.get("value")), data.get("value_text"),
+             data.get("reason"), plan=plan)
     except DataError as exc:
         session.rollback()
         return render(request, "adjudication.html", status=422, user=user,
-                       items=adj.assignments_of(session, user), errors=error_list(exc))
+                       items=adj.assignments_of(session, user, plan=plan),
+                       errors=error_list(exc))
     return RedirectResponse("/adjudication", status_code=303)
 
 
@@ -179,12 +194,13 @@ Coordinator = Annotated[User, Depends(require("admin", "statistician"))]
 
 @router.post("/assessments/{assessment_id}/assign", dependencies=[Csrf])
 async def assign_page(assessment_id: Id, request: Request, user: Coordinator,
-                      session: SessionDep) -> Response:
+                      session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
     names = [n.strip() for n in str(data.get("reviewers") or "").split(",") if n.strip()]
     back = str(request.headers.get("referer") or "/patients")
     try:
-        adj.assign(session, user, assessment_id, names)
+        adj.assign(session, user, assessment_id, names, str(data.get("kind") or "review"),
+                   plan=adj.locked_plan_of(session, settings))
     except DataError as exc:
         session.rollback()
         return render(request, "home.html", status=422, user=user, errors=error_list(exc))

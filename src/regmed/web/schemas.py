@@ -92,11 +92,15 @@ class FollowUpIn(_In):
 
 class AssignIn(_In):
     reviewers: list[str] = Field(min_length=1, max_length=20)
+    kind: Literal["review", "consensus"] = "review"
 
 
 class VerdictIn(_In):
     value: float | None = None
     value_text: str | None = Field(default=None, max_length=255)
+    reason: Literal["source_clear", "source_borderline", "source_incomplete", "re_review",
+                    "majority", "source_reviewed", "committee_discussion",
+                    "protocol_rule"] | None = None
 
 
 class UserIn(_In):

@@ -24,19 +24,18 @@ from regmed.registry import (
     Administration,
     AdverseEvent,
     Assessment,
-    Enrollment,
     FollowUp,
-    Indication,
-    Lot,
     Patient,
     SavedRow,
     Site,
     User,
+    custody,
     import_tables,
     load_key,
     pseudonymize,
     save_row,
 )
+from regmed.registry.adjudicated import record_reopening
 from regmed.registry.web_models import RecordLock
 from regmed.web.planview import schedule
 from regmed.web.settings import WebSettings
@@ -251,7 +250,9 @@ def change_assessment(
     }
     row.update({k: getattr(a, k) for k in ASSESSMENT_FIELDS})
     row.update(changes)
-    save_row(session, "assessments", row, actor=user.username, reason=reason)
+    saved = save_row(session, "assessments", row, actor=user.username, reason=reason)
+    if saved.action == "update":  # an adjudicated assessment goes back to its adjudicators
+        record_reopening(session, user.username, a.id, reason)
     session.refresh(a)
     return a
 
@@ -295,22 +296,14 @@ def record_follow_up(
 
 
 def available_lots(session: Session, user: User, patient_id: int) -> list[dict[str, Any]]:
-    """Lots that may be given to the patient: released lots of the product of the patient's
-    indication (``released_oos`` lots are listed with ``needs_oos_request``)."""
+    """Lots that may be given to the patient (:func:`regmed.registry.custody.offered_lots`):
+    shipped to and received at the patient's site, released, of the product of the patient's
+    indication and, for an autologous product, from the patient's own donor. ``released_oos``
+    lots are listed with ``needs_oos_request``; lots of other sites are never listed."""
     patient = get_patient(session, user, patient_id)
-    product_id = session.execute(
-        select(Indication.product_id)
-        .join(Enrollment, Enrollment.indication_id == Indication.id)
-        .where(Enrollment.patient_id == patient.id)
-    ).scalar()
-    if product_id is None:
-        return []
-    lots = session.execute(
-        select(Lot).where(Lot.product_id == product_id,
-                          Lot.status.in_(("released", "released_oos"))).order_by(Lot.lot_code)
-    ).scalars()
     return [{"lot_code": lot.lot_code, "released_on": _iso(lot.released_on),
-             "needs_oos_request": lot.status == "released_oos"} for lot in lots]
+             "needs_oos_request": lot.status == "released_oos"}
+            for lot in custody.offered_lots(session, patient.id)]
 
 
 def record_administration(
@@ -318,26 +311,17 @@ def record_administration(
 ) -> Administration:
     """Record the administration of a lot to the investigator's patient.
 
-    The lot must be one of :func:`available_lots`; an out-of-spec lot (``released_oos``)
-    needs ``oos_request_documented``; the date must not precede the lot's release. The
-    importer's rules (not before enrollment, not before manufacture, dose ≥ 0, route) apply.
+    The lot must have been shipped to the patient's site (any other code, of another site's lot
+    or of none, gets the same answer); the rest is the chain of identity and custody
+    (:mod:`regmed.registry.custody`) and the importer's rules, applied by
+    :func:`regmed.registry.save_row`.
     """
     patient, site = _patient_row(session, user, patient_id)
     code = str(data.get("lot_code") or "")
-    lots = {x["lot_code"]: x for x in available_lots(session, user, patient_id)}
-    problems = []
-    if code not in lots:
-        problems.append(Problem("not a released lot of the patient's product", field="lot_code"))
-    elif lots[code]["needs_oos_request"] and data.get("oos_request_documented") is not True:
-        problems.append(Problem("an out-of-spec lot needs the documented request",
-                                field="oos_request_documented"))
-    released = lots.get(code, {}).get("released_on")
-    given = str(data.get("administered_on") or "")
-    if released and given and given < released:
-        problems.append(Problem(f"before the lot's release ({released})",
-                                field="administered_on"))
-    if problems:
-        raise DataError("administration refused", problems)
+    assert user.site_id is not None  # _patient_row: the investigator's own site
+    if code not in custody.site_lot_codes(session, user.site_id):
+        raise DataError("administration refused", [
+            Problem("not a lot shipped to this site", field="lot_code")])
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
     for k in ("lot_code", "administered_on", "dose", "dose_unit", "route", "surgery",
               "oos_request_documented"):

@@ -1,0 +1,137 @@
+"""Chain of identity and custody of administered lots, through `regmed import` and import_tables.
+
+The small registry (``data.small_tables``): an autologous product, patients S01/P001 (donor D1)
+and S01/P002 (donor D2), lots L1 (D1) and L2 (D2) shipped to S01 and received 2020-01-22,
+given 2020-01-25.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import regmed.registry as reg
+from regmed.errors import DataError
+
+from .data import small_tables
+from .test_cli import run
+
+
+def _refused(session: Session, t: dict[str, pd.DataFrame]) -> list[tuple[str | None, int | None,
+                                                                         str | None, str]]:
+    with pytest.raises(DataError) as err:
+        reg.import_tables(session, t, actor="tester")
+    assert session.scalar(select(func.count()).select_from(reg.Administration)) == 0
+    return [(p.file, p.row, p.field, p.message) for p in err.value.problems]
+
+
+def test_the_small_registry_keeps_the_chain(session: Session) -> None:
+    reg.import_tables(session, small_tables(), actor="tester")
+    assert session.scalar(select(func.count()).select_from(reg.Administration)) == 2
+
+
+def test_another_patients_autologous_lot_is_refused(session: Session) -> None:
+    t = small_tables()
+    t["administrations"]["lot_code"] = ["L2", "L1"]  # the two patients' lots swapped
+    found = _refused(session, t)
+    assert [(f, r, c) for f, r, c, _ in found] == [
+        ("administrations.csv", 1, "lot_code"), ("administrations.csv", 2, "lot_code")]
+    assert "comes from another donor than the patient" in found[0][3]
+
+
+def test_a_patient_without_a_recorded_donor_gets_no_autologous_lot(session: Session) -> None:
+    t = small_tables()
+    t["patients"].loc[0, "donor_code"] = ""
+    (problem,) = _refused(session, t)
+    assert problem[:3] == ("administrations.csv", 1, "lot_code")
+    assert "own donor is not recorded" in problem[3]
+
+
+def test_a_lot_not_received_at_the_patients_site_is_refused(session: Session) -> None:
+    t = small_tables()
+    t["shipments"].loc[0, "site_code"] = "S02"  # L1 went to the other site
+    t["shipments"].loc[1, "received_on"] = "2020-01-26"  # L2 arrived after it was given
+    found = _refused(session, t)
+    assert [(f, r, c) for f, r, c, _ in found] == [
+        ("administrations.csv", 1, "lot_code"), ("administrations.csv", 2, "administered_on")]
+    assert "was not shipped to the patient's site 'S01'" in found[0][3]
+    assert "received at 'S01' on 2020-01-26, after it was given" in found[1][3]
+
+
+def test_a_lot_without_any_shipment_is_refused_when_stored_first(session: Session) -> None:
+    t = small_tables()
+    masters = {k: v for k, v in t.items() if k not in ("shipments", "administrations")}
+    reg.import_tables(session, masters, actor="tester")
+    found = _refused(session, {"administrations": t["administrations"]})
+    assert [c for _, _, c, _ in found] == ["lot_code", "lot_code"]
+    assert all("was not shipped" in m for *_, m in found)
+    # the shipments arrive: the same administrations are accepted
+    reg.import_tables(session, {"shipments": t["shipments"]}, actor="tester")
+    reg.import_tables(session, {"administrations": t["administrations"]}, actor="tester")
+
+
+def test_receipt_outside_the_products_limits_needs_a_documented_deviation(
+    session: Session,
+) -> None:
+    t = small_tables()
+    t["products"]["receipt_min_temp_c"] = "2"
+    t["products"]["receipt_max_temp_c"] = "8"
+    t["products"]["max_time_out_of_storage_min"] = "60"
+    t["shipments"].loc[0, "receipt_temperature_c"] = "11.5"
+    t["shipments"].loc[1, "time_out_of_storage_min"] = ""
+    found = _refused(session, t)
+    assert [(r, c) for _, r, c, _ in found] == [(1, "lot_code"), (2, "lot_code")]
+    assert "received at 11.5 °C, outside the product's limits (2–8 °C)" in found[0][3]
+    assert "the time out of storage is not recorded" in found[1][3]
+    t["shipments"]["deviation_reference"] = ["DEV-2020-001", "DEV-2020-002"]
+    reg.import_tables(session, t, actor="tester")
+    assert session.scalar(select(func.count()).select_from(reg.Administration)) == 2
+
+
+def test_release_and_the_documented_oos_request(session: Session) -> None:
+    t = small_tables()
+    t["lots"]["status"] = ["quarantined", "released_oos"]
+    t["lots"].loc[1, "released_on"] = "2020-01-28"
+    found = _refused(session, t)
+    assert [(r, c) for _, r, c, _ in found] == [
+        (1, "lot_code"), (2, "administered_on"), (2, "oos_request_documented")]
+    assert "is not released (status 'quarantined')" in found[0][3]
+    assert "was released on 2020-01-28, after it was given" in found[1][3]
+
+
+def test_a_lot_of_another_product_is_refused(session: Session) -> None:
+    t = small_tables()
+    t["products"] = pd.concat([t["products"], pd.DataFrame([{
+        "product_code": "MSC2", "name": "Allogeneic MSC", "type": "allogeneic",
+        "approval_kind": "full"}])], ignore_index=True)
+    t["lots"].loc[1, "product_code"] = "MSC2"
+    t["lot_results"] = t["lot_results"][t["lot_results"]["lot_code"] == "L1"]
+    (problem,) = _refused(session, t)
+    assert problem[:3] == ("administrations.csv", 2, "lot_code")
+    assert "is of product 'MSC2', not of the product of the patient's indication" in problem[3]
+
+
+def test_regmed_import_names_file_row_and_field(
+    fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "wrong_lot"
+    folder.mkdir()
+    t = small_tables()
+    t["administrations"].loc[0, "lot_code"] = "L2"  # P001 is given P002's lot
+    t["administrations"] = t["administrations"].iloc[:1]
+    for name, frame in t.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    monkeypatch.setenv("REGMED_DATABASE_URL", fresh_url)
+    code, out, err = run(["import", str(folder), "--actor", "site"], capsys)
+    assert code != 0 and "Traceback" not in err
+    assert "administrations.csv, row 1, lot_code" in err
+    assert "comes from another donor than the patient" in err
+    engine = reg.make_engine(fresh_url)
+    with reg.session_scope(engine) as s:  # nothing was written
+        assert s.scalar(select(func.count()).select_from(reg.Lot)) == 0
+    engine.dispose()

@@ -1,0 +1,91 @@
+"""Chain of identity and custody through the web: the JSON API and the HTML form refuse another
+patient's autologous lot and a lot not received at the site, and offer only the site's lots.
+
+Seed (``conftest.seed``): P1 at S01 (donor D-P1), Q1 at S02 (donor D-Q1); LOT-001/002 are P1's
+and at S01, LOT-005 is another donor's lot at S01, LOT-004 is Q1's at S02, LOT-007 is P1's but
+was sent to S02.
+"""
+
+from __future__ import annotations
+
+import html
+
+from fastapi.testclient import TestClient
+
+from .conftest import login, patient_id
+from .test_page_forms import _post
+
+GIVEN = {"administered_on": "2026-01-21", "dose": 1.0, "dose_unit": "1e8 cells",
+         "route": "intravenous"}
+#: What S01 must not learn: other sites' lot codes and release dates.
+ELSEWHERE = ("LOT-004", "LOT-007", "2025-12-14", "2025-12-15")
+
+
+def _ids(client: TestClient) -> tuple[int, int]:
+    h = login(client, "stat")
+    return patient_id(client, "S01", h), patient_id(client, "S02", h)
+
+
+def _given(client: TestClient, pid: int) -> list[str]:
+    login(client, "stat")
+    return [a["lot_code"] for a in client.get(f"/api/patients/{pid}").json()["administrations"]]
+
+
+def test_api_refuses_another_patients_autologous_lot(client: TestClient) -> None:
+    p1, _ = _ids(client)
+    h = login(client, "inv1")
+    r = client.post(f"/api/patients/{p1}/administrations", headers=h,
+                    json={**GIVEN, "lot_code": "LOT-005"})
+    assert r.status_code == 422
+    (problem,) = r.json()["problems"]
+    assert problem["field"] == "lot_code"
+    assert "comes from another donor than the patient (chain of identity)" in problem["message"]
+    assert _given(client, p1) == ["LOT-001"]
+
+
+def test_form_refuses_another_patients_autologous_lot(client: TestClient) -> None:
+    p1, _ = _ids(client)
+    login(client, "inv1")
+    page = f"/patients/{p1}"
+    status, text = _post(client, f"{page}/administrations", page,
+                         **{**GIVEN, "dose": "1.0", "lot_code": "LOT-005"})
+    assert status == 422
+    assert "comes from another donor than the patient" in html.unescape(text)
+    assert _given(client, p1) == ["LOT-001"]
+
+
+def test_a_lot_not_received_at_the_site_is_refused_like_an_unknown_one(
+    client: TestClient,
+) -> None:
+    p1, _ = _ids(client)
+    h = login(client, "inv1")
+    answers = set()
+    for code in ("LOT-007", "LOT-004", "NO-SUCH-LOT"):  # P1's lot sent to S02, Q1's, none
+        r = client.post(f"/api/patients/{p1}/administrations", headers=h,
+                        json={**GIVEN, "lot_code": code})
+        assert r.status_code == 422
+        answers.add(r.text)
+        page = f"/patients/{p1}"
+        status, text = _post(client, f"{page}/administrations", page,
+                             **{**GIVEN, "dose": "1.0", "lot_code": code})
+        assert status == 422 and "not a lot shipped to this site" in text
+    (answer,) = answers  # the same words: nothing tells another site's lot from none
+    assert "not a lot shipped to this site" in answer
+    assert _given(client, p1) == ["LOT-001"]
+
+
+def test_lot_lists_offer_only_the_patients_own_lots_at_the_site(client: TestClient) -> None:
+    p1, q1 = _ids(client)
+    login(client, "inv1")
+    lots = client.get(f"/api/patients/{p1}/lots").json()
+    assert [x["lot_code"] for x in lots] == ["LOT-001", "LOT-002"]  # not LOT-003/005/007
+    page = client.get(f"/patients/{p1}").text
+    form = page.split('id="administer"')[1].split("</form>")[0]
+    assert "LOT-001" in form and "LOT-005" not in form
+    for leak in ELSEWHERE:
+        assert leak not in page and leak not in str(lots), leak
+    assert client.get(f"/api/patients/{q1}/lots").status_code == 404
+    login(client, "inv2")
+    assert [x["lot_code"] for x in client.get(f"/api/patients/{q1}/lots").json()] == ["LOT-004"]
+    for code in ("LOT-001", "LOT-002", "LOT-005", "LOT-007"):
+        assert code not in client.get(f"/patients/{q1}").text
