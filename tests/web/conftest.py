@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -222,3 +223,16 @@ def patient_id(client: TestClient, site: str, headers: dict[str, str]) -> int:
     ids = [p["id"] for p in client.get("/api/patients").json() if p["site_code"] == site]
     assert len(ids) == 1
     return int(ids[0])
+
+
+def lockable_example_text() -> str:
+    """The extended example plan as ``lock_plan`` accepts it today.
+
+    The engine does not run interim looks or non-responder imputation of a continuous endpoint
+    yet, so ``regmed.plan.spec`` refuses them at lock; the web tests need neither.
+    """
+    from regmed.plan import example_path
+
+    text = example_path("sci_extended").read_text(encoding="utf-8")
+    text = re.sub(r"\n  interim:\n(    .*\n)+", "\n", text)
+    return text.replace("non_responder", "complete_case")

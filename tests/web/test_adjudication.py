@@ -16,11 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 import regmed.registry as reg
-from regmed.plan import example_path
 from regmed.registry.plans import lock_plan
 from regmed.web import cohen_kappa, fleiss_kappa
 
-from .conftest import PASSWORD, login
+from .conftest import PASSWORD, lockable_example_text, login
 
 REF = Path(__file__).parents[1] / "reference" / "web"
 
@@ -45,7 +44,7 @@ def test_kappa_matches_r() -> None:
 
 def _lock(app: Any, block: str) -> None:
     """Lock the example plan with an ``adjudication`` block (its visits: day49 ± 7, day180)."""
-    text = example_path("sci_extended").read_text(encoding="utf-8") + f"\nadjudication: {block}\n"
+    text = lockable_example_text() + f"\nadjudication: {block}\n"
     with Session(app.state.engine, join_transaction_mode="create_savepoint") as s:
         lock_plan(text, session=s, name="sci", signer="Dr Stat", reason="protocol v1")
         s.commit()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 import regmed as rg
-from regmed.plan import example_path
 from regmed.registry.plans import lock_plan
 
-from .conftest import login
+from .conftest import lockable_example_text, login
 
 ENROLL = {"patient_ref": "N-1", "sex": "F", "birth_year": 1975, "indication_code": "SCI",
           "cohort": "treated", "direction": "prospective", "index_on": "2026-01-01",
@@ -20,11 +18,7 @@ ENROLL = {"patient_ref": "N-1", "sex": "F", "birth_year": 1975, "indication_code
 
 
 def _lock(app: Any) -> None:
-    # the engine does not run interim looks or non-responder imputation of a continuous
-    # endpoint yet, so lock_plan refuses them (regmed.plan.spec); the dashboard needs neither
-    text = example_path("sci_extended").read_text(encoding="utf-8")
-    text = re.sub(r"\n  interim:\n(    .*\n)+", "\n", text)
-    text = text.replace("non_responder", "complete_case")
+    text = lockable_example_text()
     with Session(app.state.engine, join_transaction_mode="create_savepoint") as s:
         lock_plan(text, session=s, name="sci", signer="Dr Stat", reason="protocol v1")
         s.commit()
