@@ -126,6 +126,16 @@ class StageData:
             p = 1 - p if self.kind == "means" else float(special.ndtr(stat))
         return one_minus_qnorm(p)
 
+    def statistic(self, k: int, theta: float) -> float:
+        """rpact's ``overallTestStatistics[k]``: the raw overall statistic (t for t tests)."""
+        if self.kind == "survival":
+            r, d = self.ratio[k], self.events[k]
+            return float(self.log_rank[k] - math.sqrt(d) * math.sqrt(r) / (1 + r)
+                         * math.log(theta))
+        if self.kind == "rates":
+            return self._rates_statistic(k, theta)
+        return self._means_statistic(k, theta)[0]
+
     def _rates_statistic(self, k: int, theta: float) -> float:
         if self.arms == 1:
             n, e = self.n1[k], self.e1[k]

@@ -12,7 +12,9 @@ The computations follow rpact 3.3.4's group-sequential branch literally (its tes
 rates' Farrington-Manning score, the t tests of means mapped to the normal scale through their
 p-values, the survival log-rank scale, and the shifts of its decision matrix on the planned
 information rates), so that the numbers are rpact's; ``tests/reference/design/analysis`` holds
-rpact's values. Futility bounds of the design are non-binding and do not enter the inference.
+rpact's values. One rpact convention to know: a two-sided design that stops at stage 1 reports
+the one-sided stage-1 p-value as its final p-value (later stages report the two-sided one).
+Futility bounds of the design are non-binding and do not enter the inference.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ class GroupSequentialAnalysis(DesignResult):
         The last observed stage (1-based); ``k_max`` the planned number of stages.
     stages : pandas.DataFrame
         One row per observed stage: ``stage, information_rate, critical_value,
-        futility_bound, test_statistic`` (overall z at ``theta_h0``), ``effect_size`` (naive
+        futility_bound, test_statistic`` (rpact's overall statistic at ``theta_h0``: z, t or
+        log-rank), ``z_value`` (its one-sided p-value in the chosen direction on the normal
+        scale, the value compared with the boundary), ``effect_size`` (naive
         overall estimate), ``decision`` (rpact's ``testActions``: "reject and stop", "accept
         and stop", "continue", "reject", "accept"), ``rci_lower, rci_upper`` (repeated
         confidence interval) and ``repeated_p_value``, and the cumulative sizes.
@@ -250,9 +254,9 @@ def _ordering_probability(design: GroupSequentialResult, stage: int, z_obs: floa
 
 def _final_p(design: GroupSequentialResult, data: StageData, s: int, z: float) -> float:
     if s == 1:
-        # rpact: the stage-1 stage-wise p-value
-        p = 1 - float(stats.norm.cdf(z))
-        return 2 * min(p, 1 - p) if design.options["sided"] == 2 else p
+        # rpact 3.3.4 reports the one-sided stage-1 p-value, also for two-sided designs (its
+        # doubling sits in the branch of later stages); kept so that the numbers are rpact's
+        return 1 - float(stats.norm.cdf(z))
     p = _ordering_probability(design, s, z, 0.0)
     if design.options["sided"] == 2:
         p = 2 * min(p, _ordering_probability(design, s, -z, 0.0))
@@ -432,8 +436,6 @@ def analyze_group_sequential(
             check.add("theta_h0", "a null hazard ratio must be positive")
         if kind == "rates" and arms == 1 and not 0 < theta_h0 < 1:
             check.add("theta_h0", "a null rate must lie strictly between 0 and 1")
-    if design.options["sided"] == 2 and not direction_upper:
-        check.add("direction_upper", "two-sided designs are analysed with direction_upper")
     check.raise_if_any()
     assert frame is not None
 
@@ -461,7 +463,8 @@ def analyze_group_sequential(
         rows.append({
             "stage": k + 1, "information_rate": design.information_rates[k],
             "critical_value": design.critical_values[k], "futility_bound": fut,
-            **data.sizes(k), "test_statistic": zs[k], "effect_size": data.effect(k),
+            **data.sizes(k), "test_statistic": data.statistic(k, theta0), "z_value": zs[k],
+            "effect_size": data.effect(k),
             "decision": _action(design, zs[k], k), "rci_lower": lo, "rci_upper": hi,
             "repeated_p_value": _repeated_p(design, zs[k], k),
         })
@@ -492,12 +495,12 @@ def analyze_group_sequential(
 def _estimates(stages: pd.DataFrame, final_stage: int | None, med: float, lo: float,
                hi: float, p: float) -> pd.DataFrame:
     rows = [{"term": f"stage {int(r.stage)}", "estimate": r.effect_size, "std_error": math.nan,
-             "ci_lower": r.rci_lower, "ci_upper": r.rci_upper, "statistic": r.test_statistic,
+             "ci_lower": r.rci_lower, "ci_upper": r.rci_upper, "statistic": r.z_value,
              "p_value": r.repeated_p_value} for r in stages.itertuples()]
     if final_stage is not None:
         rows.append({"term": "final", "estimate": med, "std_error": math.nan, "ci_lower": lo,
                      "ci_upper": hi,
-                     "statistic": float(stages["test_statistic"].iloc[final_stage - 1]),
+                     "statistic": float(stages["z_value"].iloc[final_stage - 1]),
                      "p_value": p})
     return pd.DataFrame(rows, columns=list(ESTIMATE_COLUMNS))
 
