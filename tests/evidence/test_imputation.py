@@ -182,8 +182,8 @@ def test_mar_simulation_unbiased_with_nominal_coverage():
 
 @pytest.mark.slow
 def test_mar_simulation_long():
-    reps = 400
-    res = _simulate(reps=reps, n=300, m=10, maxit=10, seed=7)
+    reps = 400  # mice's design (n 250, m 5, maxit 5) with more replicates
+    res = _simulate(reps=reps, n=250, m=5, maxit=5, seed=7)
     _check_simulation(res, reps, width=0.035)
 
 

@@ -25,6 +25,7 @@ from regmed.evidence import (
     fit_propensity,
     match,
     pool,
+    weight,
 )
 from regmed.evidence.pooling import barnard_rubin_df
 
@@ -170,3 +171,14 @@ def test_analyze_imputed_names_the_failing_data_set(r_sets):
         analyze_imputed(_Sets(r_sets), analysis=analysis)
     with pytest.raises(DataError, match="ImputedData"):
         analyze_imputed(object(), analysis=analysis)
+
+
+@pytest.mark.parametrize("estimand", ["ATE", "ATT", "ATO"])
+def test_analyze_imputed_matches_weightthem_by_hand(r_sets, estimand):
+    def analysis(data):
+        ps = fit_propensity(data, "treat", ["x1", "x2", "x3"])
+        return estimate_effect(weight(data, ps, estimand=estimand), "y", kind="continuous")
+
+    pooled = analyze_imputed(_Sets(r_sets), analysis=analysis)
+    ref = pd.DataFrame(REF["weightthem"][estimand]["mean_difference"])
+    _compare(pooled, ref[ref["term"] == "treat"], ["mean_difference"], ["treat"])
