@@ -9,6 +9,7 @@ from regmed.design.adaptive import (
     promising_zone_n2,
     reestimate_sample_size,
 )
+from regmed.design.analysis import GroupSequentialAnalysis, analyze_group_sequential
 from regmed.design.group_sequential import (
     GroupSequentialResult,
     group_sequential,
@@ -34,6 +35,7 @@ from regmed.design.spending import spending_value
 __all__ = [
     "ConditionalPowerResult",
     "DesignResult",
+    "GroupSequentialAnalysis",
     "GroupSequentialResult",
     "PowerResult",
     "RandomizationResult",
@@ -41,6 +43,7 @@ __all__ = [
     "SampleSizeResult",
     "SingleArmResult",
     "SurvivalSampleSizeResult",
+    "analyze_group_sequential",
     "conditional_power",
     "group_sequential",
     "power_means",

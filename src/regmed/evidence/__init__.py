@@ -26,8 +26,10 @@ from regmed.evidence.heterogeneity import (
     site_effects,
     site_heterogeneity,
 )
+from regmed.evidence.imputation import ImputedData, impute
 from regmed.evidence.judge import Criterion, Verdict, judge
 from regmed.evidence.matching import Matching, match
+from regmed.evidence.pooling import PooledEffect, analyze_imputed, pool
 from regmed.evidence.propensity import PropensityScore, fit_propensity
 from regmed.evidence.sample import AdjustedSample
 from regmed.evidence.sensitivity import EValue, TippingPoint, e_value, e_value_rd, tipping_point
@@ -45,4 +47,5 @@ __all__ = [
     "kaplan_meier", "mantel_haenszel", "period_coverage", "site_heterogeneity", "tipping_point",
     "site_effects", "e_value_rd", "GlmFit", "fit_glm",
     "SingleArm", "Subclassification", "gcomputation", "match_exact", "single_arm", "stratify",
+    "ImputedData", "PooledEffect", "analyze_imputed", "impute", "pool",
 ]
