@@ -225,7 +225,7 @@ def users_add(
     username: Annotated[str, typer.Argument(help="Login name")],
     role: Annotated[
         str,
-        typer.Option(help="admin, statistician, investigator, adjudicator or regulator"),
+        typer.Option(help="admin, statistician, investigator, adjudicator, regulator or monitor"),
     ],
     site: Annotated[
         str | None, typer.Option(help="Site code (investigators only, required for them)")
