@@ -39,7 +39,9 @@ class WebSettings:
     absolute_timeout_s : int
         Seconds after the login at which the session ends however it is used.
     throttle_window_s : int
-        Failed logins are remembered this long.
+        Failed logins are remembered this long (long enough that an attacker trying once
+        per ``max_delay_s`` keeps the counts at the cap: at least
+        ``max_delay_s · (free + log2(max_delay_s / base_delay_s))``).
     free_failures_per_account, free_failures_per_address : int
         Failed logins of one user name from one address, and from one address over all
         names, before growing delays apply (see :mod:`regmed.web.security`).
@@ -71,7 +73,7 @@ class WebSettings:
     database_url: str | None = None
     idle_timeout_s: int = 1800
     absolute_timeout_s: int = 12 * 3600
-    throttle_window_s: int = 900
+    throttle_window_s: int = 7200
     free_failures_per_account: int = 3
     free_failures_per_address: int = 10
     base_delay_s: float = 1.0
