@@ -173,7 +173,8 @@ def _write_verdict(
         raise DataError("verdict refused", [Problem("not a finite number", field="value")])
     today = dt.date.today()
     if today < assessment.assessed_on:
-        raise DataError("verdict refused", [Problem("before the assessment", field="date")])
+        # the message must not tell a blinded reviewer anything about the assessment's date
+        raise DataError("verdict refused", [Problem("this event cannot be adjudicated yet")])
     row = Adjudication(
         assessment_id=assessment.id, reviewer=reviewer, value=value,
         value_text=(value_text or "").strip() or None, adjudicated_on=today, consensus=consensus,
