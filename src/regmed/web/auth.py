@@ -20,7 +20,6 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-import pyotp
 from fastapi import Request
 
 from regmed.errors import DataError, Problem
@@ -28,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.registry import User, hash_password, verify_password
-from regmed.registry.web_models import UserTotp, WebSession
+from regmed.registry.accounts import check_totp
+from regmed.registry.web_models import WebSession
 from regmed.web.security import client_address, csrf_for, new_csrf_token
 from regmed.web.settings import WebSettings
 
@@ -135,30 +135,6 @@ def end_session(request: Request, session: Session, settings: WebSettings,
         found[0].ended_at, found[0].end_reason = settings.clock(), reason
         session.flush()
     request.session.clear()
-
-
-def check_totp(session: Session, user: User, code: str | None, now: float,
-               *, confirmed_only: bool = True) -> bool | None:
-    """None when ``user`` has no (confirmed) second factor; else whether ``code`` is the
-    current TOTP code (±1 step of 30 s), each code accepted once."""
-    q = select(UserTotp).where(UserTotp.user_id == user.id)
-    if confirmed_only:
-        q = q.where(UserTotp.confirmed.is_(True))
-    row = session.execute(q).scalar()
-    if row is None:
-        return None
-    code = (code or "").strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
-        return False
-    totp = pyotp.TOTP(row.secret)
-    step = int(now // totp.interval)
-    for s in (step, step - 1, step + 1):
-        if s > (row.last_step or -1) and pyotp.utils.strings_equal(totp.at(s * totp.interval),
-                                                                   code):
-            row.last_step = s
-            session.flush()
-            return True
-    return False
 
 
 def login_user(request: Request, session: Session, settings: WebSettings, username: str,
