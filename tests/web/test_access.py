@@ -176,7 +176,8 @@ def _ids(client: TestClient) -> dict[str, int]:
             s.add(row)
             s.flush()
             q[name] = row.id
-    return {**q, "e1": ae.id, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1, "a2": a2,
+    return {**q, "e1": ae.id, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1,
+            "a2": a2,
             "g1": g[(a1, users["adj1"])], "g_other": g[(a2, users["adj2"])]}
 
 

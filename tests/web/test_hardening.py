@@ -19,7 +19,7 @@ from regmed.web import WebSettings, create_app
 from .conftest import login, patient_id
 
 ASSESS = ('{"endpoint": "ais_grade", "visit": "day180", "assessed_on": "2026-06-30", '
-          '"value": %s, "assessor": "Dr. B", "assessor_role": "blinded_independent", '
+          '"value": NUMBER, "assessor": "Dr. B", "assessor_role": "blinded_independent", '
           '"blinded": true}')
 JSON = {"content-type": "application/json"}
 
@@ -41,15 +41,15 @@ def test_non_finite_numbers_are_refused_with_422(client: TestClient, number: str
     pid = patient_id(client, "S01", h)
     ids = _ids(client)
     cases = [
-        ("POST", f"/api/patients/{pid}/assessments", ASSESS % number),
+        ("POST", f"/api/patients/{pid}/assessments", ASSESS),
         ("PATCH", f"/api/assessments/{ids['a1']}",
-         '{"changes": {"value": %s}, "reason": "typo"}' % number),
+         '{"changes": {"value": NUMBER}, "reason": "typo"}'),
         ("POST", f"/api/patients/{pid}/administrations",
-         '{"lot_code": "LOT-001", "administered_on": "2026-01-21", "dose": %s, '
-         '"dose_unit": "1e8", "route": "intravenous"}' % number),
+         '{"lot_code": "LOT-001", "administered_on": "2026-01-21", "dose": NUMBER, '
+         '"dose_unit": "1e8", "route": "intravenous"}'),
     ]
     for method, url, body in cases:
-        r = client.request(method, url, content=body, headers=h)
+        r = client.request(method, url, content=body.replace("NUMBER", number), headers=h)
         assert r.status_code == 422, (url, r.status_code, r.text)
         assert "finite" in r.text or "value" in r.text
     # the page forms refuse them too (the importer parses the text)
@@ -65,12 +65,12 @@ def test_non_finite_numbers_are_refused_with_422(client: TestClient, number: str
     assert r.status_code == 422, r.text[:300]
     h = {**login(client, "admin"), **JSON}
     r = client.post("/api/tables/lot_results", headers=h,
-                    content='[{"lot_code": "LOT-001", "attribute": "viability", "value": %s}]'
-                    % number)
+                    content='[{"lot_code": "LOT-001", "attribute": "viability", "value": N}]'
+                    .replace("N", number))
     assert r.status_code == 422, r.text
     h = {**login(client, "adj1"), **JSON}
     r = client.post(f"/api/adjudications/{ids['g1']}/verdict", headers=h,
-                    content='{"value": %s}' % number)
+                    content='{"value": N}'.replace("N", number))
     assert r.status_code == 422, r.text
 
 

@@ -283,9 +283,9 @@ def _register_plan_lock(app: typer.Typer) -> None:
     plan_app = _plan_group(app)
 
     def _lock(path: Path, user: str, reason: str, name: str | None, amend: bool) -> None:
-        from regmed import registry
         from sqlalchemy import select
 
+        from regmed import registry
         from regmed.registry.accounts import authenticate, has_totp
         from regmed.registry.plans import lock_plan
 

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import AccessDenied, DataError, Problem
 from regmed.registry import User
-from regmed.registry.accounts import end_sessions, get_user, set_password
+from regmed.registry.accounts import check_totp, end_sessions, get_user, set_password
 from regmed.registry.audit import AuditWriter, canonical_json
 from regmed.registry.web_models import UserTotp
 from regmed.web.auth import (
     TOTP_ROLES,
     check_reentry,
-    check_totp,
     csrf_token,
     keep_failure,
     start_session,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from regmed.registry import AuditEvent, User, add_user, import_tables, list_users
 from regmed.web import adjudication as adj
 from regmed.web import records as rec
-from regmed.web import signing as sig
 from regmed.web import services as svc
+from regmed.web import signing as sig
 from regmed.web.auth import (
     LoginRefused,
     csrf_token,

@@ -93,9 +93,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import api, forms, pages
-
-    from regmed.web import account, signatures
+    from regmed.web import account, api, forms, pages, signatures
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None,
                   openapi_url=None)  # served to admins and statisticians by web.account

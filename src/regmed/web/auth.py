@@ -21,19 +21,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Request
-
-from regmed.errors import DataError, Problem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from regmed.errors import DataError, Problem
 from regmed.registry import User, hash_password, verify_password
 from regmed.registry.accounts import check_totp
 from regmed.registry.web_models import WebSession
 from regmed.web.security import client_address, csrf_for, new_csrf_token
 from regmed.web.settings import WebSettings
 
-__all__ = ["LoginRefused", "session_id", "csrf_token", "start_session", "open_session",
-           "end_session", "login_user", "dummy_hash", "check_totp", "check_reentry", "ReentryFailed", "keep_failure", "login_refusal", "TOTP_ROLES"]
+__all__ = ["LoginRefused", "ReentryFailed", "TOTP_ROLES", "session_id", "csrf_token",
+           "start_session", "open_session", "end_session", "login_user", "dummy_hash",
+           "check_reentry", "keep_failure", "login_refusal"]
 
 #: Roles that may add a TOTP second factor.
 TOTP_ROLES = ("admin", "statistician")
