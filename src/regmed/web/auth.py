@@ -121,8 +121,11 @@ def open_session(request: Request, session: Session, settings: WebSettings
         session.flush()
         request.session.clear()
         return None
-    if now - row.seen_at >= 30 or request.method not in ("GET", "HEAD"):
-        row.seen_at = now  # coarse on reads: fewer writes, same idle limit within 30 s
+    if request.method not in ("GET", "HEAD"):
+        row.seen_at = now
+    elif now - row.seen_at >= 30:  # coarse on reads: fewer writes, idle limit within 30 s
+        row.seen_at = now
+        session.commit()  # at once: a read must not hold SQLite's write lock to its end
     assert user is not None
     return row, user
 
