@@ -121,11 +121,10 @@ def open_session(request: Request, session: Session, settings: WebSettings
         session.flush()
         request.session.clear()
         return None
-    if request.method not in ("GET", "HEAD"):
+    if now - row.seen_at >= 30:  # coarse: fewer writes; the idle limit holds within 30 s
         row.seen_at = now
-    elif now - row.seen_at >= 30:  # coarse on reads: fewer writes, idle limit within 30 s
-        row.seen_at = now
-        session.commit()  # at once: a read must not hold SQLite's write lock to its end
+        if request.method in ("GET", "HEAD"):
+            session.commit()  # at once: a read must not hold SQLite's write lock to its end
     assert user is not None
     return row, user
 
