@@ -140,8 +140,12 @@ def test_users_roles_sites_and_passwords(session: Session) -> None:
     assert "bound to a site" in str(err.value)
     with pytest.raises(DataError, match="unknown role"):
         reg.add_user("x", "boss", session=session, actor="admin")
+    with pytest.raises(DataError, match="at least 12 characters"):
+        reg.add_user("ian", "investigator", site_code="S01", password="s3cret", session=session,
+                     actor="admin")
     reg.add_user(
-        "ian", "investigator", site_code="S01", password="s3cret", session=session, actor="admin"
+        "ian", "investigator", site_code="S01", password="s3cret s3cret", session=session,
+        actor="admin"
     )
     with pytest.raises(DataError, match="exists already"):
         reg.add_user("ian", "admin", session=session, actor="admin")
@@ -155,7 +159,7 @@ def test_users_roles_sites_and_passwords(session: Session) -> None:
     }
     user = session.execute(select(reg.User).where(reg.User.username == "ian")).scalar_one()
     assert user.password_hash and "s3cret" not in user.password_hash
-    assert reg.verify_password("s3cret", user.password_hash)
+    assert reg.verify_password("s3cret s3cret", user.password_hash)
     assert not reg.verify_password("wrong", user.password_hash)
     (event,) = reg.audit_log(session, "users", key="ian")
     assert event["new_values"]["password_hash"].startswith("sha256:")

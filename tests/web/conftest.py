@@ -38,6 +38,7 @@ USERS = {
     "adj2": ("adjudicator", None),
     "adj3": ("adjudicator", None),
     "reg": ("regulator", None),
+    "mon": ("monitor", None),
 }
 #: Words that must never reach an adjudicator (cohort, product, lot, site, treating physician).
 SECRETS = ("treated", "concurrent_control", "PROD-X", "Stemcell", "LOT-0", "S01", "S02",

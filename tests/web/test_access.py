@@ -8,6 +8,7 @@ read pseudonymized data; unauthenticated requests are refused.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ import regmed.registry as reg
 
 from .conftest import PASSWORD, SECRETS, login
 
-ROLES = ("anon", "admin", "stat", "inv1", "adj1", "reg")
+ROLES = ("anon", "admin", "stat", "inv1", "adj1", "reg", "mon")
 ENROLL = {"patient_ref": "NEW-1", "sex": "F", "birth_year": 1990, "indication_code": "SCI",
           "cohort": "treated", "direction": "prospective", "index_on": "2026-02-01",
           "enrolled_on": "2026-02-02"}
@@ -46,13 +47,13 @@ def _ok(code: int, *roles: str, other: int = 403) -> dict[str, int]:
     return out
 
 
-R = ("inv1", "stat", "reg")
+R = ("inv1", "stat", "reg", "mon")
 # method, path (ids filled from the seeded registry), json body, expected status per role
 TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/me", None, _ok(200, *ROLES)),
     ("GET", "/api/patients", None, _ok(200, *R)),
     ("GET", "/api/patients/{p1}", None, _ok(200, *R)),
-    ("GET", "/api/patients/{q1}", None, {**_ok(200, "stat", "reg"), "inv1": 404}),
+    ("GET", "/api/patients/{q1}", None, {**_ok(200, "stat", "reg", "mon"), "inv1": 404}),
     ("GET", "/api/patients/987654", None, {**_ok(404, *R)}),
     ("POST", "/api/patients", ENROLL, _ok(201, "inv1")),
     ("POST", "/api/patients/{p1}/assessments", ASSESS, _ok(201, "inv1")),
@@ -86,19 +87,20 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/dashboard", None, _ok(200, "stat", "reg")),
     ("GET", "/api/audit", None, _ok(200, "admin", "reg")),
     ("GET", "/api/users", None, _ok(200, "admin")),
-    ("POST", "/api/users", {"username": "u9", "role": "regulator", "password": "longenough"},
-     _ok(201, "admin")),
+    ("POST", "/api/users", {"username": "u9", "role": "regulator",
+                            "password": "a long enough one"}, _ok(201, "admin")),
     ("POST", "/api/tables/sites", [{"site_code": "S09", "name": "New"}], _ok(201, "admin")),
     ("GET", "/", None, {**_ok(200, *ROLES), "anon": 303}),
     ("GET", "/patients", None, {**_ok(200, *R), "anon": 303}),
     ("GET", "/patients/{p1}", None, {**_ok(200, *R), "anon": 303}),
-    ("GET", "/patients/{q1}", None, {**_ok(200, "stat", "reg"), "inv1": 404, "anon": 303}),
+    ("GET", "/patients/{q1}", None, {**_ok(200, "stat", "reg", "mon"), "inv1": 404,
+                                     "anon": 303}),
     ("GET", "/adjudication", None, {**_ok(200, "adj1"), "anon": 303}),
     ("GET", "/dashboard", None, {**_ok(200, "stat", "reg"), "anon": 303}),
     ("POST", "/api/records/assessments/{a1}/signature",
-     {"password": PASSWORD, "meaning": "I confirm"}, _ok(201, "inv1")),
+     {"password": PASSWORD, "meaning": "reviewed"}, _ok(201, "inv1", "mon")),
     ("POST", "/api/records/assessments/{a2}/signature",
-     {"password": PASSWORD, "meaning": "I confirm"}, {**_ok(201), "inv1": 404}),
+     {"password": PASSWORD, "meaning": "reviewed"}, {**_ok(201, "mon"), "inv1": 404}),
     ("POST", "/api/records/assessments/{a1}/unlock", {"reason": "correction"},
      _ok(200, "inv1")),
     ("POST", "/api/records/assessments/{a2}/unlock", {"reason": "correction"},
@@ -130,6 +132,24 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/queries/{q_own2}/answer", Form(answer="checked"), _page(303, "inv1")),
     ("POST", "/queries/{q_other}/answer", Form(answer="checked"), {**_page(303), "inv1": 404}),
     ("POST", "/queries/{q_answered2}/close", Form(), _page(303, "stat")),
+    ("POST", "/api/records/assessments/{a1}/verification", {"fields": ["value_text"]},
+     _ok(200, "mon")),
+    ("GET", "/records/assessments/{a1}/sign", None, {**_ok(200, "inv1", "mon"), "anon": 303}),
+    ("GET", "/records/assessments/{a2}/sign", None, {**_ok(200, "mon"), "inv1": 404,
+                                                     "anon": 303}),
+    ("POST", "/records/adverse_events/{e1}/sign", Form(meaning="reviewed", password=PASSWORD),
+     _page(303, "inv1", "mon")),
+    ("POST", "/records/assessments/{a2}/verify", Form(field="value_text"), _page(303, "mon")),
+    ("POST", "/api/users/adj3/revoke-sessions", None, _ok(200, "admin")),
+    ("POST", "/api/me/totp", None, _ok(200, "admin", "stat")),
+    ("POST", "/api/me/totp/confirm", {"otp": "12345"}, _ok(422, *ROLES)),
+    ("POST", "/api/me/password", {"current_password": "wrong", "new_password": "x" * 12},
+     _ok(422, *ROLES)),
+    ("GET", "/account", None, {**_ok(200, *ROLES), "anon": 303}),
+    ("POST", "/account/password", Form(current_password="wrong", new_password="x",
+                                       repeat_password="x"), _page(422, *ROLES)),
+    ("GET", "/openapi.json", None, {**_ok(200, "admin", "stat"), "anon": 303}),
+    ("GET", "/docs", None, {**_ok(200, "admin", "stat"), "anon": 303}),
     ("POST", "/api/logout", None, _ok(200, *ROLES)),
 ]
 
@@ -140,6 +160,11 @@ def _ids(client: TestClient) -> dict[str, int]:
         pats = {p.site_id: p.id for p in s.execute(select(reg.Patient)).scalars()}
         sites = {x.site_code: x.id for x in s.execute(select(reg.Site)).scalars()}
         ass = {a.assessment_ref: a.id for a in s.execute(select(reg.Assessment)).scalars()}
+        p1 = pats[sites["S01"]]
+        ae = reg.AdverseEvent(patient_id=p1, ae_ref="AE-T1", term="fever",
+                              onset_on=dt.date(2026, 1, 9), serious=False)
+        s.add(ae)
+        s.flush()
         users = {u.username: u.id for u in s.execute(select(reg.User)).scalars()}
         g = {(x.assessment_id, x.user_id): x.id
              for x in s.execute(select(reg.AdjudicationAssignment)).scalars()}
@@ -155,7 +180,8 @@ def _ids(client: TestClient) -> dict[str, int]:
             s.add(row)
             s.flush()
             q[name] = row.id
-    return {**q, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1, "a2": a2,
+    return {**q, "e1": ae.id, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1,
+            "a2": a2,
             "g1": g[(a1, users["adj1"])], "g_other": g[(a2, users["adj2"])]}
 
 
@@ -166,7 +192,8 @@ def test_table_covers_every_api_route(client: TestClient) -> None:
                 .replace("{a1}", "{assessment_id}").replace("{a2}", "{assessment_id}")
                 .replace("{g1}", "{assignment_id}").replace("{g_other}", "{assignment_id}")
                 .replace("{q_own}", "{query_id}").replace("{q_other}", "{query_id}")
-                .replace("{q_answered}", "{query_id}")
+                .replace("{q_answered}", "{query_id}").replace("/adj3/", "/{username}/")
+                .replace("/assessments/{assessment_id}/ver", "/{table}/{record_id}/ver")
                 .replace("/assessments/{assessment_id}/sig", "/{table}/{record_id}/sig")
                 .replace("/assessments/{assessment_id}/unl", "/{table}/{record_id}/unl")
                 .replace("987654", "{patient_id}").replace("/sites", "/{table}"))

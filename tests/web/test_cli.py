@@ -45,3 +45,16 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path,
     monkeypatch.setenv("REGMED_WEB_SECRET_KEY", "cli-secret-0123456789")
     r = CliRunner().invoke(_app(), ["serve", "--database", url, "--workers", "2"])
     assert isinstance(r.exception, RegmedError) and "--workers 1" in str(r.exception)
+
+
+def test_serve_check_never_creates_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REGMED_DATABASE_URL", raising=False)
+    monkeypatch.setenv("REGMED_WEB_SECRET_KEY", "cli-secret-0123456789")
+    r = CliRunner().invoke(_app(), ["serve", "--check"])
+    assert isinstance(r.exception, RegmedError) and "regmed init" in str(r.exception)
+    assert "regmed.sqlite" in str(r.exception)
+    assert list(tmp_path.iterdir()) == []  # no regmed.sqlite appeared
+    r = CliRunner().invoke(_app(), ["serve", "--check", "--database",
+                                    f"sqlite:///{tmp_path / 'other.sqlite'}"])
+    assert r.exit_code != 0 and list(tmp_path.iterdir()) == []

@@ -18,14 +18,17 @@ def test_sign_lock_and_audited_unlock(client: TestClient) -> None:
     h = login(client, "inv1")
     pid, aid = _own_assessment(client)
     url = f"/api/records/assessments/{aid}"
-    r = client.post(f"{url}/signature", headers=h, json={"password": "bad", "meaning": "ok"})
+    r = client.post(f"{url}/signature", headers=h, json={"password": "bad", "meaning": "approved"})
     assert r.status_code == 422 and "password" in r.text
     r = client.post(f"{url}/signature", headers=h,
                     json={"password": PASSWORD, "meaning": "I approve these data"})
+    assert r.status_code == 422 and "meaning" in r.text  # a coded meaning, not free text
+    r = client.post(f"{url}/signature", headers=h,
+                    json={"password": PASSWORD, "meaning": "approved"})
     assert r.status_code == 201 and r.json()["signed_by"] == "inv1"
     assert client.get(f"/api/patients/{pid}").json()["assessments"][0]["locked"] is True
     assert client.post(f"{url}/signature", headers=h, json={
-        "password": PASSWORD, "meaning": "again"}).status_code == 422
+        "password": PASSWORD, "meaning": "approved"}).status_code == 422  # signed already
     change = {"changes": {"value_text": "D"}, "reason": "correction"}
     r = client.patch(f"/api/assessments/{aid}", headers=h, json=change)
     assert r.status_code == 422 and "locked" in r.text
@@ -39,17 +42,17 @@ def test_sign_lock_and_audited_unlock(client: TestClient) -> None:
     with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
         fid = s.query(reg.FollowUp).filter_by(patient_id=pid).one().id
     assert client.post(f"/api/records/follow_ups/{fid}/signature", headers=h, json={
-        "password": PASSWORD, "meaning": "final status"}).status_code == 201
+        "password": PASSWORD, "meaning": "authored"}).status_code == 201
     r = client.put(fu, headers=h, json={"last_contact_on": "2026-02-20", "status": "alive",
                                         "reason": "visit"})
     assert r.status_code == 422 and "locked" in r.text
     assert client.post("/api/records/patients/1/signature", headers=h, json={
-        "password": PASSWORD, "meaning": "x"}).status_code == 404
+        "password": PASSWORD, "meaning": "approved"}).status_code == 404
     with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
         log = reg.audit_log(s, "record_locks", key=f"assessments:{aid}")
         assert [(e["action"], e["reason"]) for e in log] == [
             ("insert", None), ("delete", "late lab correction")]
-        assert log[0]["new_values"]["meaning"] == "I approve these data"
+        assert log[0]["new_values"]["meaning"] == "approved"
         assert reg.verify_audit(s).ok
 
 

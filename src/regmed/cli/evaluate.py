@@ -137,11 +137,18 @@ def _plan_group(app: typer.Typer) -> typer.Typer:
     return sub
 
 
+#: Roles whose users may sign the lock of an evaluation plan.
+LOCK_ROLES = ("statistician", "admin")
+
+
 def _register_plan_lock(app: typer.Typer) -> None:
     plan_app = _plan_group(app)
 
-    def _lock(path: Path, signer: str, reason: str, name: str | None, amend: bool) -> None:
+    def _lock(path: Path, user: str, reason: str, name: str | None, amend: bool) -> None:
+        from sqlalchemy import select
+
         from regmed import registry
+        from regmed.registry.accounts import authenticate, has_totp
         from regmed.registry.plans import lock_plan
 
         if not path.exists():
@@ -150,32 +157,47 @@ def _register_plan_lock(app: typer.Typer) -> None:
         from regmed.registry.opening import open_registry
 
         with registry.session_scope(open_registry()) as session:
-            record = lock_plan(text, session=session, name=name or path.stem, signer=signer,
-                               reason=reason, amend=amend)
+            password = os.environ.get("REGMED_PASSWORD")
+            if password is None:
+                password = typer.prompt(f"password of {user}", hide_input=True)
+            otp = os.environ.get("REGMED_OTP")
+            known = session.execute(select(registry.User).where(
+                registry.User.username == user)).scalar()
+            if otp is None and known is not None and has_totp(session, known):
+                otp = typer.prompt("one-time code")
+            signer = authenticate(session, user, password, otp, roles=LOCK_ROLES)
+            record = lock_plan(text, session=session, name=name or path.stem,
+                               signer=signer.full_name or signer.username, reason=reason,
+                               actor=signer.username, amend=amend)
             _console.print(f"locked plan {record.name!r} version {record.version} "
-                           f"(sha256 {record.sha256}) signed by {record.signer}")
+                           f"(sha256 {record.sha256}) signed by {record.signer} "
+                           f"(user {signer.username})")
 
     @plan_app.command("lock")
     def lock_cmd(
         path: Annotated[Path, typer.Argument(help="Plan YAML file")],
-        signer: Annotated[str, typer.Option(help="Who signs the lock")],
+        user: Annotated[str, typer.Option(
+            help="The registry user who signs (password asked, or REGMED_PASSWORD; a second "
+                 "factor's code asked, or REGMED_OTP)")],
         reason: Annotated[str, typer.Option(help="Why it is locked")],
         name: Annotated[str | None, typer.Option(help="Name in the registry (default: file stem)")
                         ] = None,
     ) -> None:
-        """Lock a plan in the registry (SHA-256, time, signer; audited)."""
-        _lock(path, signer, reason, name, amend=False)
+        """Lock a plan in the registry (SHA-256, time, signer; audited), signed by an
+        authenticated registry user (a statistician or an administrator)."""
+        _lock(path, user, reason, name, amend=False)
 
     @plan_app.command("amend")
     def amend_cmd(
         path: Annotated[Path, typer.Argument(help="The amended plan YAML file")],
-        signer: Annotated[str, typer.Option(help="Who signs the amendment")],
+        user: Annotated[str, typer.Option(
+            help="The registry user who signs (password asked, or REGMED_PASSWORD)")],
         reason: Annotated[str, typer.Option(help="Why the plan is amended")],
         name: Annotated[str | None, typer.Option(help="Name in the registry (default: file stem)")
                         ] = None,
     ) -> None:
         """Lock a new version of a locked plan; earlier versions are kept."""
-        _lock(path, signer, reason, name, amend=True)
+        _lock(path, user, reason, name, amend=True)
 
     @plan_app.command("history")
     def history_cmd(name: Annotated[str, typer.Argument(help="Plan name")]) -> None:

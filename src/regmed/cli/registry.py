@@ -288,7 +288,7 @@ def users_add(
     username: Annotated[str, typer.Argument(help="Login name")],
     role: Annotated[
         str,
-        typer.Option(help="admin, statistician, investigator, adjudicator or regulator"),
+        typer.Option(help="admin, statistician, investigator, adjudicator, regulator or monitor"),
     ],
     site: Annotated[
         str | None, typer.Option(help="Site code (investigators only, required for them)")
@@ -297,8 +297,10 @@ def users_add(
         bool, typer.Option("--set-password", help="Ask for a password (stored as scrypt hash)")
     ] = False,
     actor: Annotated[str | None, typer.Option(help="Who adds (default: login name)")] = None,
+    full_name: Annotated[str | None, typer.Option(
+        help="The printed name on the user's electronic signatures")] = None,
 ) -> None:
-    """Add a user with a role."""
+    """Add a user with a role (a password: at least 12 characters, not a common one)."""
     from regmed.registry import add_user, session_scope
 
     password = None
@@ -314,11 +316,50 @@ def users_add(
                 actor=actor or _default_actor(),
                 site_code=site,
                 password=password,
+                full_name=full_name,
             )
             name, user_role = user.username, user.role
     finally:
         engine.dispose()
     typer.echo(f"added user {name} ({user_role}{', site ' + site if site else ''})")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    actor: Annotated[str | None, typer.Option(help="Who sets it (default: login name)")] = None,
+) -> None:
+    """Set a user's password (asked twice; policy checked) and end their web sessions."""
+    from regmed.registry import session_scope
+    from regmed.registry.accounts import set_password
+
+    password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            n = set_password(session, username, password, actor=actor or _default_actor())
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username} set; {n} web session{'s' if n != 1 else ''} ended")
+
+
+@users_app.command("revoke-sessions")
+def users_revoke_sessions(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    actor: Annotated[str | None, typer.Option(help="Who revokes (default: login name)")] = None,
+) -> None:
+    """End every web session of a user at once (audited)."""
+    from regmed.registry import session_scope
+    from regmed.registry.accounts import end_sessions, get_user
+
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            n = end_sessions(session, get_user(session, username), reason="revoked",
+                             actor=actor or _default_actor())
+    finally:
+        engine.dispose()
+    typer.echo(f"{n} web session{'s' if n != 1 else ''} of {username} ended")
 
 
 @users_app.command("list")

@@ -37,6 +37,11 @@ def register(app: typer.Typer) -> None:
 
         settings = WebSettings.from_env(secure_cookies=not insecure_cookies,
                                         **({"database_url": database} if database else {}))
+        from regmed.registry.db import sqlite_path
+
+        path = sqlite_path(reg.database_url(settings.database_url))
+        if path is not None and not path.exists():  # connecting would create an empty file
+            raise RegmedError(f"there is no registry at {path}; run `regmed init` first")
         engine = reg.make_engine(settings.database_url)
         current = reg.current_revision(engine)
         if current != reg.head_revision():

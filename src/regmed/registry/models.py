@@ -65,7 +65,7 @@ NAMING = {
 }
 
 #: Roles a user can have.
-ROLES = ("admin", "statistician", "investigator", "adjudicator", "regulator")
+ROLES = ("admin", "statistician", "investigator", "adjudicator", "regulator", "monitor")
 #: Cohorts a patient can be enrolled in.
 COHORTS = ("treated", "concurrent_control", "external_control", "historical_control")
 
@@ -304,6 +304,7 @@ class User(Base):
     site_id: Mapped[int | None] = _fk("sites.id", nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    full_name: Mapped[str | None] = mapped_column(String(255))  # printed on e-signatures
 
 
 class PlanVersion(Base):

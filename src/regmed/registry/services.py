@@ -245,15 +245,20 @@ def add_user(
     actor: str,
     site_code: str | None = None,
     password: str | None = None,
+    full_name: str | None = None,
 ) -> User:
-    """Add a user. Investigators must be bound to one site; other roles to none.
+    """Add a user. Investigators must be bound to one site; other roles to none. A password
+    must satisfy :func:`regmed.registry.passwords.password_problems`; ``full_name`` is the
+    printed name on the user's electronic signatures.
 
     Raises
     ------
     DataError
-        Unknown role, missing or unknown site, site given for another role, or the
-        username is taken.
+        Unknown role, missing or unknown site, site given for another role, the
+        username is taken, or the password breaks the policy.
     """
+    from regmed.registry.passwords import password_problems
+
     problems = []
     username = (username or "").strip()
     if not username:
@@ -273,6 +278,8 @@ def add_user(
             problems.append(Problem(f"unknown site {site_code!r}", field="site"))
     if username and session.execute(select(User.id).where(User.username == username)).first():
         problems.append(Problem(f"user {username!r} exists already", field="username"))
+    if password is not None:
+        problems += password_problems(password, username)
     if problems:
         raise DataError(f"cannot add user {username!r}", problems)
     user = User(
@@ -281,6 +288,7 @@ def add_user(
         site_id=site.id if site else None,
         password_hash=hash_password(password) if password else None,
         active=True,
+        full_name=(full_name or "").strip() or None,
     )
     add_record(user, session=session, actor=actor)
     return user

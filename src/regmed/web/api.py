@@ -1,4 +1,5 @@
-"""The JSON API (``/api``); its OpenAPI document is served at ``/openapi.json``."""
+"""The JSON API (``/api``); its OpenAPI document is served at ``/openapi.json`` to logged-in
+administrators and statisticians (:mod:`regmed.web.account`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,19 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from regmed.registry import AuditEvent, User, add_user, import_tables, list_users, verify_password
+from regmed.registry import AuditEvent, User, add_user, import_tables, list_users
 from regmed.web import adjudication as adj
 from regmed.web import records as rec
 from regmed.web import services as svc
+from regmed.web import signing as sig
+from regmed.web.auth import (
+    LoginRefused,
+    csrf_token,
+    end_session,
+    keep_failure,
+    login_refusal,
+    login_user,
+)
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
 from regmed.web.schemas import (
@@ -23,6 +33,7 @@ from regmed.web.schemas import (
     AssessmentIn,
     AssignIn,
     EnrollmentIn,
+    FiniteRows,
     FollowUpIn,
     Id,
     LoginIn,
@@ -35,10 +46,10 @@ from regmed.web.schemas import (
     UserIn,
     VerdictIn,
 )
-from regmed.web.security import new_csrf_token, pseudonym_of
+from regmed.web.security import pseudonym_of
 from regmed.web.views import patient_view
 
-__all__ = ["router", "login_user", "NAMED_FIELDS"]
+__all__ = ["router", "NAMED_FIELDS"]
 
 router = APIRouter(prefix="/api", tags=["api"])
 Csrf = Depends(check_csrf)
@@ -50,46 +61,31 @@ Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 Auditor = Annotated[User, Depends(require("admin", "regulator"))]
 Admin = Annotated[User, Depends(require("admin"))]
 Statistician = Annotated[User, Depends(require("statistician"))]
+Signer = Annotated[User, Depends(require(*sig.SIGNING_ROLES))]
 
 #: Fields of audit values that hold a person's name (pseudonymized for regulators).
 NAMED_FIELDS = ("assessor", "reviewer", "username", "signed_by", "raised_by", "answered_by",
                 "assigned_by")
 
 
-def login_user(request: Request, session: SessionDep, settings: SettingsDep,
-               username: str, password: str) -> User | HTTPException:
-    """Check a login (throttled per user name) and start a fresh session.
-
-    A refusal (401 wrong name or password, 429 throttled) is *returned*, not raised, so that
-    the request's unit of work commits the recorded failure.
-    """
-    throttle = request.app.state.throttle
-    if throttle.blocked(session, username):
-        return HTTPException(status_code=429, detail="too many failed logins; try again later")
-    user = session.execute(select(User).where(User.username == username)).scalar()
-    if user is None or not user.active or not verify_password(password, user.password_hash):
-        throttle.fail(session, username)
-        return HTTPException(status_code=401, detail="wrong user name or password")
-    throttle.clear(session, username)
-    request.session.clear()
-    request.session.update({"uid": user.id, "seen": settings.clock(), "csrf": new_csrf_token()})
-    return user
-
-
 @router.post("/login", response_model=LoginOut)
 def api_login(body: LoginIn, request: Request, session: SessionDep,
               settings: SettingsDep) -> LoginOut | JSONResponse:
-    """Log in; the answer carries the CSRF token to send as ``X-CSRF-Token``."""
-    user = login_user(request, session, settings, body.username, body.password)
-    if isinstance(user, HTTPException):
-        return JSONResponse({"detail": user.detail}, status_code=user.status_code)
-    return LoginOut(username=user.username, role=user.role, csrf_token=request.session["csrf"])
+    """Log in (``otp``: the one-time code of a user with a second factor); the answer
+    carries the CSRF token to send as ``X-CSRF-Token``. Refusals: 401, or 429 with
+    ``Retry-After`` while failed logins from this address are throttled."""
+    try:
+        user = login_user(request, session, settings, body.username, body.password, body.otp)
+    except LoginRefused as exc:
+        return JSONResponse(login_refusal(exc), status_code=exc.status, headers=exc.headers())
+    return LoginOut(username=user.username, role=user.role, csrf_token=csrf_token(request))
 
 
 @router.post("/logout", dependencies=[Csrf])
-def api_logout(request: Request, user: UserDep) -> dict[str, str]:
-    """End the session."""
-    request.session.clear()
+def api_logout(request: Request, user: UserDep, session: SessionDep,
+               settings: SettingsDep) -> dict[str, str]:
+    """End the session (in the database: a copy of the cookie is refused afterwards)."""
+    end_session(request, session, settings)
     return {"status": "logged out"}
 
 
@@ -273,12 +269,12 @@ def users(user: Admin, session: SessionDep) -> list[dict[str, Any]]:
 def create_user(body: UserIn, user: Admin, session: SessionDep) -> dict[str, Any]:
     """Add a user (investigators need a site)."""
     u = add_user(body.username, body.role, session=session, actor=user.username,
-                 site_code=body.site_code, password=body.password)
+                 site_code=body.site_code, password=body.password, full_name=body.full_name)
     return {"id": u.id, "username": u.username, "role": u.role}
 
 
 @router.post("/tables/{table}", status_code=201, dependencies=[Csrf])
-def import_rows(table: str, rows: list[dict[str, Any]], user: Admin,
+def import_rows(table: str, rows: FiniteRows, user: Admin,
                 session: SessionDep, reason: Annotated[str | None, Query()] = None
                 ) -> dict[str, Any]:
     """Import rows of a master-data table (sites, products, indications, lots, ...)."""
@@ -293,19 +289,21 @@ def import_rows(table: str, rows: list[dict[str, Any]], user: Admin,
 
 
 @router.post("/records/{table}/{record_id}/signature", status_code=201, dependencies=[Csrf])
-def sign(table: str, record_id: Id, body: SignatureIn, user: Investigator,
-         session: SessionDep) -> dict[str, Any]:
-    """Sign and lock a record (password re-entered; meaning recorded)."""
-    lock = rec.sign_record(session, user, table, record_id, body.password, body.meaning)
-    return {"table": table, "record_id": record_id, "signed_by": lock.signed_by,
-            "meaning": lock.meaning, "signed_at": lock.signed_at}
+def sign(table: str, record_id: Id, body: SignatureIn, request: Request, user: Signer,
+         session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    """Sign a record (password re-entered, and the one-time code for a second factor;
+    meaning authored, reviewed or approved); a signed record is locked."""
+    with keep_failure(session):
+        s = sig.sign_record(session, user, table, record_id, body.password, body.meaning,
+                            otp=body.otp, now=settings.clock(), request=request)
+    return {"table": table, "record_id": record_id, **sig.manifestation(s)}
 
 
 @router.post("/records/{table}/{record_id}/unlock", dependencies=[Csrf])
 def unlock(table: str, record_id: Id, body: UnlockIn, user: Investigator,
            session: SessionDep) -> dict[str, Any]:
-    """Remove a signature (audited, with a reason)."""
-    rec.unlock_record(session, user, table, record_id, body.reason)
+    """Remove the lock and withdraw the signatures (audited, with a reason)."""
+    sig.unlock_record(session, user, table, record_id, body.reason)
     return {"table": table, "record_id": record_id, "locked": False}
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError as DBDataError
@@ -14,8 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from regmed.errors import AccessDenied, DataError, RegmedError
 from regmed.registry import database_url, make_engine
+from regmed.web.auth import dummy_hash
 from regmed.web.deps import NotAuthenticated
-from regmed.web.security import LoginThrottle
+from regmed.web.security import LoginThrottle, https_request
 from regmed.web.services import NotFound
 from regmed.web.settings import WebSettings
 
@@ -26,29 +28,48 @@ def _problems(exc: RegmedError) -> list[dict[str, Any]]:
     return [p.to_dict() for p in exc.problems]
 
 
+#: Content-Security-Policy of the pages: no scripts at all, styles only inline (base.html),
+#: forms only to this site, no framing, no plugins.
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
 _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-            (b"cache-control", b"no-store")]
+            (b"cache-control", b"no-store"), (b"referrer-policy", b"same-origin"),
+            (b"content-security-policy", CSP.encode())]
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class _SecurityHeaders:
-    """Adds the security headers to every HTTP response (plain ASGI: no per-request task)."""
+    """Adds the security headers to every HTTP response (plain ASGI: no per-request task);
+    HSTS only on requests that came over TLS (directly, or via a trusted proxy's
+    ``X-Forwarded-Proto``), as RFC 6797 §7.2 asks."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trust_proxy: bool = False) -> None:
         self.app = app
+        self.trust_proxy = trust_proxy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        proto = dict(scope.get("headers") or []).get(b"x-forwarded-proto", b"").decode("latin-1")
+        tls = https_request(scope.get("scheme", "http"), proto, self.trust_proxy)
+        wanted = [*_HEADERS, _HSTS] if tls else _HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _HEADERS if k not in names]
+                extra = [(k, v) for k, v in wanted if k not in names]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """The errors of a refused request without the input values (an infinity there would
+    break the JSON answer; a password would be echoed)."""
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
+             "type": str(e.get("type", ""))} for e in exc.errors()]
 
 
 def _engine(settings: WebSettings) -> Any:
@@ -72,28 +93,35 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import api, forms, pages
+    from regmed.web import account, api, forms, pages, signatures
 
-    app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None)
+    app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # served to admins and statisticians by web.account
     app.state.settings = settings
     app.state.engine = engine if engine is not None else _engine(settings)
     sqlite = app.state.engine.dialect.name == "sqlite"
     app.state.write_limit = 1 if sqlite else settings.max_concurrent_writes
     app.state.write_gates = {}
     app.state.throttle = LoginThrottle(
-        settings.max_login_failures, settings.throttle_window_s, settings.clock
-    )
+        window_s=settings.throttle_window_s, free_per_account=settings.free_failures_per_account,
+        free_per_address=settings.free_failures_per_address, base_delay_s=settings.base_delay_s,
+        max_delay_s=settings.max_delay_s, clock=settings.clock)
+    app.state.dummy_hash = dummy_hash()
     app.state.templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie="regmed_session",
-        max_age=12 * 3600,
+        max_age=settings.absolute_timeout_s,
         same_site="strict",
         https_only=settings.secure_cookies,
     )
 
-    app.add_middleware(_SecurityHeaders)
+    app.add_middleware(_SecurityHeaders, trust_proxy=settings.trust_proxy)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
 
     @app.exception_handler(NotAuthenticated)
     async def _unauth(request: Request, exc: NotAuthenticated) -> Response:
@@ -124,6 +152,8 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(forms.router)
+    app.include_router(account.router)
+    app.include_router(signatures.router)
     return app
 
 

@@ -10,7 +10,9 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from regmed.registry import User
-from regmed.web.security import same_token
+from regmed.registry.web_models import WebSession
+from regmed.web.auth import open_session
+from regmed.web.security import csrf_for, same_token
 from regmed.web.settings import WebSettings
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "db_session",
     "write_gate",
     "current_user",
+    "current_web_session",
     "require",
     "check_csrf",
     "get_settings",
@@ -78,21 +81,19 @@ SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 
 
 def current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
-    """The logged-in, active user; ends sessions idle longer than the timeout."""
-    uid = request.session.get("uid")
-    now = settings.clock()
-    seen = request.session.get("seen")
-    if uid is None or seen is None:
+    """The logged-in, active user of a live server-side session (see
+    :mod:`regmed.web.auth`): ended, idle or expired sessions are refused."""
+    found = open_session(request, session, settings)
+    if found is None:
         raise NotAuthenticated()
-    if now - float(seen) > settings.idle_timeout_s:
-        request.session.clear()
-        raise NotAuthenticated()
-    user = session.get(User, int(uid))
-    if user is None or not user.active:
-        request.session.clear()
-        raise NotAuthenticated()
-    request.session["seen"] = now
-    return user
+    request.state.web_session = found[0]
+    return found[1]
+
+
+def current_web_session(request: Request, user: Annotated[User, Depends(current_user)]
+                        ) -> WebSession:
+    """The request's live session row (after :func:`current_user`)."""
+    return request.state.web_session  # type: ignore[no-any-return]
 
 
 UserDep = Annotated[User, Depends(current_user)]
@@ -114,7 +115,8 @@ async def check_csrf(request: Request) -> None:
     ``csrf_token``)."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if request.url.path.startswith("/api") and request.session.get("uid") is None:
+    sid = request.session.get("sid")
+    if request.url.path.startswith("/api") and not sid:
         raise NotAuthenticated()
     token = request.headers.get("x-csrf-token")
     if token is None and request.headers.get("content-type", "").startswith(
@@ -123,5 +125,6 @@ async def check_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get("csrf_token")
         token = value if isinstance(value, str) else None
-    if not same_token(token, request.session.get("csrf")):
+    expected = csrf_for(request.app.state.settings.secret_key, str(sid)) if sid else None
+    if not same_token(token, expected):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")

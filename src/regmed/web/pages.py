@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,12 +15,11 @@ from regmed.registry import Indication, User, load_dictionary
 from regmed.web import adjudication as adj
 from regmed.web import records as rec
 from regmed.web import services as svc
-from regmed.web.api import login_user
+from regmed.web.auth import LoginRefused, csrf_token, end_session, login_user
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
 from regmed.web.planview import schedule
 from regmed.web.schemas import Id
-from regmed.web.security import new_csrf_token
 from regmed.web.settings import WebSettings
 from regmed.web.views import patient_view
 
@@ -35,11 +34,9 @@ Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-    if "csrf" not in request.session:
-        request.session["csrf"] = new_csrf_token()
     context.setdefault("user", None)
     context.setdefault("errors", [])
-    context["csrf_token"] = request.session["csrf"]
+    context["csrf_token"] = csrf_token(request)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status)  # type: ignore
 
@@ -62,16 +59,19 @@ def login_form(request: Request) -> Response:
 @router.post("/login", dependencies=[Csrf])
 async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     form = await form_data(request)
-    user = login_user(request, session, settings, str(form.get("username") or ""),
-                      str(form.get("password") or ""))
-    if isinstance(user, HTTPException):
-        return render(request, "login.html", status=user.status_code, errors=[user.detail])
+    try:
+        login_user(request, session, settings, str(form.get("username") or "")[:64],
+                   str(form.get("password") or "")[:256], str(form.get("otp") or "")[:16])
+    except LoginRefused as exc:
+        page = render(request, "login.html", status=exc.status, errors=[exc.detail])
+        page.headers.update(exc.headers())
+        return page
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/logout", dependencies=[Csrf])
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    end_session(request, session, settings)
     return RedirectResponse("/login", status_code=303)
 
 

@@ -1,9 +1,8 @@
-"""Electronic signatures (record locks) and data queries, audited in the registry's trail.
+"""Data queries, audited in the registry's trail, and the records that can be signed,
+queried and verified (signatures: :mod:`regmed.web.signing`).
 
-An investigator signs a record of their own site by re-entering the password and stating the
-meaning of the signature; a signed record cannot change until an audited unlock (with a
-reason). A statistician raises a query on one field of a record; the site's investigator
-answers; the statistician closes it. Every step is an audit event.
+A statistician raises a query on one field of a record; the site's investigator answers; the
+statistician closes it. Every step is an audit event.
 """
 
 from __future__ import annotations
@@ -21,16 +20,13 @@ from regmed.registry import (
     FollowUp,
     Patient,
     User,
-    verify_password,
 )
-from regmed.registry.audit import AuditWriter, canonical_json, utc_now
-from regmed.registry.web_models import DataQuery, RecordLock
+from regmed.registry.audit import AuditWriter, canonical_json
+from regmed.registry.web_models import DataQuery
 from regmed.web.services import NotFound, get_patient
 
 __all__ = [
     "LOCKABLE",
-    "sign_record",
-    "unlock_record",
     "raise_query",
     "answer_query",
     "close_query",
@@ -62,57 +58,6 @@ def _audit(session: Session, actor: str, table: str, rid: int, key: str, action:
     w.add(table, rid, key, action, canonical_json(old) if old else None,
           canonical_json(new) if new else None, reason)
     w.flush()
-
-
-def _lock_values(lock: RecordLock) -> dict[str, Any]:
-    return {"table_name": lock.table_name, "record_id": lock.record_id,
-            "signed_by": lock.signed_by, "meaning": lock.meaning, "signed_at": lock.signed_at}
-
-
-def sign_record(session: Session, user: User, table: str, record_id: int, password: str,
-                meaning: str) -> RecordLock:
-    """Sign and lock a record of the investigator's site (password re-entered)."""
-    if user.role != "investigator":
-        raise AccessDenied("only the site's investigator signs its records")
-    _record(session, user, table, record_id)
-    problems = []
-    if not verify_password(password, user.password_hash):
-        problems.append(Problem("the password is wrong", field="password"))
-    if not (meaning or "").strip():
-        problems.append(Problem("state the meaning of the signature", field="meaning"))
-    existing = session.execute(select(RecordLock).where(
-        RecordLock.table_name == table, RecordLock.record_id == record_id)).scalar()
-    if existing is not None:
-        problems.append(Problem("the record is signed already", field="record"))
-    if problems:
-        raise DataError("signature refused", problems)
-    lock = RecordLock(table_name=table, record_id=record_id, signed_by=user.username,
-                      meaning=meaning.strip(), signed_at=utc_now())
-    session.add(lock)
-    session.flush()
-    _audit(session, user.username, "record_locks", lock.id, f"{table}:{record_id}", "insert",
-           None, _lock_values(lock), None)
-    return lock
-
-
-def unlock_record(session: Session, user: User, table: str, record_id: int,
-                  reason: str | None) -> None:
-    """Remove the signature of a record (audited; a reason is required)."""
-    if user.role != "investigator":
-        raise AccessDenied("only the site's investigator unlocks its records")
-    _record(session, user, table, record_id)
-    lock = session.execute(select(RecordLock).where(
-        RecordLock.table_name == table, RecordLock.record_id == record_id)).scalar()
-    if lock is None:
-        raise DataError("the record is not signed")
-    if not (reason or "").strip():
-        raise DataError("unlock refused", [Problem("a reason is required", field="reason")])
-    old = _lock_values(lock)
-    lid = lock.id
-    session.delete(lock)
-    session.flush()
-    _audit(session, user.username, "record_locks", lid, f"{table}:{record_id}", "delete",
-           old, None, reason)
 
 
 def _query_values(q: DataQuery) -> dict[str, Any]:

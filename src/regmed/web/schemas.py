@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
-    "Id",
+    "Id", "Finite", "FiniteRows", "refuse_non_finite", "MEANINGS", "Password",
     "LoginIn", "LoginOut", "Me", "EnrollmentIn", "AssessmentIn", "AssessmentChange",
     "AdverseEventIn", "FollowUpIn", "AssignIn", "VerdictIn", "UserIn", "Problems",
-    "AdministrationIn", "SignatureIn", "UnlockIn", "QueryIn", "QueryAnswer",
+    "AdministrationIn", "SignatureIn", "UnlockIn", "QueryIn", "QueryAnswer", "PasswordChange",
+    "OtpIn", "VerifyIn",
 ]
 
 
@@ -20,13 +22,43 @@ __all__ = [
 Id = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
+def refuse_non_finite(value: Any, path: str = "") -> Any:
+    """``value`` unchanged, or ValueError naming the key path of a NaN or an infinity anywhere
+    in it (JSON allows ``1e999`` and ``NaN`` to reach Python as non-finite floats)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path or 'value'}: not a finite number (NaN or infinity)")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            refuse_non_finite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            refuse_non_finite(v, f"{path}[{i}]")
+    return value
+
+
+#: A finite float (NaN and infinities are refused with 422).
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+#: Rows of a table import (any values, but no NaN or infinity anywhere).
+FiniteRows = Annotated[list[dict[str, Any]], AfterValidator(refuse_non_finite)]
+#: A password as typed (the policy is checked where it is set, with every problem).
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+#: Meanings of an electronic signature (21 CFR 11.50(a)(3)).
+MEANINGS = ("authored", "reviewed", "approved")
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite(cls, data: Any) -> Any:
+        return refuse_non_finite(data)
 
 
 class LoginIn(_In):
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)
+    otp: str | None = Field(default=None, max_length=16)
 
 
 class LoginOut(BaseModel):
@@ -57,7 +89,7 @@ class AssessmentIn(_In):
     endpoint: str = Field(min_length=1, max_length=64)
     visit: str = Field(min_length=1, max_length=64)
     assessed_on: dt.date
-    value: float | None = None
+    value: Finite | None = None
     value_text: str | None = Field(default=None, max_length=255)
     assessor: str = Field(min_length=1, max_length=128)
     assessor_role: Literal["treating_physician", "blinded_independent", "blinded_central"]
@@ -96,7 +128,7 @@ class AssignIn(_In):
 
 
 class VerdictIn(_In):
-    value: float | None = None
+    value: Finite | None = None
     value_text: str | None = Field(default=None, max_length=255)
     reason: Literal["source_clear", "source_borderline", "source_incomplete", "re_review",
                     "majority", "source_reviewed", "committee_discussion",
@@ -105,9 +137,11 @@ class VerdictIn(_In):
 
 class UserIn(_In):
     username: str = Field(min_length=1, max_length=64)
-    role: Literal["admin", "statistician", "investigator", "adjudicator", "regulator"]
+    role: Literal["admin", "statistician", "investigator", "adjudicator", "regulator",
+                  "monitor"]
     site_code: str | None = Field(default=None, max_length=64)
-    password: str = Field(min_length=8, max_length=256)
+    password: Password
+    full_name: str | None = Field(default=None, max_length=255)
 
 
 class Problems(BaseModel):
@@ -117,7 +151,22 @@ class Problems(BaseModel):
 
 class SignatureIn(_In):
     password: str = Field(max_length=256)
-    meaning: str = Field(min_length=1, max_length=255)
+    meaning: Literal["authored", "reviewed", "approved"]
+    otp: str | None = Field(default=None, max_length=16)
+
+
+class PasswordChange(_In):
+    current_password: str = Field(max_length=256)
+    new_password: Password
+
+
+class OtpIn(_In):
+    otp: str = Field(min_length=1, max_length=16)
+
+
+class VerifyIn(_In):
+    fields: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=50)
 
 
 class UnlockIn(_In):
@@ -138,7 +187,7 @@ class QueryAnswer(_In):
 class AdministrationIn(_In):
     lot_code: str = Field(min_length=1, max_length=64)
     administered_on: dt.date
-    dose: float = Field(ge=0, allow_inf_nan=False)
+    dose: Finite = Field(ge=0)
     dose_unit: str = Field(min_length=1, max_length=64)
     route: Literal["intravenous", "intrathecal", "intracerebral", "epicardial", "intramuscular",
                    "topical", "other"]

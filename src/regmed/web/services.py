@@ -57,8 +57,9 @@ __all__ = [
     "user_site_code",
 ]
 
-#: Roles that may read patient records (adjudicators see only blinded assignments).
-READ_ROLES = ("investigator", "statistician", "regulator")
+#: Roles that may read patient records (adjudicators see only blinded assignments; monitors
+#: read every site's records to verify them against the source).
+READ_ROLES = ("investigator", "statistician", "regulator", "monitor")
 
 
 class NotFound(RegmedError):

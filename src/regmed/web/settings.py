@@ -36,11 +36,23 @@ class WebSettings:
         The registry (default ``REGMED_DATABASE_URL`` or ``regmed.sqlite``).
     idle_timeout_s : int
         Seconds without a request after which the session ends.
-    max_login_failures, throttle_window_s : int
-        More than ``max_login_failures`` failed logins of one user within
-        ``throttle_window_s`` seconds are answered 429 until the window passes.
+    absolute_timeout_s : int
+        Seconds after the login at which the session ends however it is used.
+    throttle_window_s : int
+        Failed logins are remembered this long (long enough that an attacker trying once
+        per ``max_delay_s`` keeps the counts at the cap: at least
+        ``max_delay_s · (free + log2(max_delay_s / base_delay_s))``).
+    free_failures_per_account, free_failures_per_address : int
+        Failed logins of one user name from one address, and from one address over all
+        names, before growing delays apply (see :mod:`regmed.web.security`).
+    base_delay_s, max_delay_s : float
+        The first delay and its cap; each further failure doubles it.
     secure_cookies : bool
         Send the session cookie only over HTTPS (turn off only for local tests).
+    trust_proxy : bool
+        The app runs behind a reverse proxy that sets ``X-Forwarded-For`` and
+        ``X-Forwarded-Proto``: the client's address and the scheme (HSTS) are taken from
+        them. Off by default: a client could forge them.
     visits : tuple of VisitWindow
         The visit schedule when the registry holds no locked plan (with one, the plan's
         endpoint visits and windows are the schedule).
@@ -60,9 +72,14 @@ class WebSettings:
     secret_key: str
     database_url: str | None = None
     idle_timeout_s: int = 1800
-    max_login_failures: int = 5
-    throttle_window_s: int = 900
+    absolute_timeout_s: int = 12 * 3600
+    throttle_window_s: int = 7200
+    free_failures_per_account: int = 3
+    free_failures_per_address: int = 10
+    base_delay_s: float = 1.0
+    max_delay_s: float = 300.0
     secure_cookies: bool = True
+    trust_proxy: bool = False
     visits: tuple[VisitWindow, ...] = DEFAULT_VISITS
     enrollment_targets: dict[tuple[str, str], int] = field(default_factory=dict)
     max_concurrent_writes: int = 4
@@ -77,8 +94,10 @@ class WebSettings:
     @classmethod
     def from_env(cls, **overrides: object) -> WebSettings:
         """Settings from ``REGMED_WEB_SECRET_KEY``, ``REGMED_DATABASE_URL``,
-        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds) and ``REGMED_WEB_INSECURE_COOKIES`` (``1``: send
-        the session cookie over plain HTTP, local use only), with keyword overrides."""
+        ``REGMED_WEB_IDLE_TIMEOUT`` (seconds), ``REGMED_WEB_INSECURE_COOKIES`` (``1``: send
+        the session cookie over plain HTTP, local use only) and ``REGMED_WEB_TRUST_PROXY``
+        (``1``: behind a reverse proxy that sets ``X-Forwarded-For``/``-Proto``), with keyword
+        overrides."""
         values: dict[str, object] = {
             "secret_key": os.environ.get("REGMED_WEB_SECRET_KEY", ""),
             "database_url": os.environ.get("REGMED_DATABASE_URL"),
@@ -87,5 +106,7 @@ class WebSettings:
             values["idle_timeout_s"] = int(os.environ["REGMED_WEB_IDLE_TIMEOUT"])
         if os.environ.get("REGMED_WEB_INSECURE_COOKIES") == "1":
             values["secure_cookies"] = False
+        if os.environ.get("REGMED_WEB_TRUST_PROXY") == "1":
+            values["trust_proxy"] = True
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

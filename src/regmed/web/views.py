@@ -20,12 +20,13 @@ from regmed.registry import (
     Site,
     User,
 )
+from regmed.web import signing as sig
 from regmed.web.planview import schedule
 from regmed.web.security import pseudonym_of
 from regmed.web.services import _iso, _locked
 from regmed.web.settings import VisitWindow, WebSettings
 
-__all__ = ["patient_view", "visit_window_status"]
+__all__ = ["patient_view", "visit_window_status", "record_marks"]
 
 
 def visit_window_status(
@@ -38,12 +39,27 @@ def visit_window_status(
     return False
 
 
+def record_marks(session: Session, table: str, record_id: int, hide: bool, secret: str
+                 ) -> dict[str, Any]:
+    """The signatures in force of a record, as their manifestation (printed name, time UTC,
+    meaning; names pseudonymized when ``hide``), and its source-verification marks."""
+    signed = []
+    for s in sig.signatures_of(session, table, record_id):
+        m = sig.manifestation(s)
+        if hide:
+            m["printed_name"] = m["signed_by"] = pseudonym_of(secret, s.username)
+        signed.append(m)
+    return {"locked": _locked(session, table, record_id), "signatures": signed,
+            "source_verified": sig.verifications_of(session, table, record_id)}
+
+
 def patient_view(
     session: Session, user: User, patient: Patient, settings: WebSettings
 ) -> dict[str, Any]:
     """A patient with enrollment, assessments, adverse events and follow-up, as plain data.
 
-    Assessors' names are pseudonymized for statisticians and regulators.
+    Assessors' and signers' names are pseudonymized for statisticians and regulators; every
+    record carries its signatures (manifestation) and source-verification marks.
     """
     site = session.get(Site, patient.site_id)
     enr = session.execute(
@@ -52,6 +68,8 @@ def patient_view(
         .where(Enrollment.patient_id == patient.id)
     ).first()
     hide = user.role != "investigator"
+    hide_signers = user.role not in ("investigator", "monitor", "admin")
+    key = settings.secret_key
     visits = schedule(session, settings)
     assessments = []
     for a in session.execute(
@@ -72,7 +90,7 @@ def patient_view(
                 "assessor_role": a.assessor_role,
                 "blinded": a.blinded,
                 "in_window": in_window,
-                "locked": _locked(session, "assessments", a.id),
+                **record_marks(session, "assessments", a.id, hide_signers, key),
             }
         )
     aes = [
@@ -85,6 +103,7 @@ def patient_view(
             "grade": e.grade,
             "related": e.related,
             "outcome": e.outcome,
+            **record_marks(session, "adverse_events", e.id, hide_signers, key),
         }
         for e in session.execute(
             select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
@@ -111,6 +130,8 @@ def patient_view(
         "enrolled_on": _iso(enr[0].enrolled_on) if enr else None,
         "assessments": assessments,
         "enrollment_id": enr[0].id if enr else None,
+        "enrollment": record_marks(session, "enrollments", enr[0].id, hide_signers, key)
+        if enr else None,
         "administrations": given,
         "adverse_events": aes,
         "follow_up": None
@@ -121,5 +142,6 @@ def patient_view(
             "status": fu.status,
             "death_on": _iso(fu.death_on),
             "death_cause": fu.death_cause,
+            **record_marks(session, "follow_ups", fu.id, hide_signers, key),
         },
     }

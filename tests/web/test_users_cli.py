@@ -1,0 +1,67 @@
+"""`regmed users add|set-password|revoke-sessions` on a real registry: the password policy and
+the end of web sessions from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+import regmed.registry as reg
+from regmed.cli import app
+from regmed.web import WebSettings, create_app
+
+GOOD = "a quite long passphrase"
+
+
+@pytest.fixture()
+def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
+    reg.upgrade(url)
+    return url
+
+
+def test_users_add_refuses_weak_passwords(url: str) -> None:
+    runner = CliRunner()
+    for weak, why in (("short", "at least 12"), ("password1234", "common password"),
+                      ("zzzzzzzzzzzzzq", "repeats"), ("xx-admin-xx-2026", "user name")):
+        r = runner.invoke(app, ["users", "add", "admin", "--role", "admin", "--set-password"],
+                          input=f"{weak}\n{weak}\n")
+        assert r.exit_code != 0 and why in str(r.exception), (weak, r.output)
+    r = runner.invoke(app, ["users", "add", "admin", "--role", "admin", "--set-password",
+                            "--full-name", "Hanako Admin"], input=f"{GOOD}\n{GOOD}\n")
+    assert r.exit_code == 0, r.output
+    with reg.session_scope(reg.make_engine(url)) as s:
+        users = reg.list_users(session=s)
+        assert [(u["username"], u["has_password"]) for u in users] == [("admin", True)]
+
+
+def test_set_password_and_revoke_sessions_end_web_sessions(url: str) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["users", "add", "stat", "--role", "statistician", "--set-password"],
+                      input=f"{GOOD}\n{GOOD}\n")
+    assert r.exit_code == 0, r.output
+    web = create_app(WebSettings(secret_key="cli-web-secret-0123456789", database_url=url,
+                                 secure_cookies=False))
+    try:
+        with TestClient(web) as c:
+            assert c.post("/api/login", json={"username": "stat", "password": GOOD}).is_success
+            r = runner.invoke(app, ["users", "revoke-sessions", "stat"])
+            assert r.exit_code == 0 and "1 web session of stat ended" in r.output
+            assert c.get("/api/me").status_code == 401
+            assert c.post("/api/login", json={"username": "stat", "password": GOOD}).is_success
+            r = runner.invoke(app, ["users", "set-password", "stat"], input="qwerty\nqwerty\n")
+            assert r.exit_code != 0 and "at least 12" in str(r.exception)
+            assert c.get("/api/me").status_code == 200  # a refused change ends nothing
+            new = "another long passphrase"
+            r = runner.invoke(app, ["users", "set-password", "stat"], input=f"{new}\n{new}\n")
+            assert r.exit_code == 0 and "1 web session ended" in r.output
+            assert c.get("/api/me").status_code == 401
+            assert c.post("/api/login", json={"username": "stat", "password": new}).is_success
+        r = runner.invoke(app, ["users", "revoke-sessions", "nobody"])
+        assert r.exit_code != 0 and "no user 'nobody'" in str(r.exception)
+    finally:
+        web.state.engine.dispose()
