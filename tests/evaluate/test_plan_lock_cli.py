@@ -40,7 +40,7 @@ def test_lock_refuses_what_the_engine_does_not_run(url: str, tmp_path: Path) -> 
     runner = CliRunner()
     plan = tmp_path / "sci.yaml"
     plan.write_text(example_path("sci_example").read_text(encoding="utf-8"), encoding="utf-8")
-    r = runner.invoke(app, ["plan", "lock", str(plan), "--signer", "Dr A", "--reason", "agreed"])
+    r = runner.invoke(app, ["plan", "lock", str(plan), "--user", "dra", "--reason", "agreed"])
     assert r.exit_code != 0
     assert "sample_size.interim" in str([str(p) for p in r.exception.problems])
     with registry.session_scope(registry.make_engine(url)) as session:
@@ -85,7 +85,7 @@ def test_lock_needs_an_authenticated_user(url: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     plan = tmp_path / "sci.yaml"
-    plan.write_text(example_path("sci_example").read_text(encoding="utf-8"), encoding="utf-8")
+    plan.write_text(_runnable_example(), encoding="utf-8")
     for user, password, message in (("dra", "wrong password", "authentication failed"),
                                     ("nobody", PASSWORD, "authentication failed"),
                                     ("Dr A", PASSWORD, "authentication failed"),

@@ -131,7 +131,7 @@ def test_archive_is_verifiable_without_the_database(
     session: Session, tmp_path: Path, audit_key: str
 ) -> None:
     reg.import_tables(session, small_tables(), actor="tester")
-    reg.add_user("ana", "admin", password="pw-123456", session=session, actor="admin")
+    reg.add_user("ana", "admin", password="archive-pass-2026", session=session, actor="admin")
     eid = store_evaluation(_document(), session=session, actor="stat", plan_version_id=None)
     key = audit_key.encode()
     manifest = archive(session, tmp_path / "arch", key)
