@@ -22,15 +22,10 @@ from regmed.design.randomization import (
     seal,
     verify_assignment,
 )
-from regmed.design.sample_size import (
-    SampleSizeResult,
-    SurvivalSampleSizeResult,
-    sample_size_means,
-    sample_size_rates,
-    sample_size_survival,
-)
+from regmed.design.sample_size import SampleSizeResult, sample_size_means, sample_size_rates
 from regmed.design.single_arm import SingleArmResult, power_single_arm, sample_size_single_arm
 from regmed.design.spending import spending_value
+from regmed.design.survival_size import SurvivalSampleSizeResult, sample_size_survival
 
 __all__ = [
     "ConditionalPowerResult",

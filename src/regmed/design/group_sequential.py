@@ -54,6 +54,10 @@ class GroupSequentialResult(DesignResult):
         Probability of stopping for futility at each interim under H1 (empty without).
     expected_sample_size_h0, expected_sample_size_h1 : float
         Expected sample size relative to the fixed design, under H0 and H1.
+    stopping_probabilities_h1 : list of float
+        Probability under H1 that the trial ends at each stage (efficacy on either side or
+        futility; the last stage takes the rest), the weights of rpact's expected number of
+        subjects and study duration under H1.
     """
 
     information_rates: list[float]
@@ -69,6 +73,7 @@ class GroupSequentialResult(DesignResult):
     futility_probabilities: list[float]
     expected_sample_size_h0: float
     expected_sample_size_h1: float
+    stopping_probabilities_h1: list[float]
 
     @property
     def k_max(self) -> int:
@@ -346,10 +351,13 @@ def group_sequential(
                                               futility_bounds=futility_bounds)
     shift = theta**2
 
-    def expected(stop: np.ndarray) -> float:
+    def stopping(stop: np.ndarray) -> np.ndarray:
         stop = stop.copy()
         stop[-1] = 1.0 - stop[:-1].sum()
-        return float(shift / n_fixed * (stop * t).sum())
+        return stop
+
+    def expected(stop: np.ndarray) -> float:
+        return float(shift / n_fixed * (stopping(stop) * t).sum())
 
     options = dict(
         information_rates=rates, alpha=alpha, beta=beta, sided=sided, spending=spending,
@@ -370,4 +378,5 @@ def group_sequential(
         futility_probabilities=[float(x) for x in fut1[:-1]] if futility else [],
         expected_sample_size_h0=expected(up0 + low0 + fut0),
         expected_sample_size_h1=expected(up1 + low1 + fut1),
+        stopping_probabilities_h1=[float(x) for x in stopping(up1 + low1 + fut1)],
     )

@@ -1,11 +1,10 @@
-"""Fixed-design sample sizes for two proportions, two means and two survival curves (rpact)."""
+"""Sample sizes for two proportions and two means (rpact); shared helpers of the survival sizes."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 
-import numpy as np
 from scipy import optimize, stats
 
 from regmed.design._base import DesignResult
@@ -14,10 +13,8 @@ from regmed.design.group_sequential import GroupSequentialResult
 
 __all__ = [
     "SampleSizeResult",
-    "SurvivalSampleSizeResult",
     "sample_size_rates",
     "sample_size_means",
-    "sample_size_survival",
 ]
 
 
@@ -46,27 +43,6 @@ class SampleSizeResult(DesignResult):
     expected_n_total_h1: float
 
 
-@dataclasses.dataclass(frozen=True)
-class SurvivalSampleSizeResult(SampleSizeResult):
-    """Events and subjects of a two-group survival design (rpact ``getSampleSizeSurvival``).
-
-    ``events`` is the unrounded number of events (Schoenfeld; the maximum with a
-    group-sequential design), ``events_rounded`` its ceiling, ``events_by_stage`` the
-    cumulative events at each analysis;
-    ``lambda_treated``/``lambda_control`` the exponential hazards; ``accrual_intensity`` the
-    subjects per time unit; ``event_probability`` the probability that a subject has had the
-    event at the end of the study (both groups pooled by allocation).
-    """
-
-    events: float
-    events_rounded: int
-    events_by_stage: list[float]
-    lambda_treated: float
-    lambda_control: float
-    accrual_intensity: float
-    event_probability: float
-
-
 def _z(p: float) -> float:
     return float(stats.norm.isf(p))
 
@@ -76,12 +52,18 @@ def _groups(n_total: float, allocation_ratio: float) -> tuple[float, float]:
     return n_treated, n_total / (1.0 + allocation_ratio)
 
 
-def _result(cls, options, n_treated, n_control, design=None, **extra):
+def _result(cls, options, n_treated, n_control, design=None, by_stage=None, expected=None,
+            **extra):
+    """The result; ``by_stage``/``expected`` (totals) default to the information rates times
+    the maximum and the design's expected sample size times the fixed total."""
     inflation = 1.0 if design is None else design.inflation_factor
     rates = [1.0] if design is None else list(design.information_rates)
-    expected = 1.0 if design is None else design.expected_sample_size_h1
     n_fixed = n_treated + n_control
+    if expected is None:
+        expected = (1.0 if design is None else design.expected_sample_size_h1) * n_fixed
     n_treated, n_control = n_treated * inflation, n_control * inflation
+    if by_stage is None:
+        by_stage = [t * (n_treated + n_control) for t in rates]
     nt, nc = math.ceil(n_treated - 1e-9), math.ceil(n_control - 1e-9)
     return cls(
         options=options,
@@ -93,8 +75,8 @@ def _result(cls, options, n_treated, n_control, design=None, **extra):
         n_total_rounded=int(nt + nc),
         n_fixed_total=float(n_fixed),
         inflation_factor=float(inflation),
-        n_total_by_stage=[float(t * (n_treated + n_control)) for t in rates],
-        expected_n_total_h1=float(expected * n_fixed),
+        n_total_by_stage=[float(n) for n in by_stage],
+        expected_n_total_h1=float(expected),
         **extra,
     )
 
@@ -300,119 +282,3 @@ def sample_size_means(
     )
     n_treated, n_control = _groups(n2 * (1 + r), r)
     return _result(SampleSizeResult, options, n_treated, n_control, design)
-
-
-def _event_probability(lam: float, drop: float, accrual: float, follow_up: float) -> float:
-    """P(event observed by study end) with uniform entry on [0, accrual], exponential times."""
-    h = lam + drop
-    if accrual <= 0:
-        return lam / h * (1 - math.exp(-h * follow_up))
-    tail = (math.exp(-h * follow_up) - math.exp(-h * (accrual + follow_up))) / (h * accrual)
-    return lam / h * (1 - tail)
-
-
-def sample_size_survival(
-    *,
-    hazard_ratio: float,
-    median_control: float | None = None,
-    lambda_control: float | None = None,
-    accrual_time: float,
-    follow_up_time: float,
-    alpha: float | None = None,
-    power: float | None = None,
-    sided: int | None = None,
-    allocation_ratio: float = 1.0,
-    dropout_rate: float = 0.0,
-    dropout_time: float = 12.0,
-    design: GroupSequentialResult | None = None,
-) -> SurvivalSampleSizeResult:
-    """Events (Schoenfeld) and subjects for a log-rank comparison, as rpact.
-
-    Events: ``(1 + r)^2 / r * (z_{alpha/sided} + z_beta)^2 / log(HR)^2``. Subjects: uniform
-    accrual over ``accrual_time``, a further ``follow_up_time`` of follow-up, exponential
-    event times (hazard ``lambda_control`` or ``log(2) / median_control`` in the control
-    group, ``hazard_ratio`` times that in the treated group) and exponential dropout with
-    ``dropout_rate`` = probability of dropping out by ``dropout_time`` (both groups), as
-    ``rpact::getSampleSizeSurvival(accrualTime, followUpTime, dropoutRate1/2, dropoutTime)``.
-
-    Parameters
-    ----------
-    hazard_ratio : float
-        Hazard ratio treated / control under H1.
-    median_control, lambda_control : float
-        Control-group median survival or hazard (give exactly one).
-    accrual_time, follow_up_time : float
-        Length of the accrual period and of the follow-up after accrual ends.
-    alpha, power, sided, allocation_ratio, design
-        As in :func:`sample_size_rates` (with a design, events and subjects are the maxima).
-    dropout_rate, dropout_time : float
-        Probability of dropout by ``dropout_time`` (0 means none).
-
-    Returns
-    -------
-    SurvivalSampleSizeResult
-
-    References
-    ----------
-    Schoenfeld DA (1981). The asymptotic properties of nonparametric tests for comparing
-    survival distributions. Biometrika 68:316-319. Lachin JM, Foulkes MA (1986). Biometrics
-    42:507-519. rpact 3.3.4, ``getSampleSizeSurvival``.
-
-    Examples
-    --------
-    >>> r = sample_size_survival(hazard_ratio=0.6, median_control=18, accrual_time=24,
-    ...                          follow_up_time=12)
-    >>> round(r.events, 2), r.n_total_rounded
-    (120.32, 240)
-    """
-    check = Checker("sample_size_survival")
-    if check.number("hazard_ratio", hazard_ratio, low=0.0, low_open=True) and hazard_ratio == 1:
-        check.add("hazard_ratio", "must differ from 1")
-    if (median_control is None) == (lambda_control is None):
-        check.add("median_control", "give exactly one of median_control and lambda_control")
-    elif median_control is not None:
-        check.number("median_control", median_control, low=0.0, low_open=True)
-    else:
-        check.number("lambda_control", lambda_control, low=0.0, low_open=True)
-    check.number("accrual_time", accrual_time, low=0.0)
-    check.number("follow_up_time", follow_up_time, low=0.0)
-    check.number("dropout_rate", dropout_rate, low=0.0, high=1.0, high_open=True)
-    check.number("dropout_time", dropout_time, low=0.0, low_open=True)
-    alpha, power, sided = _levels(check, design, alpha, power, sided)
-    _common(check, alpha, power, sided, allocation_ratio)
-    check.raise_if_any()
-    if float(accrual_time) + float(follow_up_time) <= 0:
-        check.add("follow_up_time", "accrual_time + follow_up_time must be positive")
-        check.raise_if_any()
-    r = float(allocation_ratio)
-    lam2 = (
-        float(lambda_control) if lambda_control is not None
-        else math.log(2) / float(median_control)  # type: ignore[arg-type]
-    )
-    lam1 = hazard_ratio * lam2
-    za, zb = _z(alpha / sided), _z(1 - power)
-    events = (1 + r) ** 2 / r * (za + zb) ** 2 / math.log(hazard_ratio) ** 2
-    drop = -math.log(1 - dropout_rate) / dropout_time if dropout_rate > 0 else 0.0
-    p1 = _event_probability(lam1, drop, accrual_time, follow_up_time)
-    p2 = _event_probability(lam2, drop, accrual_time, follow_up_time)
-    prob = (r * p1 + p2) / (1 + r)
-    n_total = events / prob
-    n_treated, n_control = _groups(n_total, r)
-    options = dict(
-        hazard_ratio=hazard_ratio, median_control=median_control, lambda_control=lambda_control,
-        accrual_time=accrual_time, follow_up_time=follow_up_time, alpha=alpha, power=power,
-        sided=sided, allocation_ratio=allocation_ratio, dropout_rate=dropout_rate,
-        dropout_time=dropout_time, design=None if design is None else design.options,
-    )
-    inflation = 1.0 if design is None else design.inflation_factor
-    rates = [1.0] if design is None else design.information_rates
-    events *= inflation
-    n_total *= inflation
-    return _result(
-        SurvivalSampleSizeResult, options, n_treated, n_control, design,
-        events=float(events), events_rounded=int(math.ceil(events - 1e-9)),
-        events_by_stage=[float(t * events) for t in rates],
-        lambda_treated=float(lam1), lambda_control=float(lam2),
-        accrual_intensity=float(n_total / accrual_time) if accrual_time > 0 else float(np.inf),
-        event_probability=float(prob),
-    )
