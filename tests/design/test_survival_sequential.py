@@ -25,8 +25,9 @@ CASES = REF["cases"]
 
 def _id(case: dict) -> str:
     d, p = case["design"], case["input"]
-    return (f"{d['spending']}{len(d['information_rates'])}{'-' + d['futility'] if 'futility' in d else ''}"
-            f"-s{d['sided']}-hr{p['hazard_ratio']}-acc{p['accrual_time']}")
+    futility = "-" + d["futility"] if "futility" in d else ""
+    return (f"{d['spending']}{len(d['information_rates'])}{futility}-s{d['sided']}"
+            f"-hr{p['hazard_ratio']}-acc{p['accrual_time']}")
 
 
 def f(values: list) -> np.ndarray:
