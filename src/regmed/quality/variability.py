@@ -202,7 +202,9 @@ def variance_components(
     replicate results and donors have several lots; ``value ~ 1 + (1 | donor)`` when donors
     have several lots but each lot one result (the residual is then the lot-to-lot variance
     within donor), or when each donor has one lot with replicate results (the donor term
-    then holds donor and lot together, as for autologous products).
+    then holds donor and lot together, as for autologous products). With
+    ``donor_key == lot_key`` the one factor is fitted alone, ``value ~ 1 + (1 | lot)``
+    (lme4's ``(1 | Batch)`` on Dyestuff); its component is ``lot`` and ``icc_donor`` is NaN.
 
     Parameters
     ----------
@@ -248,10 +250,19 @@ def variance_components(
         require_columns(lots, [lot_key, donor_key], "lots")
         frame = frame.merge(lots[[lot_key, donor_key]], on=lot_key, how="left")
     require_columns(frame, [donor_key, lot_key, value], "lot_results")
-    frame = frame[[donor_key, lot_key, value]].dropna()
+    one_factor = donor_key == lot_key
+    frame = frame[[lot_key, value] if one_factor else [donor_key, lot_key, value]].dropna()
     if len(frame) == 0:
         raise DataError(f"No results{' for ' + attribute if attribute else ''} to analyse.")
-    y = pd.to_numeric(frame[value]).to_numpy(dtype=float)
+    numbers = pd.to_numeric(frame[value], errors="coerce")
+    if numbers.isna().any():
+        rows = [str(r) for r in frame.index[numbers.isna()][:10]]
+        raise DataError(f"lot_results: {value!r} is not a number in rows {', '.join(rows)}.")
+    y = numbers.to_numpy(dtype=float)
+    if one_factor:
+        return _one_factor(y, frame[lot_key].astype(str).to_numpy(), conf_level,
+                           {"attribute": attribute, "donor_key": donor_key, "lot_key": lot_key,
+                            "value": value, "conf_level": conf_level})
     donor = frame[donor_key].astype(str).to_numpy()
     lot = (frame[donor_key].astype(str) + "\x00" + frame[lot_key].astype(str)).to_numpy()
     n_lots = len(np.unique(lot))
@@ -275,6 +286,29 @@ def variance_components(
                         "per lot; every donor has one lot with one result.")
     if n_donors < 5:
         warnings.append(f"only {n_donors} donors: the donor variance is poorly estimated")
+    return _fit(model, names, formula, residual, warnings, conf_level, n_lots, n_donors,
+                {"attribute": attribute, "donor_key": donor_key, "lot_key": lot_key,
+                 "value": value, "conf_level": conf_level})
+
+
+def _one_factor(y: np.ndarray, lot: np.ndarray, conf_level: float | None,
+                options: dict[str, Any]) -> VarianceComponents:
+    """``value ~ 1 + (1 | lot)``: one grouping factor with replicates (lme4 ``(1 | Batch)``)."""
+    n_lots = len(np.unique(lot))
+    if n_lots == len(y):
+        raise DataError(f"Variance components of one factor ({options['lot_key']!r}) need "
+                        "replicate results within its levels; every level has one result.")
+    warnings = []
+    if n_lots < 5:
+        warnings.append(f"only {n_lots} lots: the lot variance is poorly estimated")
+    return _fit(_Model(y, lot, None), ["lot"], "value ~ 1 + (1 | lot)", "replicate", warnings,
+                conf_level, n_lots, n_lots, options)
+
+
+def _fit(model: _Model, names: list[str], formula: str, residual: str, warnings: list[str],
+         conf_level: float | None, n_lots: int, n_donors: int,
+         options: dict[str, Any]) -> VarianceComponents:
+    """REML fit with sigma profiled out (lme4's criterion), then the profile CIs."""
     theta = _minimize(model.profiled, model.k)
     logdet, xvx, xvy, yvy = model.parts(theta ** 2, 1.0)
     sigma2 = (yvy - xvy * xvy / xvx) / (model.n - 1)
@@ -296,11 +330,11 @@ def variance_components(
         cis = _profile_ci(model, ml, model.ml_deviance(ml), conf_level)
         comp.loc[: len(cis) - 1, "sd_ci_lower"] = [c[0] for c in cis]
         comp.loc[: len(cis) - 1, "sd_ci_upper"] = [c[1] for c in cis]
+    has_donor = names[0] == "donor"
     return VarianceComponents(
-        components=comp, icc_donor=float(variances[0] / total) if total > 0 else float("nan"),
+        components=comp,
+        icc_donor=float(variances[0] / total) if total > 0 and has_donor else float("nan"),
         mean=float(xvy / xvx), mean_se=float(np.sqrt(sigma2 / xvx)), reml_criterion=float(dev0),
         formula=formula, n_obs=int(model.n), n_lots=n_lots, n_donors=n_donors,
-        residual_meaning=residual, warnings=warnings,
-        options={"attribute": attribute, "donor_key": donor_key, "lot_key": lot_key,
-                 "value": value, "conf_level": conf_level},
+        residual_meaning=residual, warnings=warnings, options=options,
     )
