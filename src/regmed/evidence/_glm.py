@@ -32,6 +32,14 @@ class GlmFit:
     bread: np.ndarray  # inverse information: the model-based variance (dispersion 1)
     df_residual: int
     family: str
+    fitted: np.ndarray  # the fitted means, computed in the standardized columns
+    center: np.ndarray  # the standardization of the columns (see standardized())
+    spread: np.ndarray
+    coef_standardized: np.ndarray
+
+    def linear_predictor(self, x: np.ndarray) -> np.ndarray:
+        """``x @ coef`` computed in the standardized columns (no cancellation of digits)."""
+        return ((np.asarray(x, dtype=float) - self.center) / self.spread) @ self.coef_standardized
 
 
 def _mean(eta: np.ndarray, family: str) -> np.ndarray:
@@ -40,6 +48,37 @@ def _mean(eta: np.ndarray, family: str) -> np.ndarray:
     if family == "poisson_log":
         return np.exp(eta)
     return 1.0 / (1.0 + np.exp(-eta))
+
+
+def standardized(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centred and scaled columns and the map of coefficients back (see _standardize)."""
+    z, a, _, _ = _standardize(x)
+    return z, a
+
+
+def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Columns centred (when the design has a constant column) and scaled, and the map back.
+
+    Returns ``z`` and ``a`` with ``x @ (a @ b) == z @ b`` for every ``b``: a coefficient
+    vector ``b`` of ``z`` is ``a @ b`` for ``x`` and a covariance ``V`` is ``a V a'``. Fitting
+    ``z`` makes a fit, its convergence test and its condition independent of the units of
+    the covariates (a calendar year, an age in days, a value of 1e6 +- 1); R's ``glm`` gets
+    the same from its pivoting QR of the weighted design.
+    """
+    x = np.asarray(x, dtype=float)
+    k = x.shape[1]
+    const = np.all(x == x[:1], axis=0) & (x[0] != 0)
+    has_intercept = bool(const.any())
+    center = np.where(const, 0.0, x.mean(axis=0)) if has_intercept else np.zeros(k)
+    spread = np.sqrt(np.mean((x - center) ** 2, axis=0))
+    spread = np.where(const | (spread == 0), 1.0, spread)
+    z = (x - center) / spread
+    a = np.diag(1.0 / spread)
+    if has_intercept:
+        j = int(np.flatnonzero(const)[0])
+        a[j] -= center / spread / x[0, j]
+        a[j, j] = 1.0 / spread[j]
+    return z, a, center, spread
 
 
 def fit_glm(
@@ -53,6 +92,9 @@ def fit_glm(
     tol: float = 1e-10,
 ) -> GlmFit:
     """Fit a weighted GLM by IRLS and return the sandwich covariance.
+
+    The columns are fitted centred and scaled (:func:`standardized`) and the coefficients
+    and covariances mapped back, so the fit does not depend on the covariates' units.
 
     With ``cluster`` given, the covariance is ``sandwich::vcovCL(fit, cluster = cluster)`` with
     its defaults: type HC1 for the linear model and HC0 for the GLMs, and the G/(G-1) cluster
@@ -89,6 +131,7 @@ def fit_glm(
     >>> [round(float(c), 6) for c in fit.coef]
     [2.0, 3.0]
     """
+    x, a, center, spread = _standardize(x)
     n, k = x.shape
     # canonical links only: score_i = w_i (y_i - mu_i) x_i, working weight = w_i V(mu_i)
     if family == "gaussian":
@@ -143,6 +186,8 @@ def fit_glm(
         meat = sums.T @ sums * (g / (g - 1.0))
         if family == "gaussian":
             meat = meat * (n - 1.0) / (n - k)
-    vcov = bread @ meat @ bread
+    vcov = a @ bread @ meat @ bread @ a.T
     df_residual = int(np.count_nonzero(w > 0)) - k
-    return GlmFit(coef=beta, vcov=vcov, bread=bread, df_residual=df_residual, family=family)
+    return GlmFit(coef=a @ beta, vcov=vcov, bread=a @ bread @ a.T, df_residual=df_residual,
+                  family=family, fitted=mu, center=center, spread=spread,
+                  coef_standardized=beta)

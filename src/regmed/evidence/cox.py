@@ -385,9 +385,10 @@ def fit_cox(
         "ci_lower": beta - q * se, "ci_upper": beta + q * se,
         "statistic": z, "p_value": 2 * stats.norm.sf(np.abs(z)),
     }, columns=list(ESTIMATE_COLUMNS))
-    hr = pd.DataFrame({"term": covariates, "hazard_ratio": np.exp(beta),
-                       "ci_lower": np.exp(table["ci_lower"]),
-                       "ci_upper": np.exp(table["ci_upper"])})
+    with np.errstate(over="ignore"):  # a coefficient per tiny unit: exp() is Inf, as in R
+        hr = pd.DataFrame({"term": covariates, "hazard_ratio": np.exp(beta),
+                           "ci_lower": np.exp(table["ci_lower"]),
+                           "ci_upper": np.exp(table["ci_upper"])})
     return CoxFit(
         estimates=table,
         coef=pd.Series(beta, index=covariates),

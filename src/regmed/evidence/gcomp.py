@@ -191,10 +191,11 @@ def gcomputation(
     x1, x0 = x[target].copy(), x[target].copy()
     x1[:, 1], x0[:, 1] = 1.0, 0.0
     if kind == "binary":
-        mu1, mu0 = special.expit(x1 @ fit.coef), special.expit(x0 @ fit.coef)
+        mu1, mu0 = special.expit(fit.linear_predictor(x1)), special.expit(
+            fit.linear_predictor(x0))
         d1, d0 = (mu1 * (1 - mu1)) @ x1 / len(mu1), (mu0 * (1 - mu0)) @ x0 / len(mu0)
     else:
-        mu1, mu0 = x1 @ fit.coef, x0 @ fit.coef
+        mu1, mu0 = fit.linear_predictor(x1), fit.linear_predictor(x0)
         d1, d0 = x1.mean(axis=0), x0.mean(axis=0)
     p1, p0 = float(mu1.mean()), float(mu0.mean())
 

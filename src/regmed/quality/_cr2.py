@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from regmed.evidence._glm import standardized
+
 __all__ = ["cr2_linear"]
 
 
@@ -53,7 +55,9 @@ def cr2_linear(design: np.ndarray, resid: np.ndarray, groups: np.ndarray,
        estimation and hypothesis testing in fixed effects models. Journal of Business &
        Economic Statistics 36:672-683.
     """
-    x = np.asarray(design, dtype=float)
+    # centred and scaled columns (the hat matrices are unchanged; coefficient ``index``, not
+    # the intercept, only rescales, so its df are too), then the covariance mapped back
+    x, back = standardized(np.asarray(design, dtype=float))
     e = np.asarray(resid, dtype=float)
     m = np.linalg.inv(x.T @ x)
     c = m[:, index]  # M c with c the unit vector of the coefficient
@@ -72,4 +76,4 @@ def cr2_linear(design: np.ndarray, resid: np.ndarray, groups: np.ndarray,
     # g_i'g_j = delta_ij u_i'u_i - (X_i'u_i)' M (X_j'u_j), as (I - H) is idempotent
     gram = np.diag(u_sq) - w.T @ m @ w
     df = float(np.trace(gram) ** 2 / np.sum(gram ** 2))
-    return m @ meat @ m, df
+    return back @ (m @ meat @ m) @ back.T, df

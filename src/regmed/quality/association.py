@@ -12,6 +12,7 @@ from scipy import stats
 
 from regmed.errors import ConvergenceError, DataError, Problem
 from regmed.evidence import fit_cox, fit_glm
+from regmed.evidence._glm import standardized
 from regmed.quality._common import bh_adjust, lot_table, require_columns
 from regmed.quality._cr2 import cr2_linear
 from regmed.quality._model import design_columns, rcs_basis
@@ -95,18 +96,18 @@ def _fit(data: pd.DataFrame, x: np.ndarray, extra: np.ndarray | None, kind: str,
     design = np.column_stack([np.ones(len(xs)), xs])
     y = data[outcome].to_numpy(dtype=float)
     family = "binomial_logit" if kind == "binary" else "gaussian"
-    if np.linalg.matrix_rank(design) < design.shape[1]:
+    if np.linalg.matrix_rank(standardized(design)[0]) < design.shape[1]:
         raise DataError("The design is singular (an adjustment covariate is constant or "
                         "collinear with the attribute).")
     fit = fit_glm(design, y, np.ones(len(y)), family, cluster)
     vcov = fit.vcov
     if cr2 and cluster is not None and kind == "continuous":
-        vcov, df_x = cr2_linear(design, y - design @ fit.coef, cluster, 1)
+        vcov, df_x = cr2_linear(design, y - fit.fitted, cluster, 1)
         return fit.coef[1: p + 1], vcov[1: p + 1, 1: p + 1], df_x
     if cluster is None:
         vcov = fit.bread
         if kind == "continuous":
-            resid = y - design @ fit.coef
+            resid = y - fit.fitted
             vcov = vcov * float(resid @ resid) / fit.df_residual
     df = float(fit.df_residual) if kind == "continuous" else -1.0
     return fit.coef[1: p + 1], vcov[1: p + 1, 1: p + 1], df

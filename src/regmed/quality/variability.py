@@ -258,9 +258,16 @@ def variance_components(
     if numbers.isna().any():
         rows = [str(r) for r in frame.index[numbers.isna()][:10]]
         raise DataError(f"lot_results: {value!r} is not a number in rows {', '.join(rows)}.")
-    y = numbers.to_numpy(dtype=float)
+    # REML is equivariant in location and scale: fit the standardized values and transform
+    # back, so that a value of 1e6 +- 1 or in units of 1e-9 loses no digits (lme4 fits y as
+    # given; its optimizer works on relative SDs, which this leaves unchanged)
+    raw = numbers.to_numpy(dtype=float)
+    center = float(np.mean(raw))
+    unit = float(np.std(raw)) or 1.0
+    y = (raw - center) / unit
+    units = (center, unit)
     if one_factor:
-        return _one_factor(y, frame[lot_key].astype(str).to_numpy(), conf_level,
+        return _one_factor(y, frame[lot_key].astype(str).to_numpy(), conf_level, units,
                            {"attribute": attribute, "donor_key": donor_key, "lot_key": lot_key,
                             "value": value, "conf_level": conf_level})
     donor = frame[donor_key].astype(str).to_numpy()
@@ -286,13 +293,13 @@ def variance_components(
                         "per lot; every donor has one lot with one result.")
     if n_donors < 5:
         warnings.append(f"only {n_donors} donors: the donor variance is poorly estimated")
-    return _fit(model, names, formula, residual, warnings, conf_level, n_lots, n_donors,
+    return _fit(model, names, formula, residual, warnings, conf_level, n_lots, n_donors, units,
                 {"attribute": attribute, "donor_key": donor_key, "lot_key": lot_key,
                  "value": value, "conf_level": conf_level})
 
 
 def _one_factor(y: np.ndarray, lot: np.ndarray, conf_level: float | None,
-                options: dict[str, Any]) -> VarianceComponents:
+                units: tuple[float, float], options: dict[str, Any]) -> VarianceComponents:
     """``value ~ 1 + (1 | lot)``: one grouping factor with replicates (lme4 ``(1 | Batch)``)."""
     n_lots = len(np.unique(lot))
     if n_lots == len(y):
@@ -302,19 +309,22 @@ def _one_factor(y: np.ndarray, lot: np.ndarray, conf_level: float | None,
     if n_lots < 5:
         warnings.append(f"only {n_lots} lots: the lot variance is poorly estimated")
     return _fit(_Model(y, lot, None), ["lot"], "value ~ 1 + (1 | lot)", "replicate", warnings,
-                conf_level, n_lots, n_lots, options)
+                conf_level, n_lots, n_lots, units, options)
 
 
 def _fit(model: _Model, names: list[str], formula: str, residual: str, warnings: list[str],
-         conf_level: float | None, n_lots: int, n_donors: int,
+         conf_level: float | None, n_lots: int, n_donors: int, units: tuple[float, float],
          options: dict[str, Any]) -> VarianceComponents:
-    """REML fit with sigma profiled out (lme4's criterion), then the profile CIs."""
+    """REML fit with sigma profiled out (lme4's criterion), then the profile CIs; the model
+    holds standardized values ``(y - center) / unit`` and the results are put back."""
+    center, unit = units
     theta = _minimize(model.profiled, model.k)
     logdet, xvx, xvy, yvy = model.parts(theta ** 2, 1.0)
     sigma2 = (yvy - xvy * xvy / xvx) / (model.n - 1)
-    variances = np.append(theta ** 2 * sigma2, sigma2)
+    variances = np.append(theta ** 2 * sigma2, sigma2) * unit ** 2
     sds = np.sqrt(variances)
-    dev0 = model.profiled(theta)
+    # the REML density of n - 1 contrasts of y = center + unit * z: Jacobian unit^-(n-1)
+    dev0 = model.profiled(theta) + 2.0 * (model.n - 1) * np.log(unit)
     if np.any(theta < 1e-6):
         warnings.append("singular fit: a variance component is estimated as zero")
     total = float(variances.sum())
@@ -328,13 +338,14 @@ def _fit(model: _Model, names: list[str], formula: str, residual: str, warnings:
     if conf_level is not None:
         ml = model.ml_fit()
         cis = _profile_ci(model, ml, model.ml_deviance(ml), conf_level)
-        comp.loc[: len(cis) - 1, "sd_ci_lower"] = [c[0] for c in cis]
-        comp.loc[: len(cis) - 1, "sd_ci_upper"] = [c[1] for c in cis]
+        comp.loc[: len(cis) - 1, "sd_ci_lower"] = [c[0] * unit for c in cis]
+        comp.loc[: len(cis) - 1, "sd_ci_upper"] = [c[1] * unit for c in cis]
     has_donor = names[0] == "donor"
     return VarianceComponents(
         components=comp,
         icc_donor=float(variances[0] / total) if total > 0 and has_donor else float("nan"),
-        mean=float(xvy / xvx), mean_se=float(np.sqrt(sigma2 / xvx)), reml_criterion=float(dev0),
+        mean=float(center + unit * xvy / xvx), mean_se=float(unit * np.sqrt(sigma2 / xvx)),
+        reml_criterion=float(dev0),
         formula=formula, n_obs=int(model.n), n_lots=n_lots, n_donors=n_donors,
         residual_meaning=residual, warnings=warnings, options=options,
     )
