@@ -1,5 +1,7 @@
 """Propensity fit + 1:1 caliper matching: 1,000 treated against a registry of controls.
 
+The covariates are standard normal but the last, a calendar year of enrolment (2016-2025).
+
 Prints wall-clock seconds of ``fit_propensity`` and ``match`` (caliper 0.2 SD of the logit,
 MatchIt's ``link = "linear.logit"``), the peak resident memory, and, with ``--matchit``,
 the time of MatchIt (``matchit(..., method = "nearest", distance = "glm", caliper = 0.2,
@@ -53,7 +55,12 @@ def make_data(n_treated: int, n_controls: int, p: int, seed: int) -> pd.DataFram
     n = n_treated + n_controls
     x = np.asfortranarray(rng.standard_normal((n, p)))  # columns contiguous, as read_csv gives
     x[:n_treated, : p // 2] += 0.3  # treated differ on half of the covariates
-    df = pd.DataFrame(x, columns=[f"x{j + 1}" for j in range(p)])
+    # the last covariate is a calendar year of enrolment (2016-2025; treated more recent),
+    # a column with a large mean relative to its spread, as era adjustment uses it
+    x[:, p - 1] = rng.integers(2016, 2026, n)
+    x[:n_treated, p - 1] = rng.integers(2019, 2026, n_treated)
+    names = [f"x{j + 1}" for j in range(p - 1)] + ["year"]
+    df = pd.DataFrame(x, columns=names)
     df.insert(0, "treat", np.r_[np.ones(n_treated, int), np.zeros(n_controls, int)])
     return df
 

@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from regmed.errors import ConvergenceError, DataError, Problem
+from regmed.evidence._design import is_categorical, model_matrix
 from regmed.results import ESTIMATE_COLUMNS, Result, format_table
 
 __all__ = ["CoxFit", "fit_cox"]
@@ -212,7 +213,9 @@ def fit_cox(
     time, event : str
         Follow-up time and event indicator (1 = event, 0 = censored).
     covariates : sequence of str
-        Numeric covariates (code factors as 0/1 columns).
+        Covariates: numeric columns as they are; categorical ones (character, category,
+        boolean) as indicators of every level but the first, named ``<column><level>`` as
+        R's ``coxph(Surv(t, e) ~ factor)`` names them.
     strata : str, optional
         Column whose levels get separate baseline hazards (``strata()`` in R).
     cluster : str, optional
@@ -277,7 +280,8 @@ def fit_cox(
     if problems:
         raise DataError("The Cox model cannot be fitted.", problems)
     used = df[cols].dropna()
-    numeric = [time, event, *covariates] + ([weights] if weights else [])
+    numeric = [time, event] + ([weights] if weights else [])
+    numeric += [c for c in covariates if not is_categorical(used[c])]
     for c in numeric:
         if not pd.api.types.is_numeric_dtype(used[c]):
             problems.append(Problem("must be numeric", field=c))
@@ -296,7 +300,9 @@ def fit_cox(
         problems.append(Problem("there are no events", field=event))
     if problems:
         raise DataError("The Cox model cannot be fitted.", problems)
-    x_all = used[covariates].to_numpy(dtype=float)
+    options = {"covariates": covariates}
+    # factors enter as treatment contrasts named as R names them (``sizeB``, ``rxLev``)
+    x_all, covariates = model_matrix(used, covariates, drop_first=True, intercept=False)
     # R centres covariates internally; the estimates do not depend on it, numerics do
     x_all = x_all - x_all.mean(axis=0)
     rows = np.arange(len(used))
@@ -400,7 +406,7 @@ def fit_cox(
         n=len(used),
         n_events=int(e_all.sum()),
         iterations=iterations,
-        options={"time": time, "event": event, "covariates": covariates, "strata": strata,
+        options={"time": time, "event": event, **options, "strata": strata,
                  "cluster": cluster, "weights": weights, "ties": ties, "robust": robust,
                  "conf_level": conf_level},
     )

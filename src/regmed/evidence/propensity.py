@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+from scipy.linalg.blas import dsyrk as _syrk
+from threadpoolctl import threadpool_limits
 
 from regmed.errors import ConvergenceError, DataError, Problem
 from regmed.evidence._design import check_columns, model_matrix, treatment_array
@@ -97,7 +99,7 @@ def _pass(
     enough to stay in cache, so each IRLS iteration reads the design matrix once.
     """
     p = xs.shape[1]
-    a = np.zeros((p, p))
+    a = np.zeros((p, p), order="F")
     b = np.zeros(p)
     dev = 0.0
     buf = np.empty((min(_BLOCK, xs.shape[0]), p), order="F")
@@ -116,11 +118,12 @@ def _pass(
         np.maximum(w, _EPS, out=w)
         xw = buf[: len(yb)]
         np.multiply(xb, np.sqrt(w)[:, None], out=xw)
-        a += np.dot(xw.T, xw)
+        a = _syrk(1.0, xw, beta=1.0, c=a, trans=1, lower=0, overwrite_c=1)  # a += xw'xw
         w *= eta
         w += yb
         w -= mu
         b += xb.T @ w
+    a = np.triu(a) + np.triu(a, 1).T  # dsyrk fills the upper triangle
     return dev, a, b
 
 
@@ -334,8 +337,22 @@ def fit_propensity(
     y = t.astype(np.float64)
     # At R's start every working weight is 0.1875, so the first pass also gives X'X (and R's
     # first QR, of sqrt(w) X, decides aliasing as the QR of X does).
-    dev0, a0, b0 = _pass(x, y, None, np.empty(len(y)))
-    keep = _drop_aliased(x, a0 / 0.1875, norms, min(1e-7, epsilon / 1000))
+    # The passes run BLAS single-threaded (restored afterwards): the blocks are small, so
+    # threads gain little, and on a shared machine threads waiting for each other at every
+    # block made a pass up to 20x slower (benchmarks/bench_matching.py).
+    with threadpool_limits(limits=1, user_api="blas"):
+        dev0, a0, b0 = _pass(x, y, None, np.empty(len(y)))
+        keep = _drop_aliased(x, a0 / 0.1875, norms, min(1e-7, epsilon / 1000))
+        if len(keep) < len(names):
+            x = x[:, keep]
+            a0 = a0[np.ix_(keep, keep)]
+            b0 = b0[keep]
+        pen = None
+        if penalty:
+            pen = np.full(len(keep), float(penalty))
+            pen[0] = 0.0
+        beta_s, eta, converged, iterations, dev, info = _irls(x, y, pen, maxit, epsilon,
+                                                              (dev0, a0, b0))
     aliased = [names[j] for j in range(len(names)) if j not in keep]
     warnings: list[str] = []
     if aliased:
@@ -343,16 +360,8 @@ def fit_propensity(
             "coefficients not defined because of singularities (dropped as R does): "
             + ", ".join(aliased)
         )
-        x = x[:, keep]
-        a0 = a0[np.ix_(keep, keep)]
-        b0 = b0[keep]
     scale, centre = scale[keep], centre[keep]
     names = [names[j] for j in keep]
-    pen = None
-    if penalty:
-        pen = np.full(len(names), float(penalty))
-        pen[0] = 0.0
-    beta_s, eta, converged, iterations, dev, info = _irls(x, y, pen, maxit, epsilon, (dev0, a0, b0))
     # back to the user's scale: beta = T beta_s, cov = T cov_s T'
     back = np.diag(1.0 / scale)
     back[0, 1:] = -centre[1:] / scale[1:]

@@ -3,11 +3,7 @@
 # Writes the data sets as CSV and every R figure to realdata.json.
 suppressMessages({library(MatchIt); library(survival); library(MASS); library(jsonlite)})
 stopifnot(packageVersion("MatchIt") >= "4.5.4")
-num <- function(x) as.list(sprintf("%.17g", x))
-coefs <- function(fit) {
-  s <- summary(fit)$coefficients
-  list(term = rownames(s), estimate = num(s[, 1]), std_error = num(s[, 2]))
-}
+source("realdata_functions.R")  # num, coefs, sets_of, cx, km
 
 # ---- propensity + matching: lalonde with a calendar year, a 3-level factor ----------------
 data("lalonde", package = "MatchIt")
@@ -19,12 +15,6 @@ write.csv(lal, "lalonde_year.csv", row.names = FALSE)
 rownames(lal) <- lal$id
 fl <- treat ~ age + educ + race + married + nodegree + re74 + re75 + year
 g <- glm(fl, data = lal, family = binomial)
-sets_of <- function(m) {
-  mm <- m$match.matrix
-  s <- lapply(seq_len(nrow(mm)), function(i) list(treated = rownames(mm)[i],
-                                                  controls = unname(mm[i, !is.na(mm[i, ])])))
-  Filter(function(x) length(x$controls) > 0, s)
-}
 configs <- list(
   r1_ps = list(ratio = 1),
   r1_cal02_logit = list(ratio = 1, caliper = 0.2, link = "linear.logit"),
@@ -76,13 +66,6 @@ lung2$event <- as.integer(lung2$status == 2)
 lung2$inst[is.na(lung2$inst)] <- 0
 write.csv(lung2, "lung.csv", row.names = FALSE)
 
-cx <- function(name, fit, data, time, event, covs, strata = NULL, cluster = NULL, ties = "efron") {
-  s <- summary(fit)$coefficients
-  list(name = name, data = data, time = time, event = event, covariates = covs,
-       strata = strata, cluster = cluster, ties = ties,
-       coef = num(coef(fit)), se = num(sqrt(diag(vcov(fit)))),
-       loglik = num(fit$loglik))
-}
 cox <- list(
   cx("pbc_bili_g", coxph(Surv(time, event) ~ bili_g + age + albumin, pbc2), "pbc", "time", "event",
      c("bili_g", "age", "albumin")),
@@ -102,12 +85,6 @@ cox <- list(
 )
 
 # ---- Kaplan-Meier at several times ----------------------------------------------------------
-km <- function(name, fit, data, time, event, group, times) {
-  s <- summary(fit, times = times, extend = FALSE)
-  list(name = name, data = data, time = time, event = event, group = group, times = times,
-       strata = as.list(sub(".*=", "", as.character(s$strata))), at = num(s$time),
-       surv = num(s$surv), lower = num(s$lower), upper = num(s$upper), std_err = num(s$std.err))
-}
 kms <- list(
   km("lung_sex", survfit(Surv(time, event) ~ sex, lung2), "lung", "time", "event", "sex",
      c(30, 180, 365, 540, 730)),
