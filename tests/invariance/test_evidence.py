@@ -151,6 +151,9 @@ def test_real_data_propensity_and_matching(column: str, how: float | None) -> No
     _check_coefficients(_est(a), _est(b), column, shift, scale)
     for kw in (dict(ratio=1, caliper=0.2), dict(ratio=3, replace=True)):
         pd.testing.assert_frame_equal(match(moved, b, **kw).pairs, match(df, a, **kw).pairs)
+    for estimand in ("ATT", "ATE", "ATO"):
+        np.testing.assert_allclose(weight(moved, b, estimand=estimand).data["weights"],
+                                   weight(df, a, estimand=estimand).data["weights"], rtol=1e-6)
 
 
 @pytest.mark.parametrize("column,how", [("bili", 1e-3), ("bili", 1e-6), ("age", None),

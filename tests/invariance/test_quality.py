@@ -121,3 +121,16 @@ def test_calendar_trend_dates_and_years_agree() -> None:
     b = calendar_trend(df.assign(year=dates), "response", "year").estimates
     np.testing.assert_allclose(b[["estimate", "std_error"]], a[["estimate", "std_error"]],
                                rtol=1e-12)
+
+
+@SETTINGS
+@given(seed=SEEDS, scale=st.sampled_from([1 / 365.25, 7.0, 1e6]))
+def test_associate_survival_time_units_and_day_zero(seed: int, scale: float) -> None:
+    sim = simulate_quality(n_lots=24, n_donors=8, patients_per_lot=4, n_attributes=2, rng=seed)
+    patients = sim.patients.copy()
+    patients.loc[patients.index[:3], "pfs_time"] = 0.0  # events or censorings on day 0
+    a = associate(patients, sim.lots, "pfs", sim.attributes, "survival", adjust=["age"])
+    b = associate(transformed(patients, "pfs_time", scale=scale), sim.lots, "pfs",
+                  sim.attributes, "survival", adjust=["age"])
+    np.testing.assert_allclose(b.estimates[ASSOC_COLUMNS], a.estimates[ASSOC_COLUMNS],
+                               rtol=1e-7, atol=1e-12)

@@ -19,7 +19,7 @@ from regmed.results import ESTIMATE_COLUMNS, Result, format_table
 __all__ = ["PropensityScore", "fit_propensity"]
 
 _EPS = float(np.finfo(float).eps)
-_BLOCK = 16_384  # rows per block (fits in cache)
+_BLOCK = 8_192  # rows per block (fits in cache)
 
 
 @dataclasses.dataclass(frozen=True)
