@@ -166,3 +166,34 @@ def test_real_data_cox_units(column: str, how: float | None) -> None:
     a = fit_cox(df, "time", "event", covs)
     b = fit_cox(moved, "time", "event", covs)
     _check_coefficients(_est(a), _est(b), column, shift, scale, intercept=None)
+
+
+@pytest.mark.parametrize("column,how", [("year", None), ("re75", 1e-6), ("age", 1e9)])
+def test_real_data_effects(column: str, how: float | None) -> None:
+    """lalonde: effects on earnings (continuous) and on any earnings (binary) keep."""
+    df = _real("lalonde_year").assign(employed=lambda d: (d["re78"] > 0).astype(int))
+    covs = ["age", "educ", "race", "married", "nodegree", "re74", "re75", "year"]
+    moved = _transform(how, column, df)[0]
+    a, b = fit_propensity(df, "treat", covs), fit_propensity(moved, "treat", covs)
+    for sa, sb in ((match(df, a, ratio=2, caliper=0.2), match(moved, b, ratio=2, caliper=0.2)),
+                   (weight(df, a, estimand="ATT"), weight(moved, b, estimand="ATT"))):
+        for outcome, kind in (("re78", "continuous"), ("employed", "binary")):
+            ea = estimate_effect(sa, outcome, kind=kind).estimates
+            eb = estimate_effect(sb, outcome, kind=kind).estimates
+            np.testing.assert_allclose(eb[["estimate", "std_error"]],
+                                       ea[["estimate", "std_error"]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1 / 365.25, 24.0, 1e6])
+def test_real_data_km_and_cox_time_units(scale: float) -> None:
+    """veteran with two deaths on day 0, in years, hours or microdays: survfit's curve."""
+    df = _real("veteran")
+    moved = transformed(df, "time0", scale=scale)
+    ka = kaplan_meier(df, "time0", "status", group="trt").table
+    kb = kaplan_meier(moved, "time0", "status", group="trt").table
+    np.testing.assert_allclose(kb["time"], ka["time"] * scale, rtol=1e-12)
+    np.testing.assert_allclose(kb[["surv", "lower", "upper"]], ka[["surv", "lower", "upper"]],
+                               rtol=1e-12)
+    covs = ["trt", "karno", "squamous", "smallcell", "adeno"]
+    np.testing.assert_allclose(fit_cox(moved, "time0", "status", covs).coef,
+                               fit_cox(df, "time0", "status", covs).coef, rtol=1e-9)

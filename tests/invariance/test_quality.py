@@ -134,3 +134,17 @@ def test_associate_survival_time_units_and_day_zero(seed: int, scale: float) -> 
                   sim.attributes, "survival", adjust=["age"])
     np.testing.assert_allclose(b.estimates[ASSOC_COLUMNS], a.estimates[ASSOC_COLUMNS],
                                rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("origin,unit", [(-1978.0, 1.0), (SHIFT, 1.0), (0.0, 365.25),
+                                         (0.0, 1e-6)])
+def test_calendar_trend_real_year_of_surgery(origin: float, unit: float) -> None:
+    """rotterdam: death by year of surgery (1978-1993), the year from another origin/unit."""
+    df = pd.read_csv(Path(__file__).parents[1] / "reference" / "evidence" / "realdata"
+                     / "rotterdam.csv")
+    a = calendar_trend(df, "death", "year").estimates.set_index("term")
+    b = calendar_trend(df.assign(year=(df["year"] + origin) * unit), "death",
+                       "year").estimates.set_index("term")
+    np.testing.assert_allclose(b.at["year", "estimate"] * unit, a.at["year", "estimate"],
+                               rtol=1e-8)
+    np.testing.assert_allclose(b.at["year", "p_value"], a.at["year", "p_value"], rtol=1e-7)
