@@ -58,3 +58,29 @@ def test_first_interim_counts_subjects_enrolled_by_then() -> None:
     r = design.sample_size_survival(**case["input"], design=gs)
     assert r.n_total_by_stage[0] != pytest.approx(gs.information_rates[0] * r.n_total, rel=1e-3)
     assert r.n_total_by_stage[0] == pytest.approx(float(case["n_total_by_stage"][0]), rel=1e-6)
+
+
+def test_bad_accrual_is_reported_with_all_problems() -> None:
+    from regmed.errors import PlanError
+
+    with pytest.raises(PlanError) as err:
+        design.sample_size_survival(hazard_ratio=0.6, median_control=18,
+                                    accrual_time=[0, 10, 5], follow_up_time=-1)
+    fields = {p.field for p in err.value.problems}
+    assert {"accrual_time", "follow_up_time"} <= fields
+    with pytest.raises(PlanError, match="invalid") as err:
+        design.sample_size_survival(hazard_ratio=0.6, median_control=18,
+                                    accrual_time=[0, 6, 24], accrual_intensity=[1.0],
+                                    follow_up_time=12)
+    assert [p.field for p in err.value.problems] == ["accrual_intensity"]
+
+
+def test_uniform_accrual_as_edges_is_the_same_design() -> None:
+    gs = design.group_sequential(information_rates=[0.5, 1])
+    a = design.sample_size_survival(hazard_ratio=0.7, median_control=12, accrual_time=20,
+                                    follow_up_time=10, design=gs)
+    b = design.sample_size_survival(hazard_ratio=0.7, median_control=12,
+                                    accrual_time=[0, 8, 20], accrual_intensity=[2.0, 2.0],
+                                    follow_up_time=10, design=gs)
+    np.testing.assert_allclose(b.n_total_by_stage, a.n_total_by_stage, rtol=1e-12)
+    np.testing.assert_allclose(b.analysis_times, a.analysis_times, rtol=1e-10)

@@ -15,7 +15,7 @@ __all__ = ["DesignResult"]
 
 def _shown(value: Any) -> Any:
     if isinstance(value, (list, tuple, np.ndarray)):
-        return ", ".join(_shown(v) for v in value)
+        return ", ".join(str(_shown(v)) for v in value)
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"
     return value
