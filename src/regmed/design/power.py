@@ -60,7 +60,7 @@ def power_rates(
     Farrington-Manning restricted rates, ``sd1`` unpooled), and power is
     ``P(Z >= z - drift)`` plus, two-sided, ``P(Z <= -z - drift)``. The upper region is exact
     for the normal approximation; rpact's lower region applies the same drift (the exact
-    lower tail would be ``Phi((-z sd0 - |d|) / sd1)``, larger by about 1e-6 at typical sizes,
+    lower tail would be ``Phi((-z sd0 - |d|) / sd1)``, larger by about 3e-6 at typical sizes,
     e.g. 0.692591 instead of 0.692588). regmed follows rpact so that the numbers agree.
 
     References

@@ -209,7 +209,7 @@ def variance_components(
     The values are standardized before the fit and the results transformed back (REML is
     location and scale equivariant), so the units do not matter. Differences from lme4: the
     REML optimum is found more tightly than lme4's default optimizer stops (variances within
-    3.5e-6 relative of lme4's on Penicillin by plate, with a lower REML criterion), and the
+    7.6e-7 relative of lme4's on Penicillin by sample, with a lower REML criterion), and the
     profile CIs are found by root finding where lme4 interpolates its profile by splines
     (within 2e-4 relative).
 
