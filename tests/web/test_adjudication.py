@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ import regmed.registry as reg
 from regmed.registry.plans import lock_plan
 from regmed.web import cohen_kappa, fleiss_kappa
 
-from .conftest import PASSWORD, lockable_example_text, login
+from .conftest import KEY, PASSWORD, lockable_example_text, login
 
 REF = Path(__file__).parents[1] / "reference" / "web"
 
@@ -231,6 +232,8 @@ def test_a_changed_assessment_reopens_its_adjudication(client: TestClient) -> No
                                               "limit": 1000}).json()
     assert [e["reason"] for e in events if e["action"] == "update"] == [
         "reopened for re-review: the assessment changed (re-examined)"] * 2
+    assert _reopened_verdicts(client) == [("S01-P1-d49:adj1", REOPENED),
+                                          ("S01-P1-d49:adj2", REOPENED)]
     h1, g1 = _seeded(client, "adj1")
     view = client.get(f"/api/adjudications/{g1}").json()
     assert (view["state"], view["reopened"], view["my_verdict"]) == ("pending", True, None)
@@ -240,6 +243,47 @@ def test_a_changed_assessment_reopens_its_adjudication(client: TestClient) -> No
     assert (v["state"], v["final"], v["reopened"]) == ("complete", "B", False)
     login(client, "stat")
     assert client.get("/api/dashboard").json()["adjudications"]["reopened"] == []
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        assert reg.verify_audit(s).ok
+
+
+REOPENED = "reopened for re-review: the assessment changed (re-examined)"
+
+
+def _reopened_verdicts(client: TestClient) -> list[tuple[str, str]]:
+    events = client.get("/api/audit", params={"table": "adjudications", "limit": 1000}).json()
+    return [(e["record_key"], e["reason"]) for e in events if e["action"] == "reopen"]
+
+
+def test_an_assessment_changed_by_import_reopens_as_through_the_web(
+    client: TestClient,
+) -> None:
+    """``regmed import`` changing an adjudicated assessment: the dashboard shows the event
+    reopened and the audit trail has the same reopening events as a change through the web."""
+    for who in ("adj1", "adj2"):
+        h, g = _seeded(client, who)
+        assert _verdict(client, h, g, "B").status_code == 200
+    aid = _s01_assessment(client)
+    row = {"assessment_ref": "S01-P1-d49", "site_code": "S01", "patient_ref": "P1",
+           "endpoint": "ais_grade", "visit": "day49", "assessed_on": "2026-02-19",
+           "value_text": "D", "assessor": "Dr. Treating",
+           "assessor_role": "treating_physician", "blinded": False}
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        reg.import_tables(s, {"assessments": pd.DataFrame([row])}, actor="site-import",
+                          reason="re-examined", key=KEY)
+    login(client, "stat")
+    d = client.get("/api/dashboard").json()["adjudications"]
+    assert [(e["assessment_id"], e["state"]) for e in d["reopened"]] == [(aid, "pending")]
+    login(client, "admin")
+    assert _reopened_verdicts(client) == [("S01-P1-d49:adj1", REOPENED),
+                                          ("S01-P1-d49:adj2", REOPENED)]
+    events = client.get("/api/audit", params={"table": "adjudication_assignments",
+                                              "limit": 1000}).json()
+    assert [(e["record_key"], e["actor"], e["reason"]) for e in events
+            if e["action"] == "update"] == [("S01-P1-d49:adj1", "site-import", REOPENED),
+                                            ("S01-P1-d49:adj2", "site-import", REOPENED)]
+    h1, g1 = _seeded(client, "adj1")
+    assert client.get(f"/api/adjudications/{g1}").json()["reopened"] is True
     with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
         assert reg.verify_audit(s).ok
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry import custody, rules
+from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
 from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
@@ -583,6 +584,8 @@ def _update(
             reason,
         )
     session.execute(update(tmap.model), params)
+    if table == "assessments":  # their adjudications go back to the adjudicators
+        add_reopenings(session, writer, rids, reason)
 
 
 def _given_db_columns(p: ParsedTable) -> list[str]:

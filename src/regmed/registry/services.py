@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
+from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
 from regmed.registry.models import (
     AUDITED_MODELS,
@@ -189,6 +190,8 @@ def update_record(
         canonical_json(audit_values(table, new)),
         reason,
     )
+    if table == "assessments":  # its adjudication goes back to the adjudicators
+        add_reopenings(session, writer, [int(old["id"])], reason)
     writer.flush()
     return record
 
