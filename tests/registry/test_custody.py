@@ -135,3 +135,36 @@ def test_regmed_import_names_file_row_and_field(
     with reg.session_scope(engine) as s:  # nothing was written
         assert s.scalar(select(func.count()).select_from(reg.Lot)) == 0
     engine.dispose()
+
+
+def test_a_control_patient_gets_no_lot(session: Session) -> None:
+    t = small_tables()
+    t["enrollments"].loc[1, "cohort"] = "external_control"  # S01/P002, given L2
+    (problem,) = _refused(session, t)
+    assert problem[:3] == ("administrations.csv", 2, "lot_code")
+    assert "cannot be given to a patient enrolled in the external_control cohort" in problem[3]
+    # a control patient stored first is refused the same way
+    t = small_tables()
+    t["enrollments"].loc[1, "cohort"] = "concurrent_control"
+    t["administrations"] = t["administrations"].iloc[:1]
+    reg.import_tables(session, t, actor="tester")
+    more = small_tables()["administrations"].iloc[1:]
+    with pytest.raises(DataError) as err:
+        reg.import_tables(session, {"administrations": more}, actor="tester")
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.field) == ("administrations.csv", 1, "lot_code")
+    assert "concurrent_control cohort" in p.message
+
+
+def test_a_treated_patient_is_not_re_enrolled_as_a_control(session: Session) -> None:
+    reg.import_tables(session, small_tables(), actor="tester")
+    enr = small_tables()["enrollments"].iloc[:2].copy()
+    enr["cohort"] = ["historical_control", "treated"]
+    with pytest.raises(DataError) as err:
+        reg.import_tables(session, {"enrollments": enr}, actor="site", reason="moved")
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.field) == ("enrollments.csv", 1, "cohort")
+    assert p.message.startswith("the patient was given lot(s) L1: a patient who received the "
+                                "product cannot be enrolled in the historical_control cohort")
+    assert session.scalar(select(func.count()).select_from(reg.Enrollment).where(
+        reg.Enrollment.cohort == "treated")) == 2

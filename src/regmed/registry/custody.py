@@ -3,6 +3,7 @@
 An administration of a lot to a patient is accepted only when
 
 * the lot is of the product of the patient's indication;
+* the patient is not enrolled in a control cohort (``CONTROL_COHORTS``);
 * for an autologous product, the lot comes from the patient's own donor (``patients.donor_code``
   names the donor the patient is; a lot without a donor, or a patient without one, is refused);
 * the lot is released (``released`` or ``released_oos``; an out-of-specification lot only with
@@ -44,6 +45,7 @@ from regmed.registry.models import (
 )
 
 __all__ = [
+    "CONTROL_COHORTS",
     "Receipt",
     "LotCustody",
     "Recipient",
@@ -56,6 +58,8 @@ __all__ = [
     "site_lot_codes",
 ]
 
+#: Cohorts whose patients receive no lot of the product.
+CONTROL_COHORTS = ("concurrent_control", "external_control", "historical_control")
 #: Lot statuses that may be given (``released_oos`` only with a documented request).
 GIVABLE = ("released", "released_oos")
 
@@ -89,11 +93,13 @@ class LotCustody:
 
 @dataclass(frozen=True)
 class Recipient:
-    """What the rule needs to know of a patient: site, own donor, product of the indication."""
+    """What the rule needs to know of a patient: site, own donor, product of the indication
+    and the cohort the patient is enrolled in."""
 
     site_code: str | None
     donor_code: str | None
     product_code: str | None
+    cohort: str | None = None
 
 
 def _receipt_problems(lot: LotCustody, r: Receipt) -> list[str]:
@@ -144,6 +150,9 @@ def administration_problems(
     def problem(message: str, field: str = "lot_code") -> None:
         out.append(Problem(f"lot {code!r} {message}", file=file, row=row, field=field))
 
+    if patient.cohort in CONTROL_COHORTS:
+        problem(f"cannot be given to a patient enrolled in the {patient.cohort} cohort (a "
+                "control patient receives no lot of the product)")
     if patient.product_code is not None and lot.product_code != patient.product_code:
         problem(f"is of product {lot.product_code!r}, not of the product of the patient's "
                 f"indication ({patient.product_code!r})")
@@ -228,7 +237,8 @@ def load_recipients(session: Session, pseudonyms: Iterable[Any]) -> dict[Any, Re
     out: dict[Any, Recipient] = {}
     for chunk in _chunks(pseudonyms):
         rows = session.execute(
-            select(Patient.pseudonym, Site.site_code, Donor.donor_code, Product.product_code)
+            select(Patient.pseudonym, Site.site_code, Donor.donor_code, Product.product_code,
+                   Enrollment.cohort)
             .join(Site, Site.id == Patient.site_id)
             .outerjoin(Donor, Donor.id == Patient.donor_id)
             .outerjoin(Enrollment, Enrollment.patient_id == Patient.id)
@@ -263,9 +273,10 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
     lots, shipments, patients, enrollments and indications of the same import count as if they
     were stored already. Rows whose patient or lot is unknown are left to the reference check.
     """
+    out = _control_problems(session, parsed)
     adm = parsed.get("administrations")
     if adm is None or len(adm.frame) == 0:
-        return []
+        return out
     rows = _given_rows(adm, (PSEUDONYM_COLUMN, "lot_code", "administered_on",
                              "oos_request_documented"))
     lots = load_lots(session, (r["lot_code"] for _, r in rows if r.get("lot_code")))
@@ -274,7 +285,6 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
     _overlay_recipients(session, people, parsed)
     stored = _stored_administrations(session, rows) if "oos_request_documented" not in \
         adm.given else {}
-    out: list[Problem] = []
     for row, r in rows:
         lot = lots.get(r.get("lot_code"))
         patient = people.get(r.get(PSEUDONYM_COLUMN))
@@ -284,6 +294,33 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
                     stored.get((r.get(PSEUDONYM_COLUMN), r.get("lot_code"))))
         out += administration_problems(lot, patient, r.get("administered_on"), oos,
                                        file=adm.file, row=row)
+    return out
+
+
+def _control_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem]:
+    """Enrollments that would put a patient who was given a lot into a control cohort."""
+    enr = parsed.get("enrollments")
+    if enr is None or "cohort" not in enr.given:
+        return []
+    rows = [(i, r) for i, r in _given_rows(enr, (PSEUDONYM_COLUMN, "cohort"))
+            if r.get("cohort") in CONTROL_COHORTS]
+    given: dict[Any, list[str]] = {}
+    for pseudonym, code in _lots_given(session, [r.get(PSEUDONYM_COLUMN) for _, r in rows]):
+        given.setdefault(pseudonym, []).append(str(code))
+    return [Problem(f"the patient was given lot(s) {', '.join(sorted(given[key]))}: a patient "
+                    f"who received the product cannot be enrolled in the {r['cohort']} cohort",
+                    file=enr.file, row=i, field="cohort")
+            for i, r in rows if (key := r.get(PSEUDONYM_COLUMN)) in given]
+
+
+def _lots_given(session: Session, pseudonyms: Iterable[Any]) -> list[tuple[Any, Any]]:
+    out: list[tuple[Any, Any]] = []
+    for chunk in _chunks(pseudonyms):
+        out += [(p, c) for p, c in session.execute(
+            select(Patient.pseudonym, Lot.lot_code)
+            .join(Administration, Administration.patient_id == Patient.id)
+            .join(Lot, Lot.id == Administration.lot_id)
+            .where(Patient.pseudonym.in_(chunk))).all()]
     return out
 
 
@@ -380,7 +417,8 @@ def _overlay_recipients(session: Session, people: dict[Any, Recipient],
             people[key] = replace(base, **{k: v for k, v in r.items()
                                            if k in ("site_code", "donor_code")})
     if "enrollments" in parsed:
-        rows = _given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code"))
+        rows = _given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code",
+                                                   "cohort"))
         product_of = {r[0]: r[1] for r in session.execute(
             select(Indication.indication_code, Product.product_code)
             .join(Product, Product.id == Indication.product_id)).all()}
@@ -394,6 +432,8 @@ def _overlay_recipients(session: Session, people: dict[Any, Recipient],
             if key in people and "indication_code" in r:
                 people[key] = replace(people[key],
                                       product_code=product_of.get(r["indication_code"]))
+            if key in people and "cohort" in r:
+                people[key] = replace(people[key], cohort=r["cohort"])
 
 
 def row_problems(session: Session, values: Mapping[str, Any], file: str) -> list[Problem]:
