@@ -298,3 +298,51 @@ def test_assignment_needs_the_plans_number_of_adjudicators(client: TestClient) -
     r = client.post(f"/api/assessments/{a}/assignments", headers=h,
                     json={"reviewers": ["adj1", "inv1"]})
     assert r.status_code == 422 and "not an active adjudicator" in r.text
+
+
+def _analysed(client: TestClient, plan_reviewers: int) -> dict[str, str]:
+    """The final verdicts the analysis reads (what ``extract`` hands to the derivation)."""
+    from regmed.registry.adjudicated import final_verdicts
+    from regmed.registry.extract import _mark_stale
+    from regmed.registry.io import export_frames
+
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        frame = _mark_stale(s, export_frames(s)["adjudications"])
+    out = final_verdicts(frame, plan_reviewers)
+    return dict(zip(out["assessment_ref"], out["value_text"], strict=True))
+
+
+def test_the_plans_number_of_reviewers_and_only_complete_events_reach_the_analysis(
+    app: Any,
+) -> None:
+    """A plan asking for 3 reviewers: two agreeing verdicts leave the event pending (the
+    analysis keeps the site's value), the third completes it; the third reviewer sees nothing
+    of the others until their own verdict is in."""
+    _lock(app, "{reviewers: 3}")
+    client = TestClient(app)
+    aid = _s01_assessment(client)
+    h = login(client, "stat")
+    pending = client.get("/api/dashboard").json()["adjudications"]["pending"]
+    assert {(e["assessment_id"], e["reviews_needed"]) for e in pending} == {
+        (aid, 3), (aid + 1, 3)}
+    r = client.post(f"/api/assessments/{aid}/assignments", headers=h,
+                    json={"reviewers": ["adj3"]})
+    assert r.status_code == 201, r.text
+    for who in ("adj1", "adj2"):
+        hh, g = _seeded(client, who)
+        v = _verdict(client, hh, g, "B").json()
+    assert (v["state"], v["final"], v["other_verdicts"]) == ("pending", None, [])
+    assert _analysed(client, 3) == {}
+    h3 = login(client, "adj3")
+    (g3,) = [a["assignment_id"] for a in client.get("/api/adjudications").json()
+             if a["endpoint"] == "ais_grade" and a["reviews_needed"] == 3
+             and a["reviews_done"] == 2]
+    view = client.get(f"/api/adjudications/{g3}").json()
+    assert (view["other_verdicts"], view["final"], view["consensus"]) == ([], None, None)
+    page = client.get("/adjudication").text
+    assert "final" not in page and "B, B" not in page and "Dr. Treating" not in page
+    v = _verdict(client, h3, g3, "B").json()
+    assert (v["state"], v["final"], v["other_verdicts"]) == ("complete", "B", ["B", "B"])
+    assert "final B" in client.get("/adjudication").text
+    assert _analysed(client, 3) == {"S01-P1-d49": "B"}
+    assert _analysed(client, 4) == {}  # the same verdicts under a plan asking for 4
