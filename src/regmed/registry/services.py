@@ -54,6 +54,7 @@ __all__ = [
     "list_users",
     "hash_password",
     "verify_password",
+    "UNKNOWN_USER_HASH",
 ]
 
 _SINGLE_KEYS = {
@@ -208,6 +209,13 @@ def delete_record(record: Base, *, session: Session, actor: str, reason: str | N
     old_json = canonical_json(audit_values(table, old))
     writer.add(table, int(old["id"]), key, "delete", old_json, None, reason)
     writer.flush()
+
+
+#: A :func:`hash_password` hash of a random, forgotten password, with the parameters users'
+#: hashes have: verified for an unknown or inactive user, so that the time a check takes does
+#: not tell user names apart.
+UNKNOWN_USER_HASH = (
+    "scrypt$16384$8$1$3Lh924R1AiJE6LWj9uDv7A==$F8XnAPlB/MuW7kRidariGgFuGUU+vfV/tT6Aa+Xv4VI=")
 
 
 def hash_password(password: str) -> str:
