@@ -8,6 +8,7 @@ given 2020-01-25.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -156,15 +157,41 @@ def test_a_control_patient_gets_no_lot(session: Session) -> None:
     assert "concurrent_control cohort" in p.message
 
 
-def test_a_treated_patient_is_not_re_enrolled_as_a_control(session: Session) -> None:
-    reg.import_tables(session, small_tables(), actor="tester")
-    enr = small_tables()["enrollments"].iloc[:2].copy()
-    enr["cohort"] = ["historical_control", "treated"]
+def _stored_broken(session: Session, t: dict[str, pd.DataFrame]) -> list[tuple[Any, ...]]:
+    """Problems of an import that changes the facts of the stored administrations."""
     with pytest.raises(DataError) as err:
-        reg.import_tables(session, {"enrollments": enr}, actor="site", reason="moved")
-    (p,) = err.value.problems
-    assert (p.file, p.row, p.field) == ("enrollments.csv", 1, "cohort")
-    assert p.message.startswith("the patient was given lot(s) L1: a patient who received the "
-                                "product cannot be enrolled in the historical_control cohort")
+        reg.import_tables(session, t, actor="site", reason="corrected")
+    return [(p.file, p.row, p.message) for p in err.value.problems]
+
+
+def test_changes_that_break_stored_administrations_are_refused(session: Session) -> None:
+    """P001 was given L1 and P002 L2 (both received at S01 on 2020-01-22, given 2020-01-25)."""
+    reg.import_tables(session, small_tables(), actor="tester")
+    base = small_tables()
+    enr = base["enrollments"].iloc[:2].copy()
+    enr["cohort"] = ["historical_control", "treated"]
+    (found,) = _stored_broken(session, {"enrollments": enr})
+    assert found[:2] == ("enrollments.csv", 1)
+    assert "breaks the stored administration of lot 'L1' (given 2020-01-25) to patient " in \
+        found[2] and "enrolled in the historical_control cohort" in found[2]
+    ships = base["shipments"].copy()
+    ships.loc[0, "site_code"] = "S02"  # L1 was never at S01
+    ships.loc[1, "received_on"] = "2020-01-27"  # L2 arrived after it was given
+    found = _stored_broken(session, {"shipments": ships})
+    assert [(f, r) for f, r, _ in found] == [("shipments.csv", 1), ("shipments.csv", 2)]
+    assert "was not shipped to the patient's site 'S01'" in found[0][2]
+    assert "received at 'S01' on 2020-01-27, after it was given" in found[1][2]
+    pts = base["patients"].iloc[:2].copy()
+    pts["donor_code"] = ["D2", "D2"]  # P001 would be D2's: L1 is D1's
+    lots = base["lots"].copy()
+    lots.loc[1, "status"] = "quarantined"  # L2's release withdrawn
+    found = _stored_broken(session, {"patients": pts, "lots": lots})
+    assert [(f, r) for f, r, _ in found] == [("lots.csv", 2), ("patients.csv", 1)]
+    assert "is not released (status 'quarantined')" in found[0][2]
+    assert "comes from another donor than the patient" in found[1][2]
+    # unchanged rows, and changes that keep the chain, are accepted
+    ships.loc[0, "site_code"], ships.loc[1, "received_on"] = "S01", "2020-01-24"
+    reg.import_tables(session, {"shipments": ships, "enrollments": base["enrollments"]},
+                      actor="site", reason="corrected")
     assert session.scalar(select(func.count()).select_from(reg.Enrollment).where(
         reg.Enrollment.cohort == "treated")) == 2

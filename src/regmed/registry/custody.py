@@ -56,6 +56,9 @@ __all__ = [
     "row_problems",
     "offered_lots",
     "site_lot_codes",
+    "overlay_lots",
+    "overlay_recipients",
+    "given_rows",
 ]
 
 #: Cohorts whose patients receive no lot of the product.
@@ -251,7 +254,7 @@ def load_recipients(session: Session, pseudonyms: Iterable[Any]) -> dict[Any, Re
     return out
 
 
-def _given_rows(p: Any, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
+def given_rows(p: Any, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
     """(1-based row, values of the given ``columns``) of a parsed table."""
     f = p.frame
     cols = [c for c in columns if c in f and (c in p.given or c == PSEUDONYM_COLUMN)]
@@ -272,17 +275,21 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
     ``parsed`` maps table names to :class:`~regmed.registry.validate.ParsedTable`. Products,
     lots, shipments, patients, enrollments and indications of the same import count as if they
     were stored already. Rows whose patient or lot is unknown are left to the reference check.
+    Changes of lots, shipments, patients or enrollments that would break the chain of a stored
+    administration are refused too (:mod:`regmed.registry.custody_changes`).
     """
-    out = _control_problems(session, parsed)
+    from regmed.registry.custody_changes import stored_problems
+
+    out = stored_problems(session, parsed)
     adm = parsed.get("administrations")
     if adm is None or len(adm.frame) == 0:
         return out
-    rows = _given_rows(adm, (PSEUDONYM_COLUMN, "lot_code", "administered_on",
+    rows = given_rows(adm, (PSEUDONYM_COLUMN, "lot_code", "administered_on",
                              "oos_request_documented"))
     lots = load_lots(session, (r["lot_code"] for _, r in rows if r.get("lot_code")))
     people = load_recipients(session, (r.get(PSEUDONYM_COLUMN) for _, r in rows))
-    _overlay_lots(session, lots, parsed)
-    _overlay_recipients(session, people, parsed)
+    overlay_lots(session, lots, parsed)
+    overlay_recipients(session, people, parsed)
     stored = _stored_administrations(session, rows) if "oos_request_documented" not in \
         adm.given else {}
     for row, r in rows:
@@ -294,33 +301,6 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
                     stored.get((r.get(PSEUDONYM_COLUMN), r.get("lot_code"))))
         out += administration_problems(lot, patient, r.get("administered_on"), oos,
                                        file=adm.file, row=row)
-    return out
-
-
-def _control_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem]:
-    """Enrollments that would put a patient who was given a lot into a control cohort."""
-    enr = parsed.get("enrollments")
-    if enr is None or "cohort" not in enr.given:
-        return []
-    rows = [(i, r) for i, r in _given_rows(enr, (PSEUDONYM_COLUMN, "cohort"))
-            if r.get("cohort") in CONTROL_COHORTS]
-    given: dict[Any, list[str]] = {}
-    for pseudonym, code in _lots_given(session, [r.get(PSEUDONYM_COLUMN) for _, r in rows]):
-        given.setdefault(pseudonym, []).append(str(code))
-    return [Problem(f"the patient was given lot(s) {', '.join(sorted(given[key]))}: a patient "
-                    f"who received the product cannot be enrolled in the {r['cohort']} cohort",
-                    file=enr.file, row=i, field="cohort")
-            for i, r in rows if (key := r.get(PSEUDONYM_COLUMN)) in given]
-
-
-def _lots_given(session: Session, pseudonyms: Iterable[Any]) -> list[tuple[Any, Any]]:
-    out: list[tuple[Any, Any]] = []
-    for chunk in _chunks(pseudonyms):
-        out += [(p, c) for p, c in session.execute(
-            select(Patient.pseudonym, Lot.lot_code)
-            .join(Administration, Administration.patient_id == Patient.id)
-            .join(Lot, Lot.id == Administration.lot_id)
-            .where(Patient.pseudonym.in_(chunk))).all()]
     return out
 
 
@@ -346,14 +326,15 @@ _PRODUCT_FIELDS = {"type": "product_type", "receipt_min_temp_c": "min_temp_c",
                    "max_time_out_of_storage_min": "max_time_out_min"}
 
 
-def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
-                  parsed: Mapping[str, Any]) -> None:
+def overlay_lots(session: Session, lots: dict[Any, LotCustody],
+                 parsed: Mapping[str, Any]) -> None:
     """Apply this import's lots, products and shipments to ``lots`` (in place)."""
     wanted = set(lots)
-    adm = parsed["administrations"]
-    wanted |= {c for c in adm.frame["lot_code"] if c is not None}
+    adm = parsed.get("administrations")
+    if adm is not None:
+        wanted |= {c for c in adm.frame["lot_code"] if c is not None}
     if "lots" in parsed:
-        for _, r in _given_rows(parsed["lots"], ("lot_code", *_LOT_FIELDS)):
+        for _, r in given_rows(parsed["lots"], ("lot_code", *_LOT_FIELDS)):
             code = r.get("lot_code")
             if code not in wanted:
                 continue
@@ -374,7 +355,7 @@ def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
                 lots[code] = replace(lots[code], **dict(zip(_PRODUCT_FIELDS.values(),
                                                             stored[pc], strict=True)))
     if "products" in parsed:
-        for _, r in _given_rows(parsed["products"], ("product_code", *_PRODUCT_FIELDS)):
+        for _, r in given_rows(parsed["products"], ("product_code", *_PRODUCT_FIELDS)):
             for code, lot in lots.items():
                 if lot.product_code == r.get("product_code"):
                     lots[code] = replace(lot, **{_PRODUCT_FIELDS[k]: v for k, v in r.items()
@@ -385,7 +366,7 @@ def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
 
 def _overlay_shipments(session: Session, lots: dict[Any, LotCustody], p: Any) -> None:
     """The lots' receipts: stored shipments, replaced or added to by this import's (by code)."""
-    rows = [r for _, r in _given_rows(p, _SHIPMENT_COLUMNS)]
+    rows = [r for _, r in given_rows(p, _SHIPMENT_COLUMNS)]
     merged: dict[Any, dict[str, Any]] = {}
     for column, keys in ((Lot.lot_code, list(lots)),
                          (Shipment.shipment_code, [r.get("shipment_code") for r in rows])):
@@ -406,24 +387,24 @@ def _receipt(v: Mapping[str, Any]) -> Receipt:
                    v.get("time_out_of_storage_min"), v.get("deviation_reference"))
 
 
-def _overlay_recipients(session: Session, people: dict[Any, Recipient],
+def overlay_recipients(session: Session, people: dict[Any, Recipient],
                         parsed: Mapping[str, Any]) -> None:
     """Apply this import's patients (site, donor) and enrollments (indication) in place."""
     if "patients" in parsed:
-        for _, r in _given_rows(parsed["patients"], (PSEUDONYM_COLUMN, "site_code",
+        for _, r in given_rows(parsed["patients"], (PSEUDONYM_COLUMN, "site_code",
                                                      "donor_code")):
             key = r.get(PSEUDONYM_COLUMN)
             base = people.get(key) or Recipient(None, None, None)
             people[key] = replace(base, **{k: v for k, v in r.items()
                                            if k in ("site_code", "donor_code")})
     if "enrollments" in parsed:
-        rows = _given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code",
+        rows = given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code",
                                                    "cohort"))
         product_of = {r[0]: r[1] for r in session.execute(
             select(Indication.indication_code, Product.product_code)
             .join(Product, Product.id == Indication.product_id)).all()}
         if "indications" in parsed:
-            for _, r in _given_rows(parsed["indications"], ("indication_code",
+            for _, r in given_rows(parsed["indications"], ("indication_code",
                                                             "product_code")):
                 if "product_code" in r:
                     product_of[r.get("indication_code")] = r["product_code"]
