@@ -154,3 +154,28 @@ def test_receipt_outside_the_products_limits_needs_a_documented_deviation(
         "LOT-002"]
     assert client.post(url, headers=h, json=oos).status_code == 201
     assert _given(client, p1) == ["LOT-001", "LOT-002"]
+
+
+def test_master_data_changes_that_break_a_given_lot_are_refused(client: TestClient) -> None:
+    """P1 was given LOT-001 (received at S01 on 2025-12-11) on 2026-01-06: an administrator's
+    change that moves its shipment, or withdraws its release, is refused through the API."""
+    h = login(client, "admin")
+    ship = {"shipment_code": "SH-LOT-001", "lot_code": "LOT-001", "site_code": "S01",
+            "shipped_on": "2025-12-11", "received_on": "2025-12-11"}
+    for table, row, words in (
+            ("shipments", {**ship, "site_code": "S02"}, "was not shipped to the patient's site"),
+            ("shipments", {**ship, "received_on": "2026-01-07"}, "after it was given"),
+            ("lots", {"lot_code": "LOT-001", "product_code": "PROD-X", "donor_code": "D-P1",
+                      "process_version": "v1", "manufactured_on": "2025-12-01",
+                      "released_on": "2025-12-10", "status": "rejected"}, "is not released")):
+        r = client.post(f"/api/tables/{table}", headers=h, params={"reason": "correction"},
+                        json=[row])
+        assert r.status_code == 422, r.text
+        assert len(r.json()["problems"]) == 1, r.text
+        (problem,) = r.json()["problems"]
+        assert problem["message"].startswith(
+            "breaks the stored administration of lot 'LOT-001' (given 2026-01-06)")
+        assert words in problem["message"] and problem["row"] == 1
+    r = client.post("/api/tables/shipments", headers=h, params={"reason": "correction"},
+                    json=[ship])
+    assert r.status_code == 201 and r.json()["updated"] == 0
