@@ -275,23 +275,21 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
     ``parsed`` maps table names to :class:`~regmed.registry.validate.ParsedTable`. Products,
     lots, shipments, patients, enrollments and indications of the same import count as if they
     were stored already. Rows whose patient or lot is unknown are left to the reference check.
-    Changes of lots, shipments, patients or enrollments that would break the chain of a stored
-    administration are refused too (:mod:`regmed.registry.custody_changes`).
+    (Changes that would break the chain of a stored administration:
+    :func:`regmed.registry.custody_changes.stored_problems`.)
     """
-    from regmed.registry.custody_changes import stored_problems
-
-    out = stored_problems(session, parsed)
     adm = parsed.get("administrations")
     if adm is None or len(adm.frame) == 0:
-        return out
+        return []
     rows = given_rows(adm, (PSEUDONYM_COLUMN, "lot_code", "administered_on",
-                             "oos_request_documented"))
+                            "oos_request_documented"))
     lots = load_lots(session, (r["lot_code"] for _, r in rows if r.get("lot_code")))
     people = load_recipients(session, (r.get(PSEUDONYM_COLUMN) for _, r in rows))
     overlay_lots(session, lots, parsed)
     overlay_recipients(session, people, parsed)
     stored = _stored_administrations(session, rows) if "oos_request_documented" not in \
         adm.given else {}
+    out: list[Problem] = []
     for row, r in rows:
         lot = lots.get(r.get("lot_code"))
         patient = people.get(r.get(PSEUDONYM_COLUMN))
@@ -388,24 +386,24 @@ def _receipt(v: Mapping[str, Any]) -> Receipt:
 
 
 def overlay_recipients(session: Session, people: dict[Any, Recipient],
-                        parsed: Mapping[str, Any]) -> None:
+                       parsed: Mapping[str, Any]) -> None:
     """Apply this import's patients (site, donor) and enrollments (indication) in place."""
     if "patients" in parsed:
         for _, r in given_rows(parsed["patients"], (PSEUDONYM_COLUMN, "site_code",
-                                                     "donor_code")):
+                                                    "donor_code")):
             key = r.get(PSEUDONYM_COLUMN)
             base = people.get(key) or Recipient(None, None, None)
             people[key] = replace(base, **{k: v for k, v in r.items()
                                            if k in ("site_code", "donor_code")})
     if "enrollments" in parsed:
         rows = given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code",
-                                                   "cohort"))
+                                                  "cohort"))
         product_of = {r[0]: r[1] for r in session.execute(
             select(Indication.indication_code, Product.product_code)
             .join(Product, Product.id == Indication.product_id)).all()}
         if "indications" in parsed:
             for _, r in given_rows(parsed["indications"], ("indication_code",
-                                                            "product_code")):
+                                                           "product_code")):
                 if "product_code" in r:
                     product_of[r.get("indication_code")] = r["product_code"]
         for _, r in rows:

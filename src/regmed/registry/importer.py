@@ -27,6 +27,7 @@ from regmed.registry import custody, rules
 from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
 from regmed.registry.bulk import bulk_insert, max_id
+from regmed.registry.custody_changes import stored_problems
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
@@ -412,6 +413,7 @@ def import_tables(
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
     problems += custody.import_problems(session, parsed)
+    problems += stored_problems(session, parsed)
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys)
