@@ -7,6 +7,7 @@ given 2020-01-25.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,29 @@ def test_changes_that_break_stored_administrations_are_refused(session: Session)
                       actor="site", reason="corrected")
     assert session.scalar(select(func.count()).select_from(reg.Enrollment).where(
         reg.Enrollment.cohort == "treated")) == 2
+
+
+def test_the_record_services_keep_the_chain(session: Session) -> None:
+    """``add_record`` and ``update_record`` (the service layer) apply the same rule."""
+    t = small_tables()
+    t["administrations"] = t["administrations"].iloc[:1]  # P001 was given L1; P002 nothing
+    reg.import_tables(session, t, actor="tester")
+    lots = {lot.lot_code: lot.id for lot in session.scalars(select(reg.Lot))}
+    p002 = session.scalar(select(reg.Patient.id).join(
+        reg.Donor, reg.Donor.id == reg.Patient.donor_id).where(reg.Donor.donor_code == "D2"))
+    adm = reg.Administration(patient_id=p002, lot_id=lots["L1"],
+                             administered_on=dt.date(2020, 1, 25), dose=1.0,
+                             dose_unit="cells", route="intravenous")
+    with pytest.raises(DataError) as err:
+        reg.add_record(adm, session=session, actor="svc")
+    (p,) = err.value.problems
+    assert p.field == "lot_code" and "comes from another donor than the patient" in p.message
+    adm.lot_id = lots["L2"]
+    reg.add_record(adm, session=session, actor="svc")  # P002's own lot: accepted
+    with pytest.raises(DataError) as err:
+        reg.update_record(adm, {"lot_id": lots["L1"]}, session=session, actor="svc",
+                          reason="typo")
+    assert "comes from another donor" in err.value.problems[0].message
+    session.refresh(adm)
+    assert adm.lot_id == lots["L2"]
+    assert reg.verify_audit(session).ok

@@ -15,7 +15,8 @@ An administration of a lot to a patient is accepted only when
 
 :func:`administration_problems` is the rule on plain facts; :func:`import_problems` (the bulk
 importer, with this import's own lots, shipments and patients), :func:`row_problems` (one row
-through :func:`regmed.registry.save_row`, which the web forms and the JSON API use) and
+through :func:`regmed.registry.save_row`, which the web forms and the JSON API use),
+:func:`record_problems` (the record services) and
 :func:`offered_lots` (the lots a site's forms offer) gather the facts and apply it, so the three
 paths say the same thing in the same words.
 """
@@ -54,6 +55,7 @@ __all__ = [
     "load_recipients",
     "import_problems",
     "row_problems",
+    "record_problems",
     "offered_lots",
     "site_lot_codes",
     "overlay_lots",
@@ -432,6 +434,22 @@ def row_problems(session: Session, values: Mapping[str, Any], file: str) -> list
             (pseudonym, code))
     return administration_problems(lot, patient, values.get("administered_on"), oos,
                                    file=file, row=1)
+
+
+def record_problems(session: Session, values: Mapping[str, Any]) -> list[Problem]:
+    """The custody problems of an administration written through the record services
+    (:func:`regmed.registry.add_record`, :func:`regmed.registry.update_record`): ``values`` are
+    its model columns (``patient_id``, ``lot_id``, ``administered_on``,
+    ``oos_request_documented``) as they would be stored."""
+    pseudonym = session.scalar(select(Patient.pseudonym).where(
+        Patient.id == values.get("patient_id")))
+    code = session.scalar(select(Lot.lot_code).where(Lot.id == values.get("lot_id")))
+    lot = load_lots(session, [code]).get(code) if code is not None else None
+    patient = load_recipients(session, [pseudonym]).get(pseudonym) if pseudonym else None
+    if lot is None or patient is None:
+        return []
+    return administration_problems(lot, patient, values.get("administered_on"),
+                                   values.get("oos_request_documented"), file="administrations")
 
 
 def offered_lots(session: Session, patient_id: int) -> list[LotCustody]:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from regmed.errors import DataError, Problem
 from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
+from regmed.registry.custody import record_problems
 from regmed.registry.models import (
     AUDITED_MODELS,
     ROLES,
@@ -137,9 +138,21 @@ def _need_reason(reason: str | None, what: str) -> str:
     return str(reason)
 
 
+def _check_custody(session: Session, table: str, values: Mapping[str, Any]) -> None:
+    """An administration keeps the chain of identity and custody
+    (:mod:`regmed.registry.custody`)."""
+    if table != "administrations":
+        return
+    problems = record_problems(session, values)
+    if problems:
+        raise DataError("administration refused: nothing was written", problems)
+
+
 def add_record(record: Base, *, session: Session, actor: str, reason: str | None = None) -> Base:
-    """Insert ``record`` (a new model instance) and audit it. Returns the flushed record."""
+    """Insert ``record`` (a new model instance) and audit it. Returns the flushed record.
+    An administration must keep the chain of identity and custody."""
     table = _check_audited(record)
+    _check_custody(session, table, _row(record))
     writer = AuditWriter(session, actor)
     session.add(record)
     session.flush()
@@ -177,6 +190,7 @@ def update_record(
     old = _row(record)
     if all(old[k] == v for k, v in changes.items()):
         return record
+    _check_custody(session, table, {**old, **changes})
     writer = AuditWriter(session, actor)
     for k, v in changes.items():
         setattr(record, k, v)
