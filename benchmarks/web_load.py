@@ -22,16 +22,14 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pandas as pd
-from sqlalchemy import text
+from _scratch import scratch_url
 
 import regmed.registry as reg
 
@@ -139,42 +137,27 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--database", default=None, help="PostgreSQL URL (default: SQLite)")
     args = ap.parse_args()
-    tmp = tempfile.TemporaryDirectory()
-    schema = None
-    if args.database:
-        schema = f"regmed_load_{uuid.uuid4().hex[:10]}"
-        admin = reg.make_engine(args.database)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in args.database else "?"
-        url = f"{args.database}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{Path(tmp.name) / 'load.sqlite'}"
-    engine = reg.make_engine(url)
-    proc = None
-    try:
-        reg.upgrade(engine)
-        _seed(engine, args.users)
-        port = _free_port()
-        proc = _serve(url, port, args.workers)
-        times, errors, wall = _run(f"http://127.0.0.1:{port}", args.users, args.requests,
-                                   args.think)
-        proc.terminate()
-        proc.wait(30)
-        with reg.session_scope(engine) as s:
-            check = reg.verify_audit(s)
-            saved = s.query(reg.Assessment).count()
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-        engine.dispose()
-        if schema:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
-        tmp.cleanup()
+    with scratch_url(args.database, "load") as url:
+        engine = reg.make_engine(url)
+        proc = None
+        try:
+            reg.upgrade(engine)
+            _seed(engine, args.users)
+            port = _free_port()
+            proc = _serve(url, port, args.workers)
+            times, errors, wall = _run(f"http://127.0.0.1:{port}", args.users, args.requests,
+                                       args.think)
+            proc.terminate()
+            proc.wait(30)
+            with reg.session_scope(engine) as s:
+                check = reg.verify_audit(s)
+                saved = s.query(reg.Assessment).count()
+        finally:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+            engine.dispose()
     q = statistics.quantiles(times, n=100) if len(times) > 1 else times * 99
-    backend = "postgresql" if schema else "sqlite"
+    backend = "postgresql" if args.database else "sqlite"
     print(f"web_load ({backend}, {args.workers} worker(s)): {args.users} concurrent users x "
           f"{args.requests} saves = {len(times)} requests, think {args.think:g} s, in "
           f"{wall:.1f} s ({len(times) / wall:.0f} saves/s)")

@@ -58,6 +58,11 @@ def test_shortfall_states_achieved_power(demo_registry, tmp_path: Path) -> None:
     assert doc["verdict"]["overall"] == "not_met"
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f"{power['achieved_power']:.0%}" in html or "achieved" in html.lower()
+    # the lock's signature manifestation: printed name, signing user, time, meaning
+    plan = doc["meta"]["plan"]
+    assert (plan["signer"], plan["signed_as"], plan["signature_meaning"]) == (
+        "Tester", "Tester", "approved")
+    assert plan["locked_at"] in html and "Tester (Tester) — meaning: approved" in html
 
 
 def test_stored_evaluation_reproduces_and_rerenders(demo_registry, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ disagreeing reviews and a consensus (E).
 from __future__ import annotations
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import regmed.registry as reg
@@ -71,4 +72,67 @@ def test_an_assessment_changed_by_import_reopens_its_adjudication(session: Sessi
     again = again[again["assessment_ref"] == "A1"]
     reg.import_tables(session, {"adjudications": again}, actor="cac", reason="re-review")
     assert _final(session) == {"A1": "D", "A3": "E"}
+    assert reg.verify_audit(session).ok
+
+
+def _reopen_events(session: Session) -> list[tuple[str, str, str, str]]:
+    return [(e["table"], e["record_key"], e["action"], e["reason"])
+            for table in ("adjudications", "adjudication_assignments")
+            for e in reg.audit_log(session, table) if e["action"] != "insert"]
+
+
+def _seeded(session: Session) -> None:
+    t = small_tables()
+    t["adjudications"] = _adjudications()
+    reg.import_tables(session, t, actor="tester")
+
+
+WHY = "reopened for re-review: the assessment changed (re-examined)"
+
+
+def test_every_path_audits_the_reopening_alike(session: Session) -> None:
+    """Import, save_row (web forms, API) and update_record (services) write the same events:
+    one ``reopen`` per verdict set aside, none again while the verdicts are set aside already."""
+    _seeded(session)
+    changed = small_tables()["assessments"]
+    changed.loc[1, "value_text"] = "D"  # A1: two agreeing verdicts
+    changed.loc[3, "value_text"] = "C"  # A3: two verdicts and a consensus
+    reg.import_tables(session, {"assessments": changed}, actor="site", reason="re-examined")
+    assert _reopen_events(session) == [
+        ("adjudications", f"{ref}:{who}", "reopen", WHY)
+        for ref, who in (("A1", "r1"), ("A1", "r2"), ("A3", "r1"), ("A3", "r2"), ("A3", "chair"))]
+    # the same change again, by another path: nothing is current any more, nothing reopens
+    a1 = session.execute(select(reg.Assessment).where(
+        reg.Assessment.assessment_ref == "A1")).scalar_one()
+    reg.update_record(a1, {"value_text": "E"}, session=session, actor="svc", reason="typo")
+    assert len(_reopen_events(session)) == 5
+    # a re-review makes A1 current again; update_record then reopens it
+    again = _adjudications("2020-07-15")
+    reg.import_tables(session, {"adjudications": again[again["assessment_ref"] == "A1"]},
+                      actor="cac", reason="re-review")
+    assert _final(session) == {"A1": "D"}
+    reg.update_record(a1, {"value_text": "B"}, session=session, actor="svc",
+                      reason="re-examined")
+    assert _reopen_events(session)[-2:] == [
+        ("adjudications", "A1:r1", "reopen", WHY), ("adjudications", "A1:r2", "reopen", WHY)]
+    assert _final(session) == {}
+    # save_row, the path of the web forms and the API
+    again = _adjudications("2020-07-20")
+    reg.import_tables(session, {"adjudications": again[again["assessment_ref"] == "A1"]},
+                      actor="cac", reason="re-review")
+    row = export_frames(session)["assessments"].set_index("assessment_ref").loc["A1"]
+    values = {**{k: (None if pd.isna(v) else v) for k, v in row.items()},
+              "assessment_ref": "A1", "value_text": "C"}
+    assert reg.save_row(session, "assessments", values, actor="inv",
+                        reason="re-examined").action == "update"
+    assert _reopen_events(session)[-2:] == [
+        ("adjudications", "A1:r1", "reopen", WHY), ("adjudications", "A1:r2", "reopen", WHY)]
+    assert _final(session) == {}
+    # a change of A0 sets aside its one (pending) verdict
+    n = len(_reopen_events(session))
+    changed = small_tables()["assessments"]
+    changed.loc[0, "assessor"] = "dr_y"  # A0: one review only
+    reg.import_tables(session, {"assessments": changed.iloc[[0]]}, actor="site",
+                      reason="re-examined")
+    assert len(_reopen_events(session)) == n + 1  # A0's single (pending) verdict
     assert reg.verify_audit(session).ok

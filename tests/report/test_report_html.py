@@ -214,3 +214,18 @@ def test_sparse_document_still_renders(doc):
     page = Page(render_html(d, lang="ja"))
     assert page.figure_images() == {}
     assert page.find("table", id="verdict-table")
+
+
+def test_plan_signature_manifestation(doc):
+    """The lock's signature: printed name, the signing user, the time and the meaning."""
+    d = small(doc)
+    d["meta"]["plan"].update(signer="Hanako Sato", signed_as="hsato",
+                             locked_at="2026-01-05T09:30:00+00:00",
+                             signature_meaning="approved")
+    for lang, words in (("en", "Hanako Sato (hsato) — meaning: approved"),
+                        ("ja", "Hanako Sato (hsato) — 署名の意味: approved")):
+        page = Page(render_html(d, lang=lang))
+        assert words in page.text
+        assert "2026-01-05T09:30:00+00:00" in page.text
+    del d["meta"]["plan"]["signature_meaning"], d["meta"]["plan"]["signed_as"]
+    assert "meaning" not in Page(render_html(d, lang="en")).text

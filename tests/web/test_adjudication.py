@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ import regmed.registry as reg
 from regmed.registry.plans import lock_plan
 from regmed.web import cohen_kappa, fleiss_kappa
 
-from .conftest import PASSWORD, lockable_example_text, login
+from .conftest import KEY, PASSWORD, lockable_example_text, login
 
 REF = Path(__file__).parents[1] / "reference" / "web"
 
@@ -231,6 +232,8 @@ def test_a_changed_assessment_reopens_its_adjudication(client: TestClient) -> No
                                               "limit": 1000}).json()
     assert [e["reason"] for e in events if e["action"] == "update"] == [
         "reopened for re-review: the assessment changed (re-examined)"] * 2
+    assert _reopened_verdicts(client) == [("S01-P1-d49:adj1", REOPENED),
+                                          ("S01-P1-d49:adj2", REOPENED)]
     h1, g1 = _seeded(client, "adj1")
     view = client.get(f"/api/adjudications/{g1}").json()
     assert (view["state"], view["reopened"], view["my_verdict"]) == ("pending", True, None)
@@ -240,6 +243,47 @@ def test_a_changed_assessment_reopens_its_adjudication(client: TestClient) -> No
     assert (v["state"], v["final"], v["reopened"]) == ("complete", "B", False)
     login(client, "stat")
     assert client.get("/api/dashboard").json()["adjudications"]["reopened"] == []
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        assert reg.verify_audit(s).ok
+
+
+REOPENED = "reopened for re-review: the assessment changed (re-examined)"
+
+
+def _reopened_verdicts(client: TestClient) -> list[tuple[str, str]]:
+    events = client.get("/api/audit", params={"table": "adjudications", "limit": 1000}).json()
+    return [(e["record_key"], e["reason"]) for e in events if e["action"] == "reopen"]
+
+
+def test_an_assessment_changed_by_import_reopens_as_through_the_web(
+    client: TestClient,
+) -> None:
+    """``regmed import`` changing an adjudicated assessment: the dashboard shows the event
+    reopened and the audit trail has the same reopening events as a change through the web."""
+    for who in ("adj1", "adj2"):
+        h, g = _seeded(client, who)
+        assert _verdict(client, h, g, "B").status_code == 200
+    aid = _s01_assessment(client)
+    row = {"assessment_ref": "S01-P1-d49", "site_code": "S01", "patient_ref": "P1",
+           "endpoint": "ais_grade", "visit": "day49", "assessed_on": "2026-02-19",
+           "value_text": "D", "assessor": "Dr. Treating",
+           "assessor_role": "treating_physician", "blinded": False}
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        reg.import_tables(s, {"assessments": pd.DataFrame([row])}, actor="site-import",
+                          reason="re-examined", key=KEY)
+    login(client, "stat")
+    d = client.get("/api/dashboard").json()["adjudications"]
+    assert [(e["assessment_id"], e["state"]) for e in d["reopened"]] == [(aid, "pending")]
+    login(client, "admin")
+    assert _reopened_verdicts(client) == [("S01-P1-d49:adj1", REOPENED),
+                                          ("S01-P1-d49:adj2", REOPENED)]
+    events = client.get("/api/audit", params={"table": "adjudication_assignments",
+                                              "limit": 1000}).json()
+    assert [(e["record_key"], e["actor"], e["reason"]) for e in events
+            if e["action"] == "update"] == [("S01-P1-d49:adj1", "site-import", REOPENED),
+                                            ("S01-P1-d49:adj2", "site-import", REOPENED)]
+    h1, g1 = _seeded(client, "adj1")
+    assert client.get(f"/api/adjudications/{g1}").json()["reopened"] is True
     with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
         assert reg.verify_audit(s).ok
 
@@ -254,3 +298,51 @@ def test_assignment_needs_the_plans_number_of_adjudicators(client: TestClient) -
     r = client.post(f"/api/assessments/{a}/assignments", headers=h,
                     json={"reviewers": ["adj1", "inv1"]})
     assert r.status_code == 422 and "not an active adjudicator" in r.text
+
+
+def _analysed(client: TestClient, plan_reviewers: int) -> dict[str, str]:
+    """The final verdicts the analysis reads (what ``extract`` hands to the derivation)."""
+    from regmed.registry.adjudicated import final_verdicts
+    from regmed.registry.extract import _mark_stale
+    from regmed.registry.io import export_frames
+
+    with reg.session_scope(client.app.state.engine) as s:  # type: ignore[attr-defined]
+        frame = _mark_stale(s, export_frames(s)["adjudications"])
+    out = final_verdicts(frame, plan_reviewers)
+    return dict(zip(out["assessment_ref"], out["value_text"], strict=True))
+
+
+def test_the_plans_number_of_reviewers_and_only_complete_events_reach_the_analysis(
+    app: Any,
+) -> None:
+    """A plan asking for 3 reviewers: two agreeing verdicts leave the event pending (the
+    analysis keeps the site's value), the third completes it; the third reviewer sees nothing
+    of the others until their own verdict is in."""
+    _lock(app, "{reviewers: 3}")
+    client = TestClient(app)
+    aid = _s01_assessment(client)
+    h = login(client, "stat")
+    pending = client.get("/api/dashboard").json()["adjudications"]["pending"]
+    assert {(e["assessment_id"], e["reviews_needed"]) for e in pending} == {
+        (aid, 3), (aid + 1, 3)}
+    r = client.post(f"/api/assessments/{aid}/assignments", headers=h,
+                    json={"reviewers": ["adj3"]})
+    assert r.status_code == 201, r.text
+    for who in ("adj1", "adj2"):
+        hh, g = _seeded(client, who)
+        v = _verdict(client, hh, g, "B").json()
+    assert (v["state"], v["final"], v["other_verdicts"]) == ("pending", None, [])
+    assert _analysed(client, 3) == {}
+    h3 = login(client, "adj3")
+    (g3,) = [a["assignment_id"] for a in client.get("/api/adjudications").json()
+             if a["endpoint"] == "ais_grade" and a["reviews_needed"] == 3
+             and a["reviews_done"] == 2]
+    view = client.get(f"/api/adjudications/{g3}").json()
+    assert (view["other_verdicts"], view["final"], view["consensus"]) == ([], None, None)
+    page = client.get("/adjudication").text
+    assert "final" not in page and "B, B" not in page and "Dr. Treating" not in page
+    v = _verdict(client, h3, g3, "B").json()
+    assert (v["state"], v["final"], v["other_verdicts"]) == ("complete", "B", ["B", "B"])
+    assert "final B" in client.get("/adjudication").text
+    assert _analysed(client, 3) == {"S01-P1-d49": "B"}
+    assert _analysed(client, 4) == {}  # the same verdicts under a plan asking for 4

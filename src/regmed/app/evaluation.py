@@ -96,7 +96,7 @@ def run_evaluation(
     from regmed.plan import compile_specs, load_plan, require_locked
     from regmed.registry.extract import extract, load_evaluation, store_evaluation
     from regmed.registry.opening import open_registry
-    from regmed.registry.plans import get_plan_version, plan_lock_record
+    from regmed.registry.plans import get_plan_version, plan_lock_record, plan_signature
 
     say = progress or (lambda _label: None)
     check_writable(out)  # before anything is stored: a retry must not store another evaluation
@@ -122,10 +122,11 @@ def run_evaluation(
         model = load_plan(text, file=str(path) if record is None else name)
         say("extracting study data")
         data = extract(session, model)
-        info = {"name": name, "version": record.version if record else "unlocked",
-                "sha256": status.sha256,
-                "locked_at": record.locked_at.isoformat() if record and record.locked_at
-                else None, "signer": record.signer if record else None}
+        info: dict[str, Any] = {"name": name,
+                                "version": record.version if record else "unlocked",
+                                "sha256": status.sha256, "locked_at": None, "signer": None}
+        if record is not None:  # the lock's signature manifestation: name, time, meaning
+            info.update(plan_signature(session, record))
 
         specs = compile_specs(model, file=str(path) if record is None else name)
         evaluation = evaluate(model, data, specs=specs, plan_info=info,

@@ -92,8 +92,10 @@ class PlanInfo(TypedDict):
     """The locked evaluation plan the evaluation ran under.
 
     ``sha256`` is the lock hash of the plan file; ``locked_at`` an ISO 8601 time; ``signer``
-    the person who locked it. ``objective``, ``design`` and ``endpoints`` are free text for the
-    plan summary (one line each), written by the workflow from the plan.
+    the person who locked it (printed name), ``signed_as`` the registry user who signed and
+    ``signature_meaning`` what the signature means (``approved``). ``objective``, ``design``
+    and ``endpoints`` are free text for the plan summary (one line each), written by the
+    workflow from the plan.
     """
 
     name: str
@@ -103,6 +105,8 @@ class PlanInfo(TypedDict):
     signer: str | None
     product: str
     indication: str
+    signed_as: NotRequired[str | None]
+    signature_meaning: NotRequired[str]
     objective: NotRequired[str]
     design: NotRequired[str]
     endpoints: NotRequired[list[str]]

@@ -19,7 +19,12 @@ from regmed.errors import DataError, Problem
 from regmed.registry.audit import AuditWriter, canonical_json
 from regmed.registry.models import User
 from regmed.registry.passwords import password_problems
-from regmed.registry.services import hash_password, update_record, verify_password
+from regmed.registry.services import (
+    UNKNOWN_USER_HASH,
+    hash_password,
+    update_record,
+    verify_password,
+)
 from regmed.registry.web_models import UserTotp, WebSession
 
 __all__ = ["get_user", "set_password", "end_sessions", "check_totp", "authenticate",
@@ -116,7 +121,9 @@ def authenticate(session: Session, username: str, password: str, otp: str | None
         One message for an unknown user, a wrong password or code (they are not told apart).
     """
     user = session.execute(select(User).where(User.username == username)).scalar()
-    ok = (user is not None and user.active and verify_password(password, user.password_hash))
+    usable = user is not None and user.active and bool(user.password_hash)
+    stored = user.password_hash if usable and user is not None else None
+    ok = verify_password(password, stored or UNKNOWN_USER_HASH) and usable  # equal time
     if ok and user is not None:
         ok = check_totp(session, user, otp, time.time() if now is None else now) is not False
     if not ok or user is None:

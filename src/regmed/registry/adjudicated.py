@@ -5,7 +5,8 @@ An event (an assessment) is reviewed independently by ``reviewers`` adjudicators
 verdicts are in and they agree (the verdict is theirs), or when they disagree and a current
 consensus verdict settles it. A verdict is *current* when it was written after the last change
 of its assessment: the audit trail orders both, whatever path wrote them (web, import,
-service), so a changed assessment reopens its adjudication until it is reviewed again. Only
+service), so a changed assessment reopens its adjudication until it is reviewed again; every
+path that changes an assessment also audits the reopening itself (:func:`add_reopenings`). Only
 complete adjudications replace the site's value in the analysis
 (:func:`regmed.registry.extract`).
 
@@ -38,7 +39,8 @@ __all__ = [
     "verdict_choices",
     "stale_adjudications",
     "final_verdicts",
-    "record_reopening",
+    "add_reopenings",
+    "REOPEN",
 ]
 
 #: Coded reasons of an independent verdict (code → English label).
@@ -55,6 +57,8 @@ CONSENSUS_REASONS: dict[str, str] = {
     "committee_discussion": "agreed in the committee's discussion",
     "protocol_rule": "decided by a rule of the protocol",
 }
+#: Audit action of a verdict set aside because its assessment changed.
+REOPEN = "reopen"
 #: Coded verdicts of categorical endpoints that need no plan entry.
 DEFAULT_CATEGORIES: dict[str, tuple[str, ...]] = {"ais_grade": ("A", "B", "C", "D", "E")}
 
@@ -141,6 +145,8 @@ def _last_seq(session: Session, table: str, ids: Iterable[int] | None,
         AuditEvent.table_name == table)
     if action is not None:
         q = q.where(AuditEvent.action == action)
+    else:  # a reopening sets a verdict aside; it does not write it again
+        q = q.where(AuditEvent.action != REOPEN)
     if ids is not None:
         wanted = sorted(set(ids))
         if not wanted:
@@ -199,30 +205,57 @@ def final_verdicts(adjudications: pd.DataFrame | None, reviewers: int) -> pd.Dat
     return out.reset_index(drop=True)
 
 
-def record_reopening(session: Session, actor: str, assessment_id: int, reason: str | None
-                     ) -> int:
-    """Record that a change of an adjudicated assessment reopened its adjudication: one audit
-    event per assignment (the verdicts themselves are set aside by :func:`stale_adjudications`,
-    whatever path changed the assessment). Returns the number of events written."""
-    from regmed.registry.audit import AuditWriter, canonical_json
+def add_reopenings(session: Session, writer: Any, assessment_ids: Iterable[int],
+                   reason: str | None) -> int:
+    """Append to ``writer`` the audit events of the adjudications a change reopens.
+
+    Called by every path that changes stored assessments (:func:`regmed.registry.import_tables`,
+    :func:`regmed.registry.save_row`, :func:`regmed.registry.update_record`) with the ids it
+    changed, *before* ``writer`` flushes the assessments' own update events. For every verdict
+    that was current until now it appends a ``reopen`` event on the verdict (``adjudications``,
+    old and new values the verdict as it stands: it is set aside, not changed; the verdicts
+    themselves are set aside by :func:`stale_adjudications`, which skips these events), and an
+    ``update`` event on every assignment of a reopened event (its adjudicators review again).
+    Returns the number of events appended.
+    """
+    from regmed.registry.audit import audit_values, canonical_json
     from regmed.registry.models import Assessment, User
     from regmed.registry.web_models import AdjudicationAssignment
 
-    if not session.execute(select(Adjudication.id).where(
-            Adjudication.assessment_id == assessment_id).limit(1)).first():
-        return 0
-    ref = session.execute(select(Assessment.assessment_ref).where(
-        Assessment.id == assessment_id)).scalar_one()
-    rows = session.execute(
-        select(AdjudicationAssignment.id, AdjudicationAssignment.kind, User.username)
-        .join(User, User.id == AdjudicationAssignment.user_id)
-        .where(AdjudicationAssignment.assessment_id == assessment_id)
-        .order_by(AdjudicationAssignment.id)).all()
-    writer = AuditWriter(session, actor)
-    for rid, kind, username in rows:
-        writer.add("adjudication_assignments", int(rid), f"{ref}:{username}", "update", None,
-                   canonical_json({"assessment_id": assessment_id, "kind": kind,
-                                   "reopened": True}),
-                   f"reopened for re-review: the assessment changed ({reason or 'no reason'})")
-    writer.flush()
-    return len(rows)
+    why = f"reopened for re-review: the assessment changed ({reason or 'no reason'})"
+    t = Adjudication.__table__
+    n = 0
+    ids = sorted({int(i) for i in assessment_ids})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        verdicts = [dict(r) for r in session.execute(
+            select(t, Assessment.assessment_ref.label("_ref"))
+            .join(Assessment, Assessment.id == t.c.assessment_id)
+            .where(t.c.assessment_id.in_(chunk)).order_by(t.c.id)).mappings()]
+        if not verdicts:
+            continue
+        stale = stale_adjudications(session, chunk)
+        reopened: dict[int, str] = {}
+        for v in verdicts:
+            if v["id"] in stale:
+                continue
+            ref = v.pop("_ref")
+            values = canonical_json(audit_values("adjudications", v))
+            writer.add("adjudications", int(v["id"]), f"{ref}:{v['reviewer']}", REOPEN,
+                       values, values, why)
+            reopened[int(v["assessment_id"])] = ref
+            n += 1
+        if not reopened:
+            continue
+        for rid, aid, kind, username in session.execute(
+            select(AdjudicationAssignment.id, AdjudicationAssignment.assessment_id,
+                   AdjudicationAssignment.kind, User.username)
+            .join(User, User.id == AdjudicationAssignment.user_id)
+            .where(AdjudicationAssignment.assessment_id.in_(sorted(reopened)))
+            .order_by(AdjudicationAssignment.id)).all():
+            writer.add("adjudication_assignments", int(rid), f"{reopened[aid]}:{username}",
+                       "update", None,
+                       canonical_json({"assessment_id": int(aid), "kind": kind,
+                                       "reopened": True}), why)
+            n += 1
+    return n

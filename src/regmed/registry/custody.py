@@ -3,6 +3,7 @@
 An administration of a lot to a patient is accepted only when
 
 * the lot is of the product of the patient's indication;
+* the patient is not enrolled in a control cohort (``CONTROL_COHORTS``);
 * for an autologous product, the lot comes from the patient's own donor (``patients.donor_code``
   names the donor the patient is; a lot without a donor, or a patient without one, is refused);
 * the lot is released (``released`` or ``released_oos``; an out-of-specification lot only with
@@ -14,7 +15,8 @@ An administration of a lot to a patient is accepted only when
 
 :func:`administration_problems` is the rule on plain facts; :func:`import_problems` (the bulk
 importer, with this import's own lots, shipments and patients), :func:`row_problems` (one row
-through :func:`regmed.registry.save_row`, which the web forms and the JSON API use) and
+through :func:`regmed.registry.save_row`, which the web forms and the JSON API use),
+:func:`record_problems` (the record services) and
 :func:`offered_lots` (the lots a site's forms offer) gather the facts and apply it, so the three
 paths say the same thing in the same words.
 """
@@ -44,6 +46,7 @@ from regmed.registry.models import (
 )
 
 __all__ = [
+    "CONTROL_COHORTS",
     "Receipt",
     "LotCustody",
     "Recipient",
@@ -52,10 +55,16 @@ __all__ = [
     "load_recipients",
     "import_problems",
     "row_problems",
+    "record_problems",
     "offered_lots",
     "site_lot_codes",
+    "overlay_lots",
+    "overlay_recipients",
+    "given_rows",
 ]
 
+#: Cohorts whose patients receive no lot of the product.
+CONTROL_COHORTS = ("concurrent_control", "external_control", "historical_control")
 #: Lot statuses that may be given (``released_oos`` only with a documented request).
 GIVABLE = ("released", "released_oos")
 
@@ -89,11 +98,13 @@ class LotCustody:
 
 @dataclass(frozen=True)
 class Recipient:
-    """What the rule needs to know of a patient: site, own donor, product of the indication."""
+    """What the rule needs to know of a patient: site, own donor, product of the indication
+    and the cohort the patient is enrolled in."""
 
     site_code: str | None
     donor_code: str | None
     product_code: str | None
+    cohort: str | None = None
 
 
 def _receipt_problems(lot: LotCustody, r: Receipt) -> list[str]:
@@ -144,6 +155,9 @@ def administration_problems(
     def problem(message: str, field: str = "lot_code") -> None:
         out.append(Problem(f"lot {code!r} {message}", file=file, row=row, field=field))
 
+    if patient.cohort in CONTROL_COHORTS:
+        problem(f"cannot be given to a patient enrolled in the {patient.cohort} cohort (a "
+                "control patient receives no lot of the product)")
     if patient.product_code is not None and lot.product_code != patient.product_code:
         problem(f"is of product {lot.product_code!r}, not of the product of the patient's "
                 f"indication ({patient.product_code!r})")
@@ -228,7 +242,8 @@ def load_recipients(session: Session, pseudonyms: Iterable[Any]) -> dict[Any, Re
     out: dict[Any, Recipient] = {}
     for chunk in _chunks(pseudonyms):
         rows = session.execute(
-            select(Patient.pseudonym, Site.site_code, Donor.donor_code, Product.product_code)
+            select(Patient.pseudonym, Site.site_code, Donor.donor_code, Product.product_code,
+                   Enrollment.cohort)
             .join(Site, Site.id == Patient.site_id)
             .outerjoin(Donor, Donor.id == Patient.donor_id)
             .outerjoin(Enrollment, Enrollment.patient_id == Patient.id)
@@ -241,7 +256,7 @@ def load_recipients(session: Session, pseudonyms: Iterable[Any]) -> dict[Any, Re
     return out
 
 
-def _given_rows(p: Any, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
+def given_rows(p: Any, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
     """(1-based row, values of the given ``columns``) of a parsed table."""
     f = p.frame
     cols = [c for c in columns if c in f and (c in p.given or c == PSEUDONYM_COLUMN)]
@@ -262,16 +277,18 @@ def import_problems(session: Session, parsed: Mapping[str, Any]) -> list[Problem
     ``parsed`` maps table names to :class:`~regmed.registry.validate.ParsedTable`. Products,
     lots, shipments, patients, enrollments and indications of the same import count as if they
     were stored already. Rows whose patient or lot is unknown are left to the reference check.
+    (Changes that would break the chain of a stored administration:
+    :func:`regmed.registry.custody_changes.stored_problems`.)
     """
     adm = parsed.get("administrations")
     if adm is None or len(adm.frame) == 0:
         return []
-    rows = _given_rows(adm, (PSEUDONYM_COLUMN, "lot_code", "administered_on",
-                             "oos_request_documented"))
+    rows = given_rows(adm, (PSEUDONYM_COLUMN, "lot_code", "administered_on",
+                            "oos_request_documented"))
     lots = load_lots(session, (r["lot_code"] for _, r in rows if r.get("lot_code")))
     people = load_recipients(session, (r.get(PSEUDONYM_COLUMN) for _, r in rows))
-    _overlay_lots(session, lots, parsed)
-    _overlay_recipients(session, people, parsed)
+    overlay_lots(session, lots, parsed)
+    overlay_recipients(session, people, parsed)
     stored = _stored_administrations(session, rows) if "oos_request_documented" not in \
         adm.given else {}
     out: list[Problem] = []
@@ -309,14 +326,15 @@ _PRODUCT_FIELDS = {"type": "product_type", "receipt_min_temp_c": "min_temp_c",
                    "max_time_out_of_storage_min": "max_time_out_min"}
 
 
-def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
-                  parsed: Mapping[str, Any]) -> None:
+def overlay_lots(session: Session, lots: dict[Any, LotCustody],
+                 parsed: Mapping[str, Any]) -> None:
     """Apply this import's lots, products and shipments to ``lots`` (in place)."""
     wanted = set(lots)
-    adm = parsed["administrations"]
-    wanted |= {c for c in adm.frame["lot_code"] if c is not None}
+    adm = parsed.get("administrations")
+    if adm is not None:
+        wanted |= {c for c in adm.frame["lot_code"] if c is not None}
     if "lots" in parsed:
-        for _, r in _given_rows(parsed["lots"], ("lot_code", *_LOT_FIELDS)):
+        for _, r in given_rows(parsed["lots"], ("lot_code", *_LOT_FIELDS)):
             code = r.get("lot_code")
             if code not in wanted:
                 continue
@@ -337,7 +355,7 @@ def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
                 lots[code] = replace(lots[code], **dict(zip(_PRODUCT_FIELDS.values(),
                                                             stored[pc], strict=True)))
     if "products" in parsed:
-        for _, r in _given_rows(parsed["products"], ("product_code", *_PRODUCT_FIELDS)):
+        for _, r in given_rows(parsed["products"], ("product_code", *_PRODUCT_FIELDS)):
             for code, lot in lots.items():
                 if lot.product_code == r.get("product_code"):
                     lots[code] = replace(lot, **{_PRODUCT_FIELDS[k]: v for k, v in r.items()
@@ -348,7 +366,7 @@ def _overlay_lots(session: Session, lots: dict[Any, LotCustody],
 
 def _overlay_shipments(session: Session, lots: dict[Any, LotCustody], p: Any) -> None:
     """The lots' receipts: stored shipments, replaced or added to by this import's (by code)."""
-    rows = [r for _, r in _given_rows(p, _SHIPMENT_COLUMNS)]
+    rows = [r for _, r in given_rows(p, _SHIPMENT_COLUMNS)]
     merged: dict[Any, dict[str, Any]] = {}
     for column, keys in ((Lot.lot_code, list(lots)),
                          (Shipment.shipment_code, [r.get("shipment_code") for r in rows])):
@@ -369,24 +387,25 @@ def _receipt(v: Mapping[str, Any]) -> Receipt:
                    v.get("time_out_of_storage_min"), v.get("deviation_reference"))
 
 
-def _overlay_recipients(session: Session, people: dict[Any, Recipient],
-                        parsed: Mapping[str, Any]) -> None:
+def overlay_recipients(session: Session, people: dict[Any, Recipient],
+                       parsed: Mapping[str, Any]) -> None:
     """Apply this import's patients (site, donor) and enrollments (indication) in place."""
     if "patients" in parsed:
-        for _, r in _given_rows(parsed["patients"], (PSEUDONYM_COLUMN, "site_code",
-                                                     "donor_code")):
+        for _, r in given_rows(parsed["patients"], (PSEUDONYM_COLUMN, "site_code",
+                                                    "donor_code")):
             key = r.get(PSEUDONYM_COLUMN)
             base = people.get(key) or Recipient(None, None, None)
             people[key] = replace(base, **{k: v for k, v in r.items()
                                            if k in ("site_code", "donor_code")})
     if "enrollments" in parsed:
-        rows = _given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code"))
+        rows = given_rows(parsed["enrollments"], (PSEUDONYM_COLUMN, "indication_code",
+                                                  "cohort"))
         product_of = {r[0]: r[1] for r in session.execute(
             select(Indication.indication_code, Product.product_code)
             .join(Product, Product.id == Indication.product_id)).all()}
         if "indications" in parsed:
-            for _, r in _given_rows(parsed["indications"], ("indication_code",
-                                                            "product_code")):
+            for _, r in given_rows(parsed["indications"], ("indication_code",
+                                                           "product_code")):
                 if "product_code" in r:
                     product_of[r.get("indication_code")] = r["product_code"]
         for _, r in rows:
@@ -394,6 +413,8 @@ def _overlay_recipients(session: Session, people: dict[Any, Recipient],
             if key in people and "indication_code" in r:
                 people[key] = replace(people[key],
                                       product_code=product_of.get(r["indication_code"]))
+            if key in people and "cohort" in r:
+                people[key] = replace(people[key], cohort=r["cohort"])
 
 
 def row_problems(session: Session, values: Mapping[str, Any], file: str) -> list[Problem]:
@@ -413,6 +434,22 @@ def row_problems(session: Session, values: Mapping[str, Any], file: str) -> list
             (pseudonym, code))
     return administration_problems(lot, patient, values.get("administered_on"), oos,
                                    file=file, row=1)
+
+
+def record_problems(session: Session, values: Mapping[str, Any]) -> list[Problem]:
+    """The custody problems of an administration written through the record services
+    (:func:`regmed.registry.add_record`, :func:`regmed.registry.update_record`): ``values`` are
+    its model columns (``patient_id``, ``lot_id``, ``administered_on``,
+    ``oos_request_documented``) as they would be stored."""
+    pseudonym = session.scalar(select(Patient.pseudonym).where(
+        Patient.id == values.get("patient_id")))
+    code = session.scalar(select(Lot.lot_code).where(Lot.id == values.get("lot_id")))
+    lot = load_lots(session, [code]).get(code) if code is not None else None
+    patient = load_recipients(session, [pseudonym]).get(pseudonym) if pseudonym else None
+    if lot is None or patient is None:
+        return []
+    return administration_problems(lot, patient, values.get("administered_on"),
+                                   values.get("oos_request_documented"), file="administrations")
 
 
 def offered_lots(session: Session, patient_id: int) -> list[LotCustody]:

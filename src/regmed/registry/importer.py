@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry import custody, rules
+from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
 from regmed.registry.bulk import bulk_insert, max_id
+from regmed.registry.custody_changes import stored_problems
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
@@ -411,6 +413,7 @@ def import_tables(
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
     problems += custody.import_problems(session, parsed)
+    problems += stored_problems(session, parsed)
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys)
@@ -583,6 +586,8 @@ def _update(
             reason,
         )
     session.execute(update(tmap.model), params)
+    if table == "assessments":  # their adjudications go back to the adjudicators
+        add_reopenings(session, writer, rids, reason)
 
 
 def _given_db_columns(p: ParsedTable) -> list[str]:

@@ -19,7 +19,11 @@ from regmed.plan import Plan, compile_specs, load_plan, plan_sha256
 from regmed.registry.models import PlanVersion
 from regmed.registry.services import add_record
 
-__all__ = ["lock_plan", "get_plan_version", "plan_history", "plan_lock_record", "plan_of"]
+__all__ = ["lock_plan", "get_plan_version", "plan_history", "plan_lock_record", "plan_of",
+           "plan_signature", "LOCK_MEANING"]
+
+#: The meaning of the signature a lock (or an amendment) carries: the signer approves the plan.
+LOCK_MEANING = "approved"
 
 
 def _latest(session: Session, name: str) -> PlanVersion | None:
@@ -116,6 +120,21 @@ def plan_lock_record(record: PlanVersion) -> dict[str, Any]:
     return {"name": record.name, "version": record.version, "sha256": record.sha256,
             "locked_at": record.locked_at.isoformat() if record.locked_at else None,
             "signer": record.signer, "reason": record.reason}
+
+
+def plan_signature(session: Session, record: PlanVersion) -> dict[str, Any]:
+    """The signature manifestation of a lock (21 CFR 11.50): ``signer`` (printed name),
+    ``signed_as`` (the registry user who signed: the actor of the lock's audit event),
+    ``locked_at`` (the time) and ``signature_meaning`` (:data:`LOCK_MEANING`)."""
+    from regmed.registry.models import AuditEvent
+
+    actor = session.scalar(
+        select(AuditEvent.actor).where(AuditEvent.table_name == "plan_versions",
+                                       AuditEvent.record_id == record.id,
+                                       AuditEvent.action == "insert").limit(1))
+    return {"signer": record.signer, "signed_as": actor,
+            "locked_at": record.locked_at.isoformat() if record.locked_at else None,
+            "signature_meaning": LOCK_MEANING}
 
 
 def count_plans(session: Session) -> int:

@@ -28,7 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
+from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
+from regmed.registry.custody import record_problems
 from regmed.registry.models import (
     AUDITED_MODELS,
     ROLES,
@@ -53,6 +55,7 @@ __all__ = [
     "list_users",
     "hash_password",
     "verify_password",
+    "UNKNOWN_USER_HASH",
 ]
 
 _SINGLE_KEYS = {
@@ -135,9 +138,21 @@ def _need_reason(reason: str | None, what: str) -> str:
     return str(reason)
 
 
+def _check_custody(session: Session, table: str, values: Mapping[str, Any]) -> None:
+    """An administration keeps the chain of identity and custody
+    (:mod:`regmed.registry.custody`)."""
+    if table != "administrations":
+        return
+    problems = record_problems(session, values)
+    if problems:
+        raise DataError("administration refused: nothing was written", problems)
+
+
 def add_record(record: Base, *, session: Session, actor: str, reason: str | None = None) -> Base:
-    """Insert ``record`` (a new model instance) and audit it. Returns the flushed record."""
+    """Insert ``record`` (a new model instance) and audit it. Returns the flushed record.
+    An administration must keep the chain of identity and custody."""
     table = _check_audited(record)
+    _check_custody(session, table, _row(record))
     writer = AuditWriter(session, actor)
     session.add(record)
     session.flush()
@@ -175,6 +190,7 @@ def update_record(
     old = _row(record)
     if all(old[k] == v for k, v in changes.items()):
         return record
+    _check_custody(session, table, {**old, **changes})
     writer = AuditWriter(session, actor)
     for k, v in changes.items():
         setattr(record, k, v)
@@ -189,6 +205,8 @@ def update_record(
         canonical_json(audit_values(table, new)),
         reason,
     )
+    if table == "assessments":  # its adjudication goes back to the adjudicators
+        add_reopenings(session, writer, [int(old["id"])], reason)
     writer.flush()
     return record
 
@@ -205,6 +223,13 @@ def delete_record(record: Base, *, session: Session, actor: str, reason: str | N
     old_json = canonical_json(audit_values(table, old))
     writer.add(table, int(old["id"]), key, "delete", old_json, None, reason)
     writer.flush()
+
+
+#: A :func:`hash_password` hash of a random, forgotten password, with the parameters users'
+#: hashes have: verified for an unknown or inactive user, so that the time a check takes does
+#: not tell user names apart.
+UNKNOWN_USER_HASH = (
+    "scrypt$16384$8$1$3Lh924R1AiJE6LWj9uDv7A==$F8XnAPlB/MuW7kRidariGgFuGUU+vfV/tT6Aa+Xv4VI=")
 
 
 def hash_password(password: str) -> str:

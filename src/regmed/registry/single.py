@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry import custody, rules
+from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.importer import _unique_columns
@@ -215,6 +216,8 @@ def save_row(
         writer = AuditWriter(session, actor)  # locks the chain's tail until commit
         writer.add(table, rid, record_key, "insert" if old is None else "update", old_json,
                    canonical_json(audit_values(table, new)), reason)
+        if old is not None and table == "assessments":
+            add_reopenings(session, writer, [rid], reason)
         writer.flush()
         savepoint.commit()
     except IntegrityError as exc:

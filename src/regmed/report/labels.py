@@ -76,6 +76,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "plan_version": ("Version", "版"),
     "locked_at": ("Locked at", "固定日時"),
     "signer": ("Signed by", "署名者"),
+    "signature_meaning": ("meaning", "署名の意味"),
     "objective": ("Objective", "目的"),
     "design": ("Design", "デザイン"),
     "endpoints": ("Endpoints", "評価項目"),

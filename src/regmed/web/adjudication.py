@@ -320,8 +320,10 @@ def record_consensus(session: Session, user: User, assignment_id: int, value: fl
 
 
 def open_adjudications(session: Session, *, plan: Any = None) -> dict[str, Any]:
-    """Verdicts awaited, events awaiting consensus, and the pending and reopened events."""
-    ids = sorted(set(session.execute(select(AdjudicationAssignment.assessment_id)).scalars()))
+    """Verdicts awaited, events awaiting consensus, and the pending and reopened events (events
+    assigned here, and events whose verdicts were imported)."""
+    ids = sorted(set(session.execute(select(AdjudicationAssignment.assessment_id)).scalars())
+                 | set(session.execute(select(Adjudication.assessment_id)).scalars()))
     stale = stale_adjudications(session, ids)
     waiting = consensus = 0
     events = []

@@ -35,7 +35,6 @@ from regmed.registry import (
     pseudonymize,
     save_row,
 )
-from regmed.registry.adjudicated import record_reopening
 from regmed.registry.web_models import RecordLock
 from regmed.web.planview import schedule
 from regmed.web.settings import WebSettings
@@ -251,9 +250,7 @@ def change_assessment(
     }
     row.update({k: getattr(a, k) for k in ASSESSMENT_FIELDS})
     row.update(changes)
-    saved = save_row(session, "assessments", row, actor=user.username, reason=reason)
-    if saved.action == "update":  # an adjudicated assessment goes back to its adjudicators
-        record_reopening(session, user.username, a.id, reason)
+    save_row(session, "assessments", row, actor=user.username, reason=reason)
     session.refresh(a)
     return a
 
