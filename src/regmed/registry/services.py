@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
+from regmed.registry.locks import check_record
 from regmed.registry.models import (
     AUDITED_MODELS,
     ROLES,
@@ -136,8 +137,12 @@ def _need_reason(reason: str | None, what: str) -> str:
 
 
 def add_record(record: Base, *, session: Session, actor: str, reason: str | None = None) -> Base:
-    """Insert ``record`` (a new model instance) and audit it. Returns the flushed record."""
+    """Insert ``record`` (a new model instance) and audit it. Returns the flushed record.
+
+    Refused for frozen data (:mod:`regmed.registry.locks`).
+    """
     table = _check_audited(record)
+    check_record(session, record, "insert")
     writer = AuditWriter(session, actor)
     session.add(record)
     session.flush()
@@ -161,7 +166,9 @@ def update_record(
     Raises
     ------
     DataError
-        When no reason is given, or a field is not a column of the record.
+        When no reason is given, a field is not a column of the record, or the record may
+        not change (signed or locked, a locked plan, a sealed evaluation, frozen data: see
+        :mod:`regmed.registry.locks`).
     """
     table = _check_audited(record)
     columns = set(record.__table__.columns.keys())
@@ -175,6 +182,7 @@ def update_record(
     old = _row(record)
     if all(old[k] == v for k, v in changes.items()):
         return record
+    check_record(session, record, "update", old)
     writer = AuditWriter(session, actor)
     for k, v in changes.items():
         setattr(record, k, v)
@@ -194,10 +202,12 @@ def update_record(
 
 
 def delete_record(record: Base, *, session: Session, actor: str, reason: str | None) -> None:
-    """Delete a stored ``record``; needs a ``reason``."""
+    """Delete a stored ``record``; needs a ``reason``. Refused when the record may not change
+    (:mod:`regmed.registry.locks`)."""
     table = _check_audited(record)
     reason = _need_reason(reason, f"deleting a record of {table}")
     old = _row(record)
+    check_record(session, record, "delete", old)
     key = record_key(record, session=session)
     writer = AuditWriter(session, actor)
     session.delete(record)
