@@ -27,6 +27,7 @@ from regmed.registry import custody, rules
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json, canonical_rows
 from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
+from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
 from regmed.registry.sync import record_import
@@ -433,6 +434,7 @@ def prepare_import(
             problems.append(Problem(f"unknown table {name!r}", file=file))
             continue
         parsed[name] = parse_table(name, frame, d.tables[name], file)
+        normalize_frame(parsed[name].frame)  # Ｐ００１ is P001, p001 is P001 (patient_ref)
         problems += parsed[name].problems
     needs_key = any("patient_ref" in p.given for p in parsed.values())
     if needs_key and key is None:
@@ -468,6 +470,8 @@ def prepare_import(
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys)
         new, changes, before = _diff(p, existing)
+        problems += near_duplicate_problems(p.file, p.frame, new, existing,
+                                            key_columns(d.tables[p.name]))
         problems += guard_problems(session, p, new, changes, freezes)
         changed = [c for c in changes if c[2]]
         if changed and not overwrite:

@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
+from regmed.registry.dictionary import load_dictionary
+from regmed.registry.identifiers import normalize_identifier
 from regmed.registry.locks import check_record
 from regmed.registry.models import (
     AUDITED_MODELS,
@@ -142,6 +144,9 @@ def add_record(record: Base, *, session: Session, actor: str, reason: str | None
     Refused for frozen data (:mod:`regmed.registry.locks`).
     """
     table = _check_audited(record)
+    for c in load_dictionary().identifiers:  # as the importer: Ｌ０１ is L01
+        if c in record.__table__.columns:
+            setattr(record, c, normalize_identifier(getattr(record, c), c))
     check_record(session, record, "insert")
     writer = AuditWriter(session, actor)
     session.add(record)
@@ -179,6 +184,8 @@ def update_record(
             [Problem("not a changeable column", field=k) for k in unknown],
         )
     reason = _need_reason(reason, f"changing a record of {table}")
+    ids = load_dictionary().identifiers
+    changes = {k: normalize_identifier(v, k) if k in ids else v for k, v in changes.items()}
     old = _row(record)
     if all(old[k] == v for k, v in changes.items()):
         return record

@@ -24,6 +24,7 @@ from regmed.errors import DataError, Problem
 from regmed.registry import custody, rules
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
+from regmed.registry.identifiers import normalize_values
 from regmed.registry.importer import _unique_columns
 from regmed.registry.locks import row_problems
 from regmed.registry.models import Enrollment, Lot, Patient, Site
@@ -180,6 +181,7 @@ def save_row(
                         f"{', '.join(SINGLE_TABLES)})")
     spec = load_dictionary().tables[table]
     values, given, problems = check_row(table, row, spec, file)
+    normalize_values(values)  # as the importer: Ｐ００１ is P001
     if "patient_ref" in given:
         problems.append(Problem(f"name the patient by {PSEUDONYM_COLUMN}", file=file,
                                 field="patient_ref"))
