@@ -52,12 +52,20 @@ def normalize_values(values: MutableMapping[str, Any]) -> None:
 
 
 def normalize_frame(frame: pd.DataFrame) -> None:
-    """Normalize the identifier columns of a parsed table, in place."""
-    for c in load_dictionary().identifiers:
-        if c in frame:
-            col = frame[c]
-            frame[c] = pd.Series([normalize_identifier(v, c) for v in col.tolist()],
-                                 index=col.index, dtype=object)
+    """Normalize the identifier columns of a parsed table, in place (an ASCII value without
+    surrounding spaces is NFKC-stable and kept as it is: a million rows take a moment)."""
+    d = load_dictionary()
+    for c in d.identifiers:
+        if c not in frame:
+            continue
+        col = frame[c]
+        values = col.tolist()
+        fold = c in d.case_insensitive
+        out = [v if type(v) is not str or (v.isascii() and v == v.strip()
+                                           and not (fold and v != v.upper()))
+               else normalize_identifier(v, c) for v in values]
+        if out != values:
+            frame[c] = pd.Series(out, index=col.index, dtype=object)
 
 
 def _fold(key: tuple[Any, ...], cols: list[str], ids: Iterable[str]) -> tuple[Any, ...]:
@@ -73,6 +81,12 @@ def near_duplicate_problems(file: str, frame: pd.DataFrame, new: pd.Series,
            and c not in load_dictionary().case_insensitive]
     if not ids or not bool(new.any()):
         return []
+    keys = pd.concat([existing[key], frame.loc[new.to_numpy(), key]], ignore_index=True)
+    folded = keys.copy()
+    for c in ids:
+        folded[c] = keys[c].map(lambda v: v.casefold() if isinstance(v, str) else v)
+    if len(folded.drop_duplicates()) == len(keys.drop_duplicates()):
+        return []  # no two keys differ only in letter case
     known: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for k in existing[key].itertuples(index=False, name=None) if len(existing) else ():
         known.setdefault(_fold(k, key, ids), k)
