@@ -155,6 +155,11 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/freezes", None, _ok(200, "admin")),
     ("POST", "/api/freezes/unfreeze", {"site_code": "S02", "reason": "analysis done"},
      _ok(200, "admin")),
+    ("GET", "/freezes", None, {**_ok(200, "admin"), "anon": 303}),
+    ("POST", "/freezes", Form(scope="S02", reason="interim", action="freeze"),
+     _page(303, "admin")),
+    ("POST", "/freezes", Form(scope="S02", reason="done", action="unfreeze"),
+     _page(303, "admin")),
     ("POST", "/api/logout", None, _ok(200, *ROLES)),
 ]
 

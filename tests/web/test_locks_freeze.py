@@ -17,6 +17,7 @@ from regmed.errors import DataError
 from regmed.web.signing import record_sha256, signatures_of
 
 from .conftest import KEY, PASSWORD, login, patient_id
+from .test_signatures import _token
 
 
 def _session(client: TestClient) -> Session:
@@ -140,3 +141,22 @@ def test_a_study_freeze_refuses_master_data_and_patient_data(client: TestClient)
         "study": True, "reason": "reopened for late data"}).status_code == 200
     assert client.post("/api/tables/sites", headers=h, json=[
         {"site_code": "S09", "name": "New"}]).status_code == 201
+
+
+def test_the_data_freezes_page_freezes_and_unfreezes(client: TestClient) -> None:
+    login(client, "admin")
+    page = client.get("/freezes")
+    assert page.status_code == 200 and "nothing is frozen" in page.text
+    form = {"csrf_token": _token(page.text), "scope": "S01", "action": "freeze"}
+    r = client.post("/freezes", data=form)
+    assert r.status_code == 422 and "a reason is required" in r.text
+    r = client.post("/freezes", data={**form, "reason": "monitoring visit"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/freezes")
+    assert "monitoring visit" in page.text and "<td>S01</td>" in page.text
+    with pytest.raises(DataError, match="site S01 are frozen"):
+        _import(client, "D")
+    r = client.post("/freezes", data={**form, "action": "unfreeze", "reason": "visit done"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "nothing is frozen" in client.get("/freezes").text

@@ -155,6 +155,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(signatures.router)
     app.include_router(freezes.router)
+    app.include_router(freezes.pages)
     return app
 
 
