@@ -86,3 +86,13 @@ def test_without_chromium_the_demo_writes_html_and_says_how_to_get_the_pdf(
     assert len(hint) == 1 and "PDF" in hint[0] and "make system" in hint[0], lines
     assert (out / "report.html").stat().st_size > 0 and not (out / "report.pdf").exists()
     assert json.loads((out / "evaluation.json").read_text())["verdict"]["overall"] == "met"
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_clear_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(DataError, match="is a file"):
+        _demo(blocker)
+    with pytest.raises(DataError, match="cannot create"):
+        _demo(blocker / "inside")
+    assert blocker.read_text() == "x"

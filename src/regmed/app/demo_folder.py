@@ -78,7 +78,11 @@ def claim_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise DataError("The demo refuses the output folder", [Problem(
             "is a file, not a folder", file=str(out), field="--out")])
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError("The demo cannot create its output folder; nothing was written", [
+            Problem(exc.strerror or str(exc), file=str(out), field="--out")]) from None
     listed = _manifest(out)
     present = sorted(folder_files(out))
     foreign = [rel for rel in present if rel not in listed or not _own(out, rel, listed[rel])]
