@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 system:
 	bash scripts/ensure_system.sh
 
+# Installs Chromium for the PDF where it can (root or sudo); without it the demo writes HTML.
 demo: install
+	-bash scripts/ensure_system.sh --pdf-only
 	$(BIN)/regmed demo --out $(DEMO_OUT)
 
 lint: install

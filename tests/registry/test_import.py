@@ -31,8 +31,9 @@ def test_valid_import_writes_rows_and_one_audit_event_each(session: Session) -> 
         assert counts[name] == len(frame), name
         assert summary.inserted[name] == len(frame)
     rows = sum(len(f) for f in tables.values())
-    # one event per row, plus the stored check value of the pseudonymization key
-    assert counts["audit_events"] == rows + 1 == summary.events
+    # one event per row, plus the stored check value of the pseudonymization key, plus the
+    # import's file sync point (regmed.registry.sync)
+    assert counts["audit_events"] == rows + 2 == summary.events
     assert counts["settings"] == 1
     check = reg.verify_audit(session)
     assert check.ok, check.message

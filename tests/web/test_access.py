@@ -150,6 +150,16 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
                                        repeat_password="x"), _page(422, *ROLES)),
     ("GET", "/openapi.json", None, {**_ok(200, "admin", "stat"), "anon": 303}),
     ("GET", "/docs", None, {**_ok(200, "admin", "stat"), "anon": 303}),
+    ("POST", "/api/freezes", {"site_code": "S02", "reason": "interim analysis"},
+     _ok(201, "admin")),
+    ("GET", "/api/freezes", None, _ok(200, "admin")),
+    ("POST", "/api/freezes/unfreeze", {"site_code": "S02", "reason": "analysis done"},
+     _ok(200, "admin")),
+    ("GET", "/freezes", None, {**_ok(200, "admin"), "anon": 303}),
+    ("POST", "/freezes", Form(scope="S02", reason="interim", action="freeze"),
+     _page(303, "admin")),
+    ("POST", "/freezes", Form(scope="S02", reason="done", action="unfreeze"),
+     _page(303, "admin")),
     ("POST", "/api/logout", None, _ok(200, *ROLES)),
 ]
 

@@ -101,41 +101,44 @@ def run_evaluation(
     say = progress or (lambda _label: None)
     check_writable(out)  # before anything is stored: a retry must not store another evaluation
     engine = open_registry(url)
-    say("reading the plan and the registry")
-    with registry.session_scope(engine) as session:
-        path = Path(plan)
-        record = None
-        if path.suffix in {".yaml", ".yml"} or path.exists():
-            if not path.exists():
-                raise RegmedError(f"plan file {plan} does not exist")
-            text = path.read_text(encoding="utf-8")
-            name = path.stem
-            try:
-                record = get_plan_version(session, name, version)
-            except RegmedError:
-                record = None
-        else:
-            record = get_plan_version(session, plan, version)
-            text, name = record.yaml_text, record.name
-        status = require_locked(text, plan_lock_record(record) if record else None,
-                                exploratory=exploratory)
-        model = load_plan(text, file=str(path) if record is None else name)
-        say("extracting study data")
-        data = extract(session, model)
-        info: dict[str, Any] = {"name": name,
-                                "version": record.version if record else "unlocked",
-                                "sha256": status.sha256, "locked_at": None, "signer": None}
-        if record is not None:  # the lock's signature manifestation: name, time, meaning
-            info.update(plan_signature(session, record))
+    try:
+        say("reading the plan and the registry")
+        with registry.session_scope(engine) as session:
+            path = Path(plan)
+            record = None
+            if path.suffix in {".yaml", ".yml"} or path.exists():
+                if not path.exists():
+                    raise RegmedError(f"plan file {plan} does not exist")
+                text = path.read_text(encoding="utf-8")
+                name = path.stem
+                try:
+                    record = get_plan_version(session, name, version)
+                except RegmedError:
+                    record = None
+            else:
+                record = get_plan_version(session, plan, version)
+                text, name = record.yaml_text, record.name
+            status = require_locked(text, plan_lock_record(record) if record else None,
+                                    exploratory=exploratory)
+            model = load_plan(text, file=str(path) if record is None else name)
+            say("extracting study data")
+            data = extract(session, model)
+            info: dict[str, Any] = {"name": name,
+                                    "version": record.version if record else "unlocked",
+                                    "sha256": status.sha256, "locked_at": None, "signer": None}
+            if record is not None:  # the lock's signature manifestation: name, time, meaning
+                info.update(plan_signature(session, record))
 
-        specs = compile_specs(model, file=str(path) if record is None else name)
-        evaluation = evaluate(model, data, specs=specs, plan_info=info,
-                              exploratory=status.exploratory, seed=seed, progress=say)
-        say("storing the evaluation")
-        eid = store_evaluation(evaluation.document, session=session, actor=actor,
-                               plan_version_id=record.id if record else None)
-    with registry.session_scope(engine) as session:
-        doc = load_evaluation(session, eid)
+            specs = compile_specs(model, file=str(path) if record is None else name)
+            evaluation = evaluate(model, data, specs=specs, plan_info=info,
+                                  exploratory=status.exploratory, seed=seed, progress=say)
+            say("storing the evaluation")
+            eid = store_evaluation(evaluation.document, session=session, actor=actor,
+                                   plan_version_id=record.id if record else None)
+        with registry.session_scope(engine) as session:
+            doc = load_evaluation(session, eid)
+    finally:
+        engine.dispose()
     say("writing the analysis data sets and the report")
     files = write_analysis_data(evaluation.analysis_data, out)
     files.update(_write_outputs(doc, out, lang, pdf))
@@ -147,59 +150,115 @@ def run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
              say: Callable[[str], None] = lambda _x: None,
              progress: Callable[[str], None] | None = None,
              ) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Fresh registry → demo data → audit check → lock plan → evaluate → report.
+    """Fresh registry of its own under ``out`` → demo data → audit check → lock plan →
+    evaluate → report.
 
-    ``say`` receives what the demo reports (strings and rich tables); ``progress`` short
-    labels of each step. Returns the evaluation document and the files written.
+    The demo never uses ``REGMED_DATABASE_URL``: its registry is always ``out/regmed.sqlite``.
+    ``out`` must be new, empty, or a folder the demo wrote before (its manifest
+    :data:`regmed.app.demo_folder.MANIFEST` lists every file it wrote); anything else is
+    refused before anything is written or removed (:func:`~regmed.app.demo_folder.claim_folder`).
+    Without Chromium the reports are written as HTML and ``say`` gets one line on how to get
+    the PDF. ``say`` receives what the demo reports (strings and rich tables); ``progress``
+    short labels of each step. Returns the evaluation document and the files written.
     """
+    from regmed.app.demo_folder import claim_folder, folder_files, write_manifest
+
+    out = out.resolve()
+    claim_folder(out)
+    before = set(folder_files(out))
+    try:
+        return _run_demo(out=out, scenario=scenario, seed=seed, lang=lang, pdf=pdf,
+                         params=params, singlecell=singlecell, say=say, progress=progress)
+    finally:
+        write_manifest(out, before)
+
+
+def _pdf_possible(pdf: bool, say: Callable[[str], None]) -> bool:
+    """Whether the PDF can be printed; if not, one line on how to get it."""
+    from regmed.report import find_chromium
+
+    if not pdf:
+        return False
+    try:
+        find_chromium()
+    except RegmedError:
+        say("no Chromium here, so the reports are HTML only; for the PDF install it "
+            "(`make system`, or `sudo apt-get install chromium`, or set REGMED_CHROMIUM) "
+            "and run the demo again")
+        return False
+    return True
+
+
+def _checkpoint_sqlite(url: str) -> None:
+    """Fold the WAL into the database file, so that the file the manifest hashes is final."""
+    from sqlalchemy import text
+
+    from regmed import registry
+
+    engine = registry.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    finally:
+        engine.dispose()
+
+
+def _run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
+              params: dict[str, Any] | None, singlecell: bool, say: Callable[[str], None],
+              progress: Callable[[str], None] | None,
+              ) -> tuple[dict[str, Any], dict[str, Path]]:
     from regmed import demo, registry
     from regmed.registry.plans import lock_plan
 
     started = time.perf_counter()
-    out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    url = os.environ.get("REGMED_DATABASE_URL")
-    if not url:
-        db = out / "regmed.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{db}"
+    pdf = _pdf_possible(pdf, say)
+    db = out / "regmed.sqlite"
+    url = f"sqlite:///{db}"
+    ignored = os.environ.get("REGMED_DATABASE_URL")
     engine = registry.make_engine(url)
-    registry.upgrade(engine)
-    key, where = registry.ensure_key(url)
-    say(f"registry: {url}\n{where}")
-    data = demo.generate(scenario, seed=seed, **(params or {}))
-    tick = progress or (lambda _label: None)
-    tick("importing the demo registry")
-    with registry.session_scope(engine) as session:
-        summary = registry.import_tables(session, data.tables, actor="demo",
-                                         reason="demo data", key=key)
-    tick("verifying the audit chain")
-    with registry.session_scope(engine) as session:
-        check = registry.verify_audit(session)
-    if not check.ok:
-        raise RegmedError(f"the audit chain does not verify: {check}")
-    name = f"demo-{scenario}"
-    plan_path = out / f"{name}.yaml"
-    plan_path.write_text(data.plan_yaml, encoding="utf-8")
-    with registry.session_scope(engine) as session:
-        lock_plan(data.plan_yaml, session=session, name=name, signer="Demo Statistician",
-                  reason="demo plan agreed before outcome data", actor="demo")
+    try:
+        registry.upgrade(engine)
+        key, where = registry.ensure_key(url)
+        say(f"demo registry: {db} (its own; the demo never uses REGMED_DATABASE_URL"
+            + (", which is set and was left alone" if ignored else "") + f")\n{where}")
+        data = demo.generate(scenario, seed=seed, **(params or {}))
+        tick = progress or (lambda _label: None)
+        tick("importing the demo registry")
+        with registry.session_scope(engine) as session:
+            summary = registry.import_tables(session, data.tables, actor="demo",
+                                             reason="demo data", key=key)
+        tick("verifying the audit chain")
+        with registry.session_scope(engine) as session:
+            check = registry.verify_audit(session)
+        if not check.ok:
+            raise RegmedError(f"the audit chain does not verify: {check}")
+        name = f"demo-{scenario}"
+        plan_path = out / f"{name}.yaml"
+        plan_path.write_text(data.plan_yaml, encoding="utf-8")
+        with registry.session_scope(engine) as session:
+            lock_plan(data.plan_yaml, session=session, name=name, signer="Demo Statistician",
+                      reason="demo plan agreed before outcome data", actor="demo")
+    finally:
+        engine.dispose()
     say(f"demo registry ({scenario}, seed {seed}): " + ", ".join(
         f"{t} {len(frame)}" for t, frame in data.tables.items()))
     say(f"imported {sum(summary.inserted.values())} records; {check.message}")
-    doc, files = run_evaluation(plan=name, version=None, exploratory=False, out=out, lang=lang,
-                                seed=20260401, pdf=pdf, url=url, actor="demo",
-                                progress=progress)
-    if singlecell and scenario == "sci":
-        from regmed.app.demo_singlecell import demo_singlecell
+    try:
+        doc, files = run_evaluation(plan=name, version=None, exploratory=False, out=out,
+                                    lang=lang, seed=20260401, pdf=pdf, url=url, actor="demo",
+                                    progress=progress)
+        if singlecell and scenario == "sci":
+            from regmed.app.demo_singlecell import demo_singlecell
 
-        qdoc, qfiles = demo_singlecell(out=out, url=url, plan=name, seed=seed, lang=lang,
-                                       pdf=pdf)
-        sc = qdoc["quality"]["singlecell"]
-        top = sc["association"]["rows"][0]
-        say(f"single-cell: {sc['n_cells']:,} cells of {sc['n_lots']} lots; cluster "
-            f"{top['cluster']} tracks VEGF under hypoxia (r = {top['estimate']:.2f}, "
-            f"q = {top['q_value']:.3g}); quality report: {qfiles['html']}")
-    say(f"demo finished in {time.perf_counter() - started:.1f} s; open {files['html']}")
+            qdoc, qfiles = demo_singlecell(out=out, url=url, plan=name, seed=seed, lang=lang,
+                                           pdf=pdf)
+            sc = qdoc["quality"]["singlecell"]
+            top = sc["association"]["rows"][0]
+            say(f"single-cell: {sc['n_cells']:,} cells of {sc['n_lots']} lots; cluster "
+                f"{top['cluster']} tracks VEGF under hypoxia (r = {top['estimate']:.2f}, "
+                f"q = {top['q_value']:.3g}); quality report: {qfiles['html']}")
+    finally:
+        _checkpoint_sqlite(url)
+    say(f"demo finished in {time.perf_counter() - started:.1f} s; open {files['html']}; "
+        f"explore its registry with REGMED_DATABASE_URL={url}")
     return doc, files

@@ -31,22 +31,25 @@ def read_quality_data(url: str | None, plan: str | None, version: int | None = N
     engine = open_registry(url)
     model: Any = None
     info: dict[str, Any] | None = None
-    with registry.session_scope(engine) as session:
-        if plan is not None:
-            path = Path(plan)
-            if path.suffix in {".yaml", ".yml"} or path.exists():
-                if not path.exists():
-                    raise DataError("The plan file was not found",
-                                    [Problem("no such file", file=str(path))])
-                text = path.read_text(encoding="utf-8")
-                model = load_plan(text, file=str(path))
-                info = {"name": path.stem, "version": "file", "sha256": plan_sha256(text)}
-            else:
-                record = get_plan_version(session, plan, version)
-                model = load_plan(record.yaml_text, file=record.name)
-                info = {"name": record.name, "version": str(record.version),
-                        "sha256": record.sha256}
-        tables = _with_refs(export_frames(session))
+    try:
+        with registry.session_scope(engine) as session:
+            if plan is not None:
+                path = Path(plan)
+                if path.suffix in {".yaml", ".yml"} or path.exists():
+                    if not path.exists():
+                        raise DataError("The plan file was not found",
+                                        [Problem("no such file", file=str(path))])
+                    text = path.read_text(encoding="utf-8")
+                    model = load_plan(text, file=str(path))
+                    info = {"name": path.stem, "version": "file", "sha256": plan_sha256(text)}
+                else:
+                    record = get_plan_version(session, plan, version)
+                    model = load_plan(record.yaml_text, file=record.name)
+                    info = {"name": record.name, "version": str(record.version),
+                            "sha256": record.sha256}
+            tables = _with_refs(export_frames(session))
+    finally:
+        engine.dispose()
     if not any(len(tables.get(t, ())) for t in ("lot_results", "quality_attributes")):
         raise DataError("The registry holds no lot quality data", [
             Problem("table is empty", field=t) for t in ("quality_attributes", "lot_results")])

@@ -40,9 +40,19 @@ def version() -> None:
 
 
 def _register() -> None:
-    from regmed.cli import backup, design, evaluate, plan, quality, registry, singlecell, web
+    from regmed.cli import (
+        backup,
+        design,
+        evaluate,
+        freeze,
+        plan,
+        quality,
+        registry,
+        singlecell,
+        web,
+    )
 
-    for module in (registry, backup, design, plan, evaluate, quality, web, singlecell):
+    for module in (registry, backup, freeze, design, plan, evaluate, quality, web, singlecell):
         module.register(app)
 
 

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
             task = bar.add_task("demo", total=None)
             doc, files = run_demo(
                 out=out, scenario=scenario, seed=seed, lang=lang, pdf=pdf, singlecell=singlecell,
-                say=lambda text: _console.print(text, highlight=False),
+                say=lambda text: _console.print(text, highlight=False, soft_wrap=True),
                 progress=lambda label: bar.update(task, description=label))
         _show(doc, files)
 

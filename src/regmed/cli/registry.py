@@ -105,8 +105,17 @@ def import_(
     schema: Annotated[
         bool, typer.Option("--schema", help="Print the column dictionary and exit")
     ] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would be inserted, updated (old → new) and refused; "
+                          "write nothing")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Update fields changed since the records were last imported or "
+                            "exported (needs --reason)")] = False,
 ) -> None:
-    """Import CSV/Excel/Parquet tables; all problems are listed and nothing is written."""
+    """Import CSV/Excel/Parquet tables; all problems are listed and nothing is written.
+
+    A field changed since its record was last imported or exported (on the web, say) is not
+    overwritten by the file unless --overwrite and --reason are given."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from regmed.registry import format_dictionary, import_tables, read_folder, session_scope
@@ -118,6 +127,9 @@ def import_(
         raise RegmedError("give a folder or file to import (or --schema to see the columns)")
     tables = read_folder(path)
     engine = _engine()
+    if dry_run:
+        _dry_run(engine, tables, actor or _default_actor(), reason, overwrite)
+        return
     console = Console(stderr=True)
     try:
         with Progress(
@@ -140,23 +152,45 @@ def import_(
                     actor=actor or _default_actor(),
                     reason=reason,
                     progress=progress,
+                    overwrite=overwrite,
                 )
     finally:
         engine.dispose()
     typer.echo(summary.summary())
 
 
+def _dry_run(engine: Any, tables: Any, actor: str, reason: str | None, overwrite: bool
+             ) -> None:
+    from regmed.registry import session_scope
+    from regmed.registry.merge import plan_import
+
+    try:
+        with session_scope(engine) as session:
+            plan = plan_import(session, tables, actor=actor, reason=reason,
+                               overwrite=overwrite)
+            session.rollback()  # a dry run writes nothing
+    finally:
+        engine.dispose()
+    typer.echo(plan.summary())
+    if not plan.ok:
+        raise typer.Exit(1)
+
+
 def export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
-    """Write every table to OUT/<table>.csv (or .parquet), patients by pseudonym."""
+    """Write every table to OUT/<table>.csv (or .parquet), patients by pseudonym; the export
+    is recorded in the audit trail as a file sync point (see `regmed import --overwrite`)."""
     from regmed.registry import export_tables, session_scope
+    from regmed.registry.sync import record_export
 
     engine = _engine()
     try:
         with session_scope(engine) as session:
             files = export_tables(session, out, format=format)
+            record_export(session, actor=_default_actor(),
+                          files=[str(f) for f in files.values()])
     finally:
         engine.dispose()
     typer.echo(f"wrote {len(files)} tables to {out}")

@@ -61,6 +61,10 @@ class ColumnDictionary:
     version: int
     order: tuple[str, ...]
     tables: dict[str, TableSpec]
+    #: Identifier columns (NFKC-normalized everywhere; see ``dictionary.yaml``).
+    identifiers: tuple[str, ...] = ()
+    #: Identifier columns compared case-insensitively (folded to upper case).
+    case_insensitive: tuple[str, ...] = ()
 
 
 def _column(name: str, raw: dict[str, Any]) -> ColumnSpec:
@@ -96,7 +100,10 @@ def load_dictionary() -> ColumnDictionary:
     order = tuple(raw["order"])
     if set(order) != set(tables):
         raise ValueError("dictionary: `order` must list every table once")
-    return ColumnDictionary(version=int(raw["version"]), order=order, tables=tables)
+    ids = raw.get("identifiers") or {}
+    return ColumnDictionary(version=int(raw["version"]), order=order, tables=tables,
+                            identifiers=tuple(ids.get("columns", ())),
+                            case_insensitive=tuple(ids.get("case_insensitive", ())))
 
 
 def format_dictionary() -> str:

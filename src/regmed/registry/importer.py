@@ -29,8 +29,10 @@ from regmed.registry.audit import AuditWriter, audit_values, canonical_json, can
 from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.custody_changes import stored_problems
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
+from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
+from regmed.registry.sync import record_import
 from regmed.registry.tables import (
     TABLE_MAPS,
     existing_frame,
@@ -41,7 +43,7 @@ from regmed.registry.tables import (
 )
 from regmed.registry.validate import ParsedTable, parse_table, problems_at
 
-__all__ = ["ImportSummary", "import_tables", "KEY_CHECK_SETTING"]
+__all__ = ["ImportSummary", "import_tables", "prepare_import", "Prepared", "KEY_CHECK_SETTING"]
 
 KEY_CHECK_SETTING = "pseudonym_key_check"
 Progress = Callable[[str, int, int], None]
@@ -279,13 +281,14 @@ def _check_dates(p: ParsedTable, ctx: _Context) -> list[Problem]:
 
 def _diff(
     p: ParsedTable, existing: pd.DataFrame
-) -> tuple[pd.Series, list[tuple[int, int, list[str]]]]:
-    """Match rows to stored records: (mask of new rows, [(row position, _id, changed cols)])."""
+) -> tuple[pd.Series, list[tuple[int, int, list[str]]], dict[int, dict[str, Any]]]:
+    """Match rows to stored records: (mask of new rows, [(row position, _id, changed cols)],
+    {row position: stored values of the changed cols})."""
     spec = load_dictionary().tables[p.name]
     kcols = key_columns(spec)
     f = p.frame
     if not len(existing):
-        return pd.Series(True, index=f.index), []
+        return pd.Series(True, index=f.index), [], {}
     lookup = dict(
         zip(existing[kcols].itertuples(index=False, name=None), range(len(existing)), strict=True)
     )
@@ -297,12 +300,15 @@ def _diff(
     ex = {c: existing[c].tolist() for c in cols}
     mine = {c: f[c].tolist() for c in cols}
     ids = existing["_id"].tolist()
+    before = {}
     for i, q in enumerate(pos):
         if q is None:
             continue
         changed = [c for c in cols if not _same(mine[c][i], ex[c][q])]
         changes.append((i, int(ids[q]), changed))
-    return new, changes
+        if changed:
+            before[i] = {c: ex[c][q] for c in changed}
+    return new, changes, before
 
 
 def _db_records(p: ParsedTable, rows: pd.DataFrame, ids: dict[str, dict[Any, int]]) -> pd.DataFrame:
@@ -342,6 +348,8 @@ def import_tables(
     sources: Mapping[str, str] | None = None,
     key: bytes | None = None,
     progress: Progress | None = None,
+    overwrite: bool = False,
+    sync: bool = True,
 ) -> ImportSummary:
     """Validate and import tables of the column dictionary, writing audit events.
 
@@ -365,6 +373,12 @@ def import_tables(
         only when a table names patients by ``patient_ref``.
     progress : callable, optional
         Called as ``progress(table, rows_done, rows_total)`` after each table is written.
+    overwrite : bool
+        Update fields that were changed since the record last went through a file (import
+        or export; :mod:`regmed.registry.sync`); without it such rows are refused, so that
+        re-importing an old file cannot silently undo a correction. Needs a ``reason``.
+    sync : bool
+        Record the import as a file sync point (default; the web's forms pass False).
 
     Returns
     -------
@@ -373,8 +387,45 @@ def import_tables(
     Raises
     ------
     DataError
-        Listing every problem found (file, 1-based row, column); nothing is written.
+        Listing every problem found (file, 1-based row, column), including rows that would
+        change a signed or locked record or frozen data (:mod:`regmed.registry.locks`) and
+        changes made since the last import/export; nothing is written.
+        :func:`regmed.registry.merge.plan_import` shows the same without raising.
     """
+    prepared = prepare_import(session, tables, actor=actor, reason=reason, sources=sources,
+                              key=key, overwrite=overwrite)
+    if prepared.problems:
+        raise DataError("import refused: nothing was written", list(prepared.problems))
+    plans = [(p, new, changes) for p, new, changes, _ in prepared.plans]
+    files = [p.file for p, _, _ in plans] if sync else None
+    return _write(session, plans, actor, reason, prepared.new_check, progress, files)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked import: per table (parsed, new-row mask, changes, old values), problems."""
+
+    plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]],
+                      dict[int, dict[str, Any]]]]
+    problems: tuple[Problem, ...]
+    new_check: str | None
+
+
+def prepare_import(
+    session: Session,
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    actor: str,
+    reason: str | None = None,
+    sources: Mapping[str, str] | None = None,
+    key: bytes | None = None,
+    overwrite: bool = False,
+) -> Prepared:
+    """Every check of :func:`import_tables`, writing nothing; the problems are returned."""
+    from regmed.registry.locks import load_freezes
+    from regmed.registry.merge import conflict_problems, guard_problems
+    from regmed.registry.sync import load_sync_points
+
     d = load_dictionary()
     sources = dict(sources or {})
     problems: list[Problem] = []
@@ -385,6 +436,7 @@ def import_tables(
             problems.append(Problem(f"unknown table {name!r}", file=file))
             continue
         parsed[name] = parse_table(name, frame, d.tables[name], file)
+        normalize_frame(parsed[name].frame)  # Ｐ００１ is P001, p001 is P001 (patient_ref)
         problems += parsed[name].problems
     needs_key = any("patient_ref" in p.given for p in parsed.values())
     if needs_key and key is None:
@@ -414,22 +466,29 @@ def import_tables(
         problems += _check_dates(p, ctx)
     problems += custody.import_problems(session, parsed)
     problems += stored_problems(session, parsed)
-    plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
+    plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]],
+                      dict[int, dict[str, Any]]]] = []
+    freezes = load_freezes(session)
+    points = None
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys)
-        new, changes = _diff(p, existing)
+        new, changes, before = _diff(p, existing)
+        problems += near_duplicate_problems(p.file, p.frame, new, existing,
+                                            key_columns(d.tables[p.name]))
+        problems += guard_problems(session, p, new, changes, freezes)
         changed = [c for c in changes if c[2]]
+        if changed and not overwrite:
+            points = points or load_sync_points(session)
+            problems += conflict_problems(session, p, changes, points)
         if changed and not (reason and reason.strip()):
             bad_rows = {q.row for q in problems if q.file == p.file and q.row is not None}
             for i, rid, cols in changed:
                 if i + 1 in bad_rows:  # already reported; the change itself is not the point
                     continue
                 problems.append(rules.change_needs_reason(rid, cols, p.file, i + 1))
-        plans.append((p, new, changes))
-    if problems:
-        problems.sort(key=lambda q: (d.order.index(_table_of(q, parsed)), q.row or 0))
-        raise DataError("import refused: nothing was written", problems)
-    return _write(session, plans, actor, reason, new_check, progress)
+        plans.append((p, new, changes, before))
+    problems.sort(key=lambda q: (d.order.index(_table_of(q, parsed)), q.row or 0))
+    return Prepared(plans, tuple(problems), new_check)
 
 
 def _table_of(problem: Problem, parsed: dict[str, ParsedTable]) -> str:
@@ -446,6 +505,7 @@ def _write(
     reason: str | None,
     new_check: str | None,
     progress: Progress | None,
+    files: list[str] | None = None,
 ) -> ImportSummary:
     inserted: dict[str, int] = {}
     updated: dict[str, int] = {}
@@ -497,6 +557,9 @@ def _write(
             done += len(p.frame)
             if progress is not None:
                 progress(p.name, done, total)
+        if files is not None:
+            record_import(writer, first + 1, files, reason)
+            writer.flush()
         events = writer.seq
         savepoint.commit()
     except IntegrityError as exc:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from regmed.errors import RegmedError
+from regmed.registry.identifiers import normalize_identifier
 
 __all__ = [
     "KEY_ENV",
@@ -115,18 +116,25 @@ def ensure_key(url: str | None = None) -> tuple[bytes, str]:
 def pseudonymize(key: bytes, site_code: str, patient_ref: str) -> str:
     """The pseudonym of a site's patient: HMAC-SHA256(key, "site_code:patient_ref") in hex.
 
+    Both are normalized first (:func:`regmed.registry.identifiers.normalize_identifier`:
+    NFKC; ``patient_ref`` also folded to upper case), so ``Ｐ００１`` and ``p001`` are ``P001``.
+
     Examples
     --------
     >>> pseudonymize(b"k", "S01", "P001")[:12]
     'bbd467fca9ac'
     """
-    msg = f"{site_code}:{patient_ref}".encode()
+    site, ref = normalize_identifier(site_code, "site_code"), normalize_identifier(
+        patient_ref, "patient_ref")
+    msg = f"{site}:{ref}".encode()
     return hmac.new(key, msg, hashlib.sha256).hexdigest()
 
 
 def pseudonymize_many(key: bytes, site_codes: pd.Series, patient_refs: pd.Series) -> pd.Series:
     """Vectorized :func:`pseudonymize` over aligned Series (None where either is missing)."""
-    pairs = list(zip(site_codes.tolist(), patient_refs.tolist(), strict=True))
+    norm = normalize_identifier
+    pairs = [(norm(s, "site_code"), norm(r, "patient_ref"))
+             for s, r in zip(site_codes.tolist(), patient_refs.tolist(), strict=True)]
     digest = hmac.digest
     done = {
         p: digest(key, f"{p[0]}:{p[1]}".encode(), "sha256").hex()

@@ -31,6 +31,9 @@ from regmed.errors import DataError, Problem
 from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
 from regmed.registry.custody import record_problems
+from regmed.registry.dictionary import load_dictionary
+from regmed.registry.identifiers import normalize_identifier
+from regmed.registry.locks import check_record
 from regmed.registry.models import (
     AUDITED_MODELS,
     ROLES,
@@ -150,8 +153,15 @@ def _check_custody(session: Session, table: str, values: Mapping[str, Any]) -> N
 
 def add_record(record: Base, *, session: Session, actor: str, reason: str | None = None) -> Base:
     """Insert ``record`` (a new model instance) and audit it. Returns the flushed record.
-    An administration must keep the chain of identity and custody."""
+
+    Refused for frozen data (:mod:`regmed.registry.locks`); an administration must keep the
+    chain of identity and custody.
+    """
     table = _check_audited(record)
+    for c in load_dictionary().identifiers:  # as the importer: Ｌ０１ is L01
+        if c in record.__table__.columns:
+            setattr(record, c, normalize_identifier(getattr(record, c), c))
+    check_record(session, record, "insert")
     _check_custody(session, table, _row(record))
     writer = AuditWriter(session, actor)
     session.add(record)
@@ -176,7 +186,9 @@ def update_record(
     Raises
     ------
     DataError
-        When no reason is given, or a field is not a column of the record.
+        When no reason is given, a field is not a column of the record, or the record may
+        not change (signed or locked, a locked plan, a sealed evaluation, frozen data: see
+        :mod:`regmed.registry.locks`).
     """
     table = _check_audited(record)
     columns = set(record.__table__.columns.keys())
@@ -187,9 +199,12 @@ def update_record(
             [Problem("not a changeable column", field=k) for k in unknown],
         )
     reason = _need_reason(reason, f"changing a record of {table}")
+    ids = load_dictionary().identifiers
+    changes = {k: normalize_identifier(v, k) if k in ids else v for k, v in changes.items()}
     old = _row(record)
     if all(old[k] == v for k, v in changes.items()):
         return record
+    check_record(session, record, "update", old)
     _check_custody(session, table, {**old, **changes})
     writer = AuditWriter(session, actor)
     for k, v in changes.items():
@@ -212,10 +227,12 @@ def update_record(
 
 
 def delete_record(record: Base, *, session: Session, actor: str, reason: str | None) -> None:
-    """Delete a stored ``record``; needs a ``reason``."""
+    """Delete a stored ``record``; needs a ``reason``. Refused when the record may not change
+    (:mod:`regmed.registry.locks`)."""
     table = _check_audited(record)
     reason = _need_reason(reason, f"deleting a record of {table}")
     old = _row(record)
+    check_record(session, record, "delete", old)
     key = record_key(record, session=session)
     writer = AuditWriter(session, actor)
     session.delete(record)

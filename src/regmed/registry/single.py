@@ -25,7 +25,9 @@ from regmed.registry import custody, rules
 from regmed.registry.adjudicated import add_reopenings
 from regmed.registry.audit import AuditWriter, audit_values, canonical_json
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
+from regmed.registry.identifiers import normalize_values
 from regmed.registry.importer import _unique_columns
+from regmed.registry.locks import row_problems
 from regmed.registry.models import Enrollment, Lot, Patient, Site
 from regmed.registry.rowcheck import check_row
 from regmed.registry.tables import TABLE_MAPS, key_columns
@@ -55,7 +57,7 @@ def _same(a: Any, b: Any) -> bool:
 # connection: a form save spends its time on the database, not on building queries.
 _PATIENT_Q = (
     select(Patient.id, Patient.birth_year, Site.site_code, Enrollment.index_on,
-           Enrollment.enrolled_on)
+           Enrollment.enrolled_on, Patient.site_id)
     .join(Site, Site.id == Patient.site_id)
     .outerjoin(Enrollment, Enrollment.patient_id == Patient.id)
     .where(Patient.pseudonym == bindparam("pseudonym"))
@@ -99,6 +101,7 @@ def _refs(session: Session, table: str, v: dict[str, Any], file: str
     if patient is None:
         return ids, problems
     ids["patient_id"] = patient.id
+    ids["_site_id"] = patient.site_id
 
     def before(col: str | None, limit: Any, message: str, year: bool = False) -> None:
         x = v.get(col) if col else None
@@ -179,6 +182,7 @@ def save_row(
                         f"{', '.join(SINGLE_TABLES)})")
     spec = load_dictionary().tables[table]
     values, given, problems = check_row(table, row, spec, file)
+    normalize_values(values)  # as the importer: Ｐ００１ is P001
     if "patient_ref" in given:
         problems.append(Problem(f"name the patient by {PSEUDONYM_COLUMN}", file=file,
                                 field="patient_ref"))
@@ -198,6 +202,10 @@ def save_row(
         if changed and not (reason and reason.strip()):
             problems.append(rules.change_needs_reason(
                 int(old["id"]), [source[c] for c in changed], file, 1))
+    if not problems and (old is None or changed):  # signed, locked or frozen: refused
+        problems += row_problems(session, table, [(
+            1, None if old is None else int(old["id"]), ids.get("_site_id"),
+            source[changed[0]] if changed else None)], file)
     if problems:
         raise DataError(f"{table} refused: nothing was written", problems)
     if old is not None and not changed:

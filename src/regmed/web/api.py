@@ -275,8 +275,8 @@ def create_user(body: UserIn, user: Admin, session: SessionDep) -> dict[str, Any
 
 @router.post("/tables/{table}", status_code=201, dependencies=[Csrf])
 def import_rows(table: str, rows: FiniteRows, user: Admin,
-                session: SessionDep, reason: Annotated[str | None, Query()] = None
-                ) -> dict[str, Any]:
+                session: SessionDep, reason: Annotated[str | None, Query()] = None,
+                overwrite: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """Import rows of a master-data table (sites, products, indications, lots, ...)."""
     if table not in ("sites", "products", "indications", "quality_attributes", "donors",
                      "lots", "lot_results", "shipments"):
@@ -284,7 +284,7 @@ def import_rows(table: str, rows: FiniteRows, user: Admin,
     if not rows:
         raise HTTPException(status_code=422, detail="no rows")
     s = import_tables(session, {table: pd.DataFrame(rows)}, actor=user.username,
-                      reason=reason, sources={table: "request"})
+                      reason=reason, sources={table: "request"}, overwrite=overwrite)
     return {"inserted": s.inserted.get(table, 0), "updated": s.updated.get(table, 0)}
 
 

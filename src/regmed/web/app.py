@@ -93,7 +93,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import account, api, forms, pages, signatures
+    from regmed.web import account, api, forms, freezes, pages, signatures
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None,
                   openapi_url=None)  # served to admins and statisticians by web.account
@@ -154,6 +154,8 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(forms.router)
     app.include_router(account.router)
     app.include_router(signatures.router)
+    app.include_router(freezes.router)
+    app.include_router(freezes.pages)
     return app
 
 

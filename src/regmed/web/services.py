@@ -35,7 +35,7 @@ from regmed.registry import (
     pseudonymize,
     save_row,
 )
-from regmed.registry.web_models import RecordLock
+from regmed.registry.locks import locked_records
 from regmed.web.planview import schedule
 from regmed.web.settings import WebSettings
 
@@ -107,14 +107,7 @@ def get_assessment(session: Session, user: User, assessment_id: int) -> Assessme
 
 
 def _locked(session: Session, table: str, record_id: int) -> bool:
-    return (
-        session.execute(
-            select(RecordLock.id).where(
-                RecordLock.table_name == table, RecordLock.record_id == record_id
-            )
-        ).first()
-        is not None
-    )
+    return bool(locked_records(session, table, [record_id]))
 
 
 def _need_investigator(session: Session, user: User) -> str:
@@ -138,7 +131,8 @@ def _import(
     for name, r in (extra or {}).items():
         tables[name] = pd.DataFrame([dict(r)])
     sources = {name: "form" for name in tables}
-    import_tables(session, tables, actor=actor, reason=reason, sources=sources, key=key)
+    import_tables(session, tables, actor=actor, reason=reason, sources=sources, key=key,
+                  sync=False)
 
 
 def _key(session: Session, settings: WebSettings) -> bytes:
@@ -236,7 +230,8 @@ def change_assessment(
     a = get_assessment(session, user, assessment_id)
     patient, site = _patient_row(session, user, a.patient_id)
     if _locked(session, "assessments", a.id):
-        raise DataError("the assessment is signed and locked; unlock it first")
+        raise DataError("the assessment is signed and locked; it changes only after an "
+                        "audited unlock")
     bad = [k for k in changes if k not in ASSESSMENT_FIELDS]
     if bad:
         raise DataError("cannot change", [Problem("not a changeable field", field=k) for k in bad])
@@ -283,7 +278,8 @@ def record_follow_up(
     patient, site = _patient_row(session, user, patient_id)
     fu = session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)).scalar()
     if fu is not None and _locked(session, "follow_ups", fu.id):
-        raise DataError("the follow-up is signed and locked; unlock it first")
+        raise DataError("the follow-up is signed and locked; it changes only after an "
+                        "audited unlock")
     row: dict[str, Any] = {"site_code": site, "patient_pseudonym": patient.pseudonym}
     for k in ("last_contact_on", "status", "death_on", "death_cause"):
         row[k] = data.get(k)
