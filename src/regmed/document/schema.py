@@ -130,7 +130,8 @@ class Meta(TypedDict):
 class Criterion(TypedDict):
     """One pre-set achievement criterion and whether the data meet it.
 
-    ``threshold`` is on the scale of ``measure``; ``direction`` says whether larger
+    ``threshold`` is on the scale of ``measure`` (``null`` when the criterion states only a
+    confidence bound); ``direction`` says whether larger
     (``"greater"``) or smaller (``"less"``) values favour the product, and the point estimate
     must reach ``threshold``; ``ci_lower_above`` (a number or null) additionally requires the
     lower confidence limit above it, ``ci_upper_below`` the upper limit below it. ``reason`` is
@@ -140,7 +141,7 @@ class Criterion(TypedDict):
 
     endpoint: str
     measure: str
-    threshold: Number
+    threshold: Number | None
     direction: Literal["greater", "less"]
     ci_lower_above: Number | None
     ci_upper_below: NotRequired[Number | None]
@@ -149,7 +150,8 @@ class Criterion(TypedDict):
     ci_upper: Number | None
     met: bool
     reason: str
-    control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled"]]
+    control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled",
+                                        "none"]]
 
 
 class Verdict(TypedDict):

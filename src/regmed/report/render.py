@@ -107,7 +107,7 @@ def _threshold_for(analysis: Mapping[str, Any], criteria: list[Any]) -> float | 
     for c in criteria:
         if (c["endpoint"] == analysis["endpoint"] and c["measure"] == analysis["effect"]["measure"]
                 and c.get("control_source", analysis["control_source"])
-                == analysis["control_source"]):
+                == analysis["control_source"]) and c["threshold"] is not None:
             return float(c["threshold"])
     return None
 
