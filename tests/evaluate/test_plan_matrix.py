@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import plan_variants as pv
 import pytest
 
-import plan_variants as pv
 from regmed import demo, registry
 from regmed.app import run_evaluation
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -75,7 +74,7 @@ def _run_matching(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Genera
 def _run_weighting(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
                    ) -> tuple[Any, AdjustedSample]:
     ps = evidence.fit_propensity(frame, treatment="treated", covariates=list(spec.covariates))
-    return ps, evidence.weight(frame, ps, estimand=spec.estimand.value)
+    return ps, evidence.weight(frame, ps, estimand=str(spec.estimand or "ATT"))
 
 
 #: spec.method → the function that builds the adjusted sample. Enabling a method is one entry

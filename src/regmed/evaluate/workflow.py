@@ -23,8 +23,8 @@ from regmed.document import validate_document
 from regmed.errors import PlanError, RegmedError
 from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
 from regmed.evaluate.power_check import power_entry
-from regmed.evaluate.runners_single import compare_single_arm
 from regmed.evaluate.quality_part import quality_entry
+from regmed.evaluate.runners_single import compare_single_arm
 from regmed.plan import AnalysisSpec, DataFacts, Plan, check_plan, compile_specs
 from regmed.plan.spec import ControlSource
 from regmed.results import Result, to_jsonable

@@ -367,8 +367,8 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
                 covariates=tuple(adj.covariates) if adj is not None else (),
                 caliper=adj.caliper if adj is not None else None,
                 ratio=(adj.ratio or 1) if adj is not None else 1,
-                n_subclasses=((adj.subclasses or DEFAULT_SUBCLASSES)
-                              if method is Method.propensity_stratification else None),
+                n_subclasses=((adj.subclasses or DEFAULT_SUBCLASSES) if adj is not None
+                              and method is Method.propensity_stratification else None),
                 measure=goal["measure"], threshold=goal.get("threshold"),
                 direction=goal.get("direction"), ci_lower_above=goal.get("ci_lower_above"),
                 ci_upper_below=goal.get("ci_upper_below"), source=where,
