@@ -38,7 +38,7 @@ def _adjustment(text: str, method: str, estimand: str, scenario: str) -> str:
     found = re.search(r"adjustment: \{method: propensity_matching, covariates: (\[[^]]*\]), "
                       r"caliper: 0.2, ratio: 2\}", text)
     assert found is not None
-    covariates = found.group(1)
+    covariates = found.group(1).replace(", injury_year", "")  # the covariates R's data hold
     if method == "exact_matching":
         covariates = "[" + ", ".join(EXACT[scenario]) + "]"
     extra = f", subclasses: {SUBCLASSES}" if method == "propensity_stratification" else ""

@@ -374,3 +374,22 @@ def test_unwritable_out_stores_nothing(sci, tmp_path: Path) -> None:
     with registry.session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(EvaluationRecord)) == before
     engine.dispose()
+
+
+def test_demo_adjusts_the_historical_controls_for_calendar_year(sci) -> None:
+    """The calendar year of injury is a registry baseline covariate and enters the PS model of
+    the pooled comparison, which holds the historical controls (their years do not overlap the
+    treated period, so the historical-only comparison cannot use it)."""
+    _, _, text, study = sci
+    plan = load_plan(text)
+    assert "injury_year" in plan.controls[1].era_adjustment
+    years = study.patients.groupby("cohort")["injury_year"].agg(["min", "max"])
+    assert years.loc["historical_control", "max"] < years.loc["treated", "min"]
+    doc = evaluate(plan, study, exploratory=True).document
+    pooled = next(a for a in doc["analyses"] if a["control_source"] == "pooled"
+                  and a["endpoint"] == "ais_improvement")
+    assert "injury_year" in pooled["spec"]["covariates"] and "injury_year" in pooled["covariates"]
+    row = next(b for b in pooled["balance"] if b["covariate"] == "injury_year")
+    assert row["smd_before"] > 1.0 and abs(row["smd_after"]) < 0.5 * row["smd_before"]
+    hist = next(a for a in doc["analyses"] if a["control_source"] == "historical")
+    assert "injury_year" not in hist["spec"]["covariates"]
