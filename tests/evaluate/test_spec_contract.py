@@ -223,9 +223,11 @@ def test_each_endpoint_and_control_kind_is_stored_and_rendered(sci, tmp_path: Pa
         stored = load_evaluation(session, eid)
     engine.dispose()
     validate_document(stored)
-    files = write_report(stored, tmp_path / control, pdf=False)
+    files = write_report(stored, tmp_path / control, pdf=_has_chromium())
     html = files.html.read_text(encoding="utf-8")
     assert "analysis-data/motor_gain__" in html and 'id="spec-table"' in html
+    if files.pdf is not None:
+        assert files.pdf.stat().st_size > 10_000
 
 
 def test_single_arm_of_each_endpoint_kind_is_stored_and_rendered(sci, tmp_path: Path) -> None:
