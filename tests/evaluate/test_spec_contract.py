@@ -44,19 +44,45 @@ def _problems(text: str) -> dict[str, str]:
     return {p.field: p.message for p in spec_problems(load_plan(text))}
 
 
-@pytest.mark.parametrize("method", ["exact_matching", "propensity_stratification",
-                                    "propensity_covariate", "covariate_adjustment"])
-def test_unimplemented_method_is_refused_with_key_path(sci, method: str) -> None:
-    text = sci[2]
+def _historical(text: str, old: str, new: str) -> str:
     head, tail = text.split("  - kind: historical", 1)
-    variant = head + "  - kind: historical" + tail.replace(
-        "method: propensity_matching", f"method: {method}", 1)
+    return head + "  - kind: historical" + tail.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("method", ["propensity_covariate", "covariate_adjustment"])
+def test_gcomputation_of_a_survival_endpoint_is_refused(sci, method: str) -> None:
+    """No marginal hazard ratio by g-computation is built: refused at the method's key path."""
+    variant = _historical(sci[2], "method: propensity_matching, ", f"method: {method}, ")
+    variant = _historical(variant, ", caliper: 0.2, ratio: 2}", "}")
     found = _problems(variant)
-    assert "not implemented" in found["controls[1].adjustment.method"]
+    assert "overall_survival is survival" in found["controls[1].adjustment.method"]
     assert "controls[0].adjustment.method" not in found
     with pytest.raises(PlanError) as err:
         compile_specs(load_plan(variant))
     assert "controls[1].adjustment.method" in str(err.value.problems[0])
+    start = variant.index("  - id: overall_survival")
+    binary_only = variant[:start] + variant[variant.index("achievement_criteria:"):]
+    assert _problems(binary_only) == {}
+
+
+def test_method_options_and_estimands_are_checked(sci) -> None:
+    text = sci[2]
+    strat = _historical(text, "method: propensity_matching", "method: propensity_stratification")
+    found = _problems(strat)
+    assert "option of propensity_matching" in found["controls[1].adjustment.caliper"]
+    assert "option of propensity_matching" in found["controls[1].adjustment.ratio"]
+    exact = _historical(text, "caliper: 0.2, ratio: 2}", "subclasses: 4, estimand: ATO}")
+    exact = _historical(exact, "method: propensity_matching", "method: exact_matching")
+    found = _problems(exact)
+    assert "option of propensity_stratification" in found["controls[1].adjustment.subclasses"]
+    assert "not ATO" in found["controls[1].adjustment.estimand"]
+    matching = _historical(text, "ratio: 2}", "ratio: 2, subclasses: 3}")
+    assert "controls[1].adjustment.subclasses" in _problems(matching)
+    with pytest.raises(PlanError, match="subclasses"):  # the schema: at least 2 subclasses
+        load_plan(_historical(strat, "caliper: 0.2, ratio: 2}", "subclasses: 1}"))
+    five = compile_specs(load_plan(_historical(strat, "caliper: 0.2, ratio: 2}", "}")))
+    assert {s.n_subclasses for s in five if s.control_source.value == "historical"} == {5}
+    assert {s.n_subclasses for s in five if s.control_source.value == "concurrent"} == {None}
 
 
 def test_other_refusals_list_every_key_path(sci) -> None:
@@ -70,22 +96,31 @@ def test_other_refusals_list_every_key_path(sci) -> None:
     assert "estimates ATT, not ATE" in found["controls[0].adjustment.estimand"]
     assert "not implemented" in found["sample_size.interim"]
     assert "not implemented" in found["missing_data.primary"]
-    assert "not implemented" in found["achievement_criteria[0].measure"]
+    assert "controlled binary endpoint gives risk_difference" in found[
+        "achievement_criteria[0].measure"]
     weighting = sci[2].replace("method: propensity_matching", "method: propensity_weighting")
     found = _problems(weighting)
-    assert "matching option" in found["controls[0].adjustment.caliper"]
-    assert "matching option" in found["controls[0].adjustment.ratio"]
+    assert "option of propensity_matching" in found["controls[0].adjustment.caliper"]
+    assert "option of propensity_matching" in found["controls[0].adjustment.ratio"]
 
 
-def test_single_arm_plan_is_refused(sci) -> None:
-    text = sci[2]
+def _single_arm(text: str) -> str:
     start = text.index("controls:\n")
-    end = text.index("treated_period:")
-    single = text[:start] + text[end:]
+    return text[:start] + text[text.index("treated_period:"):]
+
+
+def test_single_arm_plan_needs_single_arm_measures(sci) -> None:
+    single = _single_arm(sci[2])
     found = _problems(single)
-    assert "single-arm" in found["controls"]
+    assert "single-arm binary endpoint gives proportion, not risk_difference" in found[
+        "achievement_criteria[0].measure"]
     with pytest.raises(PlanError):
         evaluate(load_plan(single), sci[3], exploratory=True)
+    fixed = single.replace("measure: risk_difference", "measure: proportion")
+    specs = compile_specs(load_plan(fixed))
+    assert [(s.endpoint, s.control_source.value, s.measure.value, s.estimand) for s in specs] \
+        == [("ais_improvement", "none", "proportion", None),
+            ("overall_survival", "none", "median_survival", None)]
 
 
 def _weighting(text: str, estimand: str, level: float) -> str:
@@ -119,6 +154,11 @@ def test_estimand_and_confidence_level_reach_the_verdict(sci) -> None:
 
 def _variant(study, text: str, kind: str, control: str):
     """A plan (and data) with one endpoint of ``kind`` against one control of ``control``."""
+    new, data = _variant_text(study, text, kind, control)
+    return load_plan(new), data
+
+
+def _variant_text(study, text: str, kind: str, control: str):
     patients = study.patients.copy()
     covariates = "[age, sex, ais_grade, injury_level, days_from_injury]"
     controls = text[text.index("controls:\n"):text.index("treated_period:")]
@@ -131,7 +171,17 @@ def _variant(study, text: str, kind: str, control: str):
         block["external"] = block["historical"].replace("kind: historical", "kind: external")
     if control == "none_covariates":  # a comparison with no adjustment at all
         block[control] = re.sub(r"\n    adjustment: \{[^}]*\}", "", block["concurrent"])
-    new = text.replace(controls, block[control])
+    if control == "single_arm":  # no controls: each endpoint against its performance goal
+        block[control] = ""
+        text = text.replace("measure: risk_difference", "measure: proportion").replace(
+            "threshold: 0.15\n    ci_lower_above: 0.0\n",
+            "threshold: 0.35\n    ci_lower_above: 0.2\n    confidence_level: 0.9\n")
+        text = text.replace("achievement_criteria:\n", "achievement_criteria:\n"
+                            "  - {endpoint: motor_gain, measure: mean, threshold: 5.0}\n"
+                            "  - {endpoint: overall_survival, measure: median_survival, "
+                            "threshold: 100.0}\n", 1)
+    new = text.replace(text[text.index("controls:\n"):text.index("treated_period:")],
+                       block[control])
     new = re.sub(r"covariates: \[[^]]*\]", f"covariates: {covariates}", new)
     if kind == "continuous":
         rng = np.random.default_rng(1)
@@ -145,7 +195,7 @@ def _variant(study, text: str, kind: str, control: str):
     objective: true
     assessor: blinded_central
   - id: overall_survival""")
-    return load_plan(new), dataclasses.replace(study, patients=patients)
+    return new, dataclasses.replace(study, patients=patients)
 
 
 @pytest.mark.parametrize("control", ["concurrent", "external", "historical", "none_covariates"])
@@ -173,9 +223,100 @@ def test_each_endpoint_and_control_kind_is_stored_and_rendered(sci, tmp_path: Pa
         stored = load_evaluation(session, eid)
     engine.dispose()
     validate_document(stored)
-    files = write_report(stored, tmp_path / control, pdf=False)
+    files = write_report(stored, tmp_path / control, pdf=_has_chromium())
     html = files.html.read_text(encoding="utf-8")
     assert "analysis-data/motor_gain__" in html and 'id="spec-table"' in html
+    if files.pdf is not None:
+        assert files.pdf.stat().st_size > 10_000
+
+
+def test_single_arm_of_each_endpoint_kind_is_stored_and_rendered(sci, tmp_path: Path) -> None:
+    """Proportion, mean and median survival of the treated arm against the goal."""
+    from regmed import evidence
+
+    url, _, text, study = sci
+    plan, data = _variant(study, text, "continuous", "single_arm")
+    evaluation = evaluate(plan, data, exploratory=True)
+    doc = evaluation.document
+    by_kind = {a["kind"]: a for a in doc["analyses"]}
+    assert set(by_kind) == {"binary", "continuous", "survival"}
+    treated = data.patients[data.patients["cohort"] == "treated"]
+    for kind, measure, column in (("binary", "proportion", "ais_improvement"),
+                                  ("continuous", "mean", "motor_gain"),
+                                  ("survival", "median_survival", "overall_survival")):
+        a = by_kind[kind]
+        assert a["control_source"] == "none" and a["n_control"] == 0
+        assert a["method"] == "single_arm" and a["spec"]["measure"] == measure
+        assert a["spec"]["estimand"] is None and a["spec"]["control_cohorts"] == []
+        level = 0.9 if kind == "binary" else 0.95
+        assert a["spec"]["confidence_level"] == level == a["effect"]["ci_level"]
+        if kind == "survival":
+            want = evidence.single_arm(treated, time=f"{column}_time", event=f"{column}_event",
+                                       measure=measure, confidence_level=level)
+        else:
+            want = evidence.single_arm(treated, outcome=column, measure=measure,
+                                       confidence_level=level)
+        for got, value in ((a["effect"]["estimate"], want.estimate),
+                           (a["effect"]["ci_lower"], want.ci[0])):
+            if np.isnan(value):  # a median not reached is stored as null
+                assert got is None
+            else:
+                assert got == pytest.approx(value, abs=1e-12)
+        assert a["n_treated"] == want.n
+        frame = evaluation.analysis_data[f"{column}__none"]
+        assert len(frame) == want.n and (frame["treated"] == 1).all()
+    crit = {c["endpoint"]: c for c in doc["verdict"]["criteria"]}
+    assert crit["ais_improvement"]["control_source"] == "none"
+    p = by_kind["binary"]["effect"]
+    assert crit["ais_improvement"]["met"] == (p["estimate"] >= 0.35 and p["ci_lower"] > 0.2)
+    assert by_kind["survival"]["km"][0] == {"group": "treated", "time": 0.0, "surv": 1.0,
+                                            "lower": 1.0, "upper": 1.0}
+    engine = registry.make_engine(url)
+    with registry.session_scope(engine) as session:
+        eid = store_evaluation(doc, session=session, actor="test", plan_version_id=None)
+    with registry.session_scope(engine) as session:
+        stored = load_evaluation(session, eid)
+    engine.dispose()
+    files = write_report(stored, tmp_path, pdf=_has_chromium())
+    html = files.html.read_text(encoding="utf-8")
+    assert "no controls (single arm)" in html and "analysis-data/motor_gain__none" in html
+    if files.pdf is not None:
+        assert files.pdf.stat().st_size > 10_000
+
+
+def _has_chromium() -> bool:
+    from regmed.report.output import find_chromium
+
+    try:
+        find_chromium()
+    except Exception:  # noqa: BLE001 - the PDF part needs Chromium, as the report tests do
+        return False
+    return True
+
+
+@pytest.mark.parametrize("method", ["exact_matching", "propensity_stratification",
+                                    "propensity_covariate", "covariate_adjustment"])
+def test_each_method_is_stored_and_rendered(sci, tmp_path: Path, method: str) -> None:
+    """Binary and continuous endpoints (survival too where the method is defined), HTML+PDF."""
+    _, _, text, study = sci
+    new, data = _variant_text(study, text, "continuous", "concurrent")
+    covs = "covariates: [sex, ais_grade, injury_level]" if method == "exact_matching" else r"\1"
+    new = re.sub(r"method: propensity_matching, (covariates: \[[^]]*\]), caliper: 0.2, "
+                 r"ratio: 2", f"method: {method}, {covs}, estimand: ATE", new)
+    if method in ("propensity_covariate", "covariate_adjustment"):
+        new = new[:new.index("  - id: overall_survival")] + new[
+            new.index("achievement_criteria:"):]
+    doc = evaluate(load_plan(new), data, exploratory=True).document
+    kinds = {a["kind"] for a in doc["analyses"]}
+    assert kinds == ({"binary", "continuous"} if method in ("propensity_covariate",
+                     "covariate_adjustment") else {"binary", "continuous", "survival"})
+    assert all(a["spec"]["method"] == method for a in doc["analyses"])
+    assert all(a["balance"] for a in doc["analyses"])
+    files = write_report(doc, tmp_path, pdf=_has_chromium() and method == "exact_matching")
+    html = files.html.read_text(encoding="utf-8")
+    assert 'id="spec-table"' in html and method in html
+    if files.pdf is not None:
+        assert files.pdf.stat().st_size > 10_000
 
 
 def test_pdf_of_each_endpoint_kind(sci, tmp_path: Path) -> None:
@@ -235,3 +376,22 @@ def test_unwritable_out_stores_nothing(sci, tmp_path: Path) -> None:
     with registry.session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(EvaluationRecord)) == before
     engine.dispose()
+
+
+def test_demo_adjusts_the_historical_controls_for_calendar_year(sci) -> None:
+    """The calendar year of injury is a registry baseline covariate and enters the PS model of
+    the pooled comparison, which holds the historical controls (their years do not overlap the
+    treated period, so the historical-only comparison cannot use it)."""
+    _, _, text, study = sci
+    plan = load_plan(text)
+    assert "injury_year" in plan.controls[1].era_adjustment
+    years = study.patients.groupby("cohort")["injury_year"].agg(["min", "max"])
+    assert years.loc["historical_control", "max"] < years.loc["treated", "min"]
+    doc = evaluate(plan, study, exploratory=True).document
+    pooled = next(a for a in doc["analyses"] if a["control_source"] == "pooled"
+                  and a["endpoint"] == "ais_improvement")
+    assert "injury_year" in pooled["spec"]["covariates"] and "injury_year" in pooled["covariates"]
+    row = next(b for b in pooled["balance"] if b["covariate"] == "injury_year")
+    assert row["smd_before"] > 1.0 and abs(row["smd_after"]) < 0.5 * row["smd_before"]
+    hist = next(a for a in doc["analyses"] if a["control_source"] == "historical")
+    assert "injury_year" not in hist["spec"]["covariates"]

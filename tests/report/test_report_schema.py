@@ -56,10 +56,12 @@ def test_wrong_types_and_categories_are_reported(sample_doc):
 
 def test_nulls_allowed_only_where_the_schema_says(sample_doc):
     sample_doc["analyses"][0]["effect"]["p_value"] = None  # allowed
-    sample_doc["verdict"]["criteria"][0]["threshold"] = None  # not allowed
+    # allowed: a criterion may state only a confidence bound (plan: threshold optional)
+    sample_doc["verdict"]["criteria"][0]["threshold"] = None
+    sample_doc["verdict"]["criteria"][0]["measure"] = None  # not allowed
     with pytest.raises(DataError) as info:
         validate_document(sample_doc)
-    assert _fields(info.value) == ["verdict.criteria[0].threshold"]
+    assert _fields(info.value) == ["verdict.criteria[0].measure"]
 
 
 def test_inconsistent_attrition_and_km_are_reported(sample_doc):

@@ -357,7 +357,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
             "site_code": site, "patient_ref": refs, "sex": sex, "birth_year": birth_year,
             "donor_code": patient_donors(n, ti, donor_codes),
         }),
-        "baseline": _baseline(site, refs, cov),
+        "baseline": _baseline(site, refs, cov, year_of(index_on)),
         "enrollments": frame("enrollments", {
             "site_code": site, "patient_ref": refs, "indication_code": [INDICATION[0]] * n,
             "cohort": cohort, "direction": np.where(hist, "retrospective", "prospective"),
@@ -425,15 +425,20 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
     return tables, truth, sci_plan(p)
 
 
-def _baseline(site: np.ndarray, refs: list[str], cov: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Four baseline rows per patient: AIS grade, injury level, days from injury, motor score."""
+def _baseline(site: np.ndarray, refs: list[str], cov: dict[str, np.ndarray],
+              injury_year: np.ndarray) -> pd.DataFrame:
+    """Five baseline rows per patient: AIS grade, injury level, days from injury, motor score
+    and the calendar year of injury (the historical controls' era covariate)."""
     n = len(refs)
-    variables = ["ais_grade", "injury_level", "days_from_injury", "baseline_motor_score"]
+    variables = ["ais_grade", "injury_level", "days_from_injury", "baseline_motor_score",
+                 "injury_year"]
     value = np.column_stack([np.full(n, np.nan), np.full(n, np.nan),
-                             cov["days"].astype(float), cov["motor"].astype(float)])
+                             cov["days"].astype(float), cov["motor"].astype(float),
+                             injury_year.astype(float)])
     text = np.column_stack([cov["grade"], np.array([f"C{v}" for v in cov["level"]], dtype=object),
-                            np.full(n, None, dtype=object), np.full(n, None, dtype=object)])
+                            np.full(n, None, dtype=object), np.full(n, None, dtype=object),
+                            np.full(n, None, dtype=object)])
     return frame("baseline", {
-        "site_code": np.repeat(site, 4), "patient_ref": np.repeat(refs, 4),
+        "site_code": np.repeat(site, 5), "patient_ref": np.repeat(refs, 5),
         "variable": variables * n, "value": value.ravel(), "value_text": text.ravel(),
     })

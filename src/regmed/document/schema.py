@@ -53,6 +53,7 @@ __all__ = [
     "AttritionRow",
     "Analysis",
     "AnalysisSpecEntry",
+    "SubclassRow",
     "Propensity",
     "PsDistribution",
     "BalanceRow",
@@ -133,7 +134,8 @@ class Meta(TypedDict):
 class Criterion(TypedDict):
     """One pre-set achievement criterion and whether the data meet it.
 
-    ``threshold`` is on the scale of ``measure``; ``direction`` says whether larger
+    ``threshold`` is on the scale of ``measure`` (``null`` when the criterion states only a
+    confidence bound); ``direction`` says whether larger
     (``"greater"``) or smaller (``"less"``) values favour the product, and the point estimate
     must reach ``threshold``; ``ci_lower_above`` (a number or null) additionally requires the
     lower confidence limit above it, ``ci_upper_below`` the upper limit below it. ``reason`` is
@@ -143,7 +145,7 @@ class Criterion(TypedDict):
 
     endpoint: str
     measure: str
-    threshold: Number
+    threshold: Number | None
     direction: Literal["greater", "less"]
     ci_lower_above: Number | None
     ci_upper_below: NotRequired[Number | None]
@@ -152,7 +154,8 @@ class Criterion(TypedDict):
     ci_upper: Number | None
     met: bool
     reason: str
-    control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled"]]
+    control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled",
+                                        "none"]]
 
 
 class Verdict(TypedDict):
@@ -353,8 +356,10 @@ class AnalysisSpecEntry(TypedDict):
     role: Literal["primary", "secondary"]
     control_source: Literal["concurrent", "external", "historical", "pooled", "none"]
     control_cohorts: list[str]
-    method: Literal["propensity_matching", "propensity_weighting", "none"]
-    estimand: Literal["ATT", "ATE", "ATO"]
+    method: Literal["propensity_matching", "propensity_weighting", "exact_matching",
+                    "propensity_stratification", "propensity_covariate",
+                    "covariate_adjustment", "none"]
+    estimand: Literal["ATT", "ATE", "ATO"] | None
     confidence_level: Number
     missing_data: Literal["complete_case", "non_responder"]
     covariates: list[str]
@@ -372,12 +377,26 @@ class AnalysisSpecEntry(TypedDict):
     source: str
 
 
+class SubclassRow(TypedDict):
+    """One subclass of exact matching or propensity stratification: its patients and the
+    estimand's subclass weight of each group (MatchIt's ``get_weights_from_subclass``)."""
+
+    subclass: int
+    n_treated: int
+    n_control: int
+    weight_treated: Number | None
+    weight_control: Number | None
+
+
 class Analysis(TypedDict):
     """One endpoint against one control source, with everything the report shows about it.
 
     ``n_treated`` / ``n_control`` are the numbers analysed (after matching or trimming).
     ``km`` is empty unless ``kind`` is ``"survival"``. ``propensity`` is ``null`` (and
-    ``balance`` empty) for an unadjusted comparison (``method`` ``"none"``); ``evalue`` is
+    ``balance`` empty) for an unadjusted comparison (``method`` ``"none"``) and a single arm
+    (``method`` ``"single_arm"``, ``control_source`` ``"none"``, ``n_control`` 0, the effect a
+    proportion, mean or median survival); exact matching and covariate adjustment have no
+    propensity model but a balance table. ``evalue`` is
     ``null`` where an E-value is not defined. ``analysis_data`` names the exported analysis
     data set (relative to the output folder).
     """
@@ -385,9 +404,11 @@ class Analysis(TypedDict):
     endpoint: str
     role: Literal["primary", "secondary"]
     kind: Literal["binary", "continuous", "survival"]
-    control_source: Literal["concurrent", "external", "historical", "pooled"]
-    method: Literal["matching", "weighting", "none"]
+    control_source: Literal["concurrent", "external", "historical", "pooled", "none"]
+    method: Literal["matching", "weighting", "exact_matching", "stratification",
+                    "ps_covariate", "regression", "none", "single_arm"]
     spec: NotRequired[AnalysisSpecEntry]
+    subclasses: NotRequired[list[SubclassRow]]
     n_treated: int
     n_control: int
     propensity: Propensity | None

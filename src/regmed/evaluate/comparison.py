@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,15 @@ import pandas as pd
 
 from regmed import evidence
 from regmed.errors import DataError, Problem, RegmedError
+from regmed.evaluate.runners_adjust import (
+    ADJUST_EFFECTS,
+    ADJUST_KINDS,
+    ADJUST_RUNNERS,
+    EffectFn,
+    Runner,
+    crude_sample,
+    estimate,
+)
 from regmed.evidence.sample import AdjustedSample
 from regmed.plan.spec import COHORT_OF_CONTROL, AnalysisSpec, Method, MissingRule
 from regmed.results import to_jsonable
@@ -50,16 +58,9 @@ def _finite(x: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _crude(frame: pd.DataFrame, covariates: list[str]) -> AdjustedSample:
-    data = frame.assign(weights=1.0)
-    return AdjustedSample(data=data, original=frame, treatment="treated",
-                          covariates=tuple(covariates), estimand="ATE", method="weighting",
-                          cluster=None)
-
-
 def _run_crude(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
                ) -> tuple[Any, AdjustedSample]:
-    return None, _crude(frame, list(spec.covariates))
+    return None, crude_sample(frame, list(spec.covariates))
 
 
 def _run_matching(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
@@ -73,10 +74,8 @@ def _run_matching(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Genera
 def _run_weighting(frame: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
                    ) -> tuple[Any, AdjustedSample]:
     ps = evidence.fit_propensity(frame, treatment="treated", covariates=list(spec.covariates))
-    return ps, evidence.weight(frame, ps, estimand=spec.estimand.value)
+    return ps, evidence.weight(frame, ps, estimand=str(spec.estimand or "ATT"))
 
-
-Runner = Callable[[pd.DataFrame, AnalysisSpec, np.random.Generator], tuple[Any, AdjustedSample]]
 
 #: spec.method → the function that builds the adjusted sample. Enabling a method is one entry
 #: here plus removing it from ``regmed.plan.spec.NOT_IMPLEMENTED``.
@@ -84,11 +83,36 @@ RUNNERS: dict[Method, Runner] = {
     Method.propensity_matching: _run_matching,
     Method.propensity_weighting: _run_weighting,
     Method.none: _run_crude,
+    **ADJUST_RUNNERS,
 }
+
+#: spec.method → the function that estimates the effect (default: the effect in the adjusted
+#: sample, ``runners_adjust.estimate``).
+EFFECTS: dict[Method, EffectFn] = {**ADJUST_EFFECTS}
 
 #: The report's short label of each method's sample.
 _KIND_OF_METHOD = {Method.propensity_matching: "matching",
-                   Method.propensity_weighting: "weighting", Method.none: "none"}
+                   Method.propensity_weighting: "weighting", Method.none: "none",
+                   **ADJUST_KINDS}
+
+#: Why a method's sample is smaller than the analysed patients.
+_LOSS_REASON = {"matching": "not matched within the caliper",
+                "exact_matching": "no control (or treated) patient with the same covariates",
+                "stratification": "in a subclass without both groups"}
+
+
+def _subclass_rows(kept: pd.DataFrame) -> list[dict[str, Any]]:
+    """Patients and weights per subclass (exact matching, stratification)."""
+    rows = []
+    for sub, g in kept.groupby("subclass"):
+        t = g["treated"] == 1
+        rows.append({"subclass": int(sub), "n_treated": int(t.sum()),
+                     "n_control": int((~t).sum()),
+                     "weight_control": _finite(g.loc[~t, "weights"].iloc[0]) if (~t).any()
+                     else None,
+                     "weight_treated": _finite(g.loc[t, "weights"].iloc[0]) if t.any()
+                     else None})
+    return rows
 
 
 def _ps_distribution(ps: Any, frame: pd.DataFrame, sample: AdjustedSample) -> list[dict]:
@@ -277,16 +301,12 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
         after = int((kept["treated"] == flag).sum())
         if after < before:
             attrition.append(_attr(f"{step}: {method}", cohort, before, after,
-                                   "not matched within the caliper" if method == "matching"
-                                   else "trimmed"))
+                                   _LOSS_REASON.get(method, "trimmed")))
     level = spec.confidence_level
-    if kind == "survival":
-        effect = evidence.estimate_effect(sample, kind="survival", time=f"{endpoint}_time",
-                                          event=f"{endpoint}_event", conf_level=level)
-    else:
-        effect = evidence.estimate_effect(sample, endpoint, kind=kind, conf_level=level)
+    effect = EFFECTS.get(spec.method, estimate)(frame, sample, ps, spec)
     data = kept.copy()
-    if "subclass" in data and data["subclass"].notna().any():
+    matched_sets = spec.method is Method.propensity_matching
+    if matched_sets and "subclass" in data and data["subclass"].notna().any():
         site_of_set = data[data["treated"] == 1].groupby("subclass")["site_code"].first()
         data["matched_site"] = data["subclass"].map(site_of_set).fillna(data["site_code"])
     else:
@@ -309,7 +329,9 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
         entry["balance"] = _balance_rows(sample)
     else:
         entry["propensity"] = None
-        entry["balance"] = []
+        entry["balance"] = _balance_rows(sample) if spec.method is not Method.none else []
+    if "subclass" in kept and spec.method is not Method.propensity_matching:
+        entry["subclasses"] = _subclass_rows(kept)
     entry["effect"] = _effect_entry(effect, spec.measure.value)
     entry["effect"]["ci_level"] = level
     entry["km"] = []

@@ -24,7 +24,9 @@ from regmed.errors import PlanError, RegmedError
 from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
 from regmed.evaluate.power_check import power_entry
 from regmed.evaluate.quality_part import quality_entry
+from regmed.evaluate.runners_single import compare_single_arm
 from regmed.plan import AnalysisSpec, DataFacts, Plan, check_plan, compile_specs
+from regmed.plan.spec import ControlSource
 from regmed.results import Result, to_jsonable
 from regmed.studydata import StudyData
 
@@ -149,6 +151,13 @@ def _sensitivity(primary: Comparison, others: list[Comparison], patients: pd.Dat
     return rows
 
 
+def _run(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator) -> Comparison:
+    """One analysis: a comparison with controls, or a single arm (``control_source`` none)."""
+    if spec.control_source is ControlSource.none:
+        return compare_single_arm(patients, spec, rng=rng)
+    return compare(patients, spec, rng=rng)
+
+
 def _tipping(patients: pd.DataFrame, endpoint: str, source: str) -> list[dict[str, Any]]:
     cohort = COHORT_OF_CONTROL.get(source)
     status = f"{endpoint}_status"
@@ -228,7 +237,7 @@ def evaluate(
         for spec in endpoint_specs:
             say(f"{endpoint_id}: treated vs {spec.control_source.value} controls")
             try:
-                comp = compare(patients, spec, rng=rng)
+                comp = _run(patients, spec, rng)
             except RegmedError as exc:
                 warnings.append(f"{endpoint_id} vs {spec.control_source.value} controls not "
                                 f"analysed: {exc}")
@@ -243,8 +252,9 @@ def evaluate(
         first = used[0]
         if first.role == "primary":
             attrition += primary.attrition
-        primary.entry["sensitivity"] = _sensitivity(primary, others, patients, endpoint_id,
-                                                    first.endpoint_kind, first.measure.value)
+        primary.entry["sensitivity"] = [] if first.control_source is ControlSource.none else \
+            _sensitivity(primary, others, patients, endpoint_id, first.endpoint_kind,
+                         first.measure.value)
         primary.entry["sensitivity"] += _without_oos(patients, first, rng)
         for other in others:
             other.entry["sensitivity"] = []
@@ -312,7 +322,7 @@ def _without_oos(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Gene
     if not len(oos):
         return []
     try:
-        comp = compare(patients.drop(index=oos), spec, rng=rng)
+        comp = _run(patients.drop(index=oos), spec, rng)
     except RegmedError as exc:
         return [{"analysis": "without patients treated with OOS lots", "estimate": None,
                  "ci_lower": None, "ci_upper": None, "note": f"not computed: {exc}"}]

@@ -137,6 +137,7 @@ FIELD_LABELS: dict[str, Pair] = {
     "caliper": ("キャリパー", "Caliper"),
     "ratio": ("マッチング比", "Matching ratio"),
     "estimand": ("推定対象", "Estimand"),
+    "subclasses": ("傾向スコア層の数", "Number of propensity-score subclasses"),
     "data_availability_confirmed": ("必要なデータの存在を確認済み", "Data availability confirmed"),
     "era_adjustment": ("時代背景の影響への対処", "Era adjustment"),
     "feasibility": ("対照データ収集の実現可能性", "Feasibility of control collection"),

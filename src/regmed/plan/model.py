@@ -359,7 +359,12 @@ class Period(_Model):
 
 
 class Adjustment(_Model):
-    """How controls are made comparable: method, prognostic covariates, matching options."""
+    """How controls are made comparable: method, prognostic covariates, matching options.
+
+    ``caliper`` and ``ratio`` are options of ``propensity_matching``; ``subclasses`` (the
+    number of propensity-score subclasses, default 5, MatchIt's ``subclass =``) is the option
+    of ``propensity_stratification``.
+    """
 
     method: Literal[
         "propensity_matching",
@@ -373,6 +378,7 @@ class Adjustment(_Model):
     caliper: Annotated[float, Field(gt=0)] | None = None
     ratio: Annotated[int, Strict(), Field(ge=1)] | None = None
     estimand: Literal["ATT", "ATE", "ATO"] | None = None
+    subclasses: Annotated[int, Strict(), Field(ge=2)] | None = None
 
 
 class Control(_Model):

@@ -10,6 +10,8 @@ takes these specs, never the plan, and stores each one beside its result.
 
 Enabling a method later is one entry in the engine's dispatch table
 (``regmed.evaluate.comparison.RUNNERS``) plus removing it from :data:`NOT_IMPLEMENTED`.
+A plan without controls compiles to single-arm specs (``control_source`` ``none``) judged
+with the single-arm measure of the endpoint's kind against the performance goal.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ class Method(StrEnum):
 
     propensity_matching = "propensity_matching"
     propensity_weighting = "propensity_weighting"
+    exact_matching = "exact_matching"
+    propensity_stratification = "propensity_stratification"
+    propensity_covariate = "propensity_covariate"
+    covariate_adjustment = "covariate_adjustment"
     none = "none"
 
 
@@ -74,6 +80,9 @@ class Measure(StrEnum):
     mean_difference = "mean_difference"
     hazard_ratio = "hazard_ratio"
     rmst_difference = "rmst_difference"
+    proportion = "proportion"
+    mean = "mean"
+    median_survival = "median_survival"
 
 
 class ControlSource(StrEnum):
@@ -86,10 +95,9 @@ class ControlSource(StrEnum):
 
 #: Plan values that the schema accepts but the engine does not run yet, by kind.
 NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
-    "method": frozenset({"exact_matching", "propensity_stratification", "propensity_covariate",
-                         "covariate_adjustment"}),
+    "method": frozenset(),
     "missing_data": frozenset({"multiple_imputation", "worst_case", "ipcw", "other"}),
-    "measure": frozenset({"proportion", "mean", "median_survival"}),
+    "measure": frozenset(),
 }
 
 #: Measures an endpoint kind's effect provides; the first is the default.
@@ -99,12 +107,38 @@ MEASURES_OF_KIND: dict[str, tuple[Measure, ...]] = {
     "survival": (Measure.hazard_ratio, Measure.rmst_difference),
 }
 
-#: Estimands each method estimates.
+#: The single-arm measure of each endpoint kind (a plan without controls).
+SINGLE_ARM_MEASURE: dict[str, Measure] = {
+    "binary": Measure.proportion,
+    "continuous": Measure.mean,
+    "survival": Measure.median_survival,
+}
+
+#: Estimands each method estimates (MatchIt's subclass weights for exact matching and
+#: stratification; g-computation over the treated or everyone for the regression methods).
 ESTIMANDS_OF_METHOD: dict[Method, frozenset[Estimand]] = {
     Method.propensity_matching: frozenset({Estimand.ATT}),
     Method.propensity_weighting: frozenset({Estimand.ATT, Estimand.ATE, Estimand.ATO}),
+    Method.exact_matching: frozenset({Estimand.ATT, Estimand.ATE}),
+    Method.propensity_stratification: frozenset({Estimand.ATT, Estimand.ATE}),
+    Method.propensity_covariate: frozenset({Estimand.ATT, Estimand.ATE}),
+    Method.covariate_adjustment: frozenset({Estimand.ATT, Estimand.ATE}),
     Method.none: frozenset({Estimand.ATE}),
 }
+
+#: The options (keys of ``controls[i].adjustment``) each method uses; any other is refused.
+OPTIONS_OF_METHOD: dict[Method, frozenset[str]] = {
+    Method.propensity_matching: frozenset({"caliper", "ratio"}),
+    Method.propensity_stratification: frozenset({"subclasses"}),
+}
+
+#: Regression methods: the marginal effect by g-computation, built for these endpoint kinds
+#: (a marginal hazard ratio or RMST difference by g-computation is not built).
+GCOMP_METHODS = frozenset({Method.propensity_covariate, Method.covariate_adjustment})
+GCOMP_KINDS = frozenset({"binary", "continuous"})
+
+#: Default number of propensity-score subclasses (MatchIt's ``subclass = 5``).
+DEFAULT_SUBCLASSES = 5
 
 
 class AnalysisSpec(BaseModel):
@@ -120,8 +154,10 @@ class AnalysisSpec(BaseModel):
         The enrollment cohorts that form the control group.
     method : Method
         The plan's adjustment method as written (``none`` when the plan names none).
-    estimand : Estimand
-        ATT for matching; ATT, ATE or ATO for weighting (ATE for an unadjusted comparison).
+    estimand : Estimand or None
+        ATT for nearest-neighbour matching; ATT, ATE or ATO for weighting; ATT or ATE for
+        exact matching, stratification and the regression methods (ATE for an unadjusted
+        comparison; ``None`` for a single arm).
     confidence_level : float
         From the endpoint's achievement criterion (0.95 without one).
     missing_data : MissingRule
@@ -131,7 +167,7 @@ class AnalysisSpec(BaseModel):
         The propensity-model covariates, exactly as entered in the model.
     caliper, caliper_scale, ratio, replace : matching options (MatchIt's meanings).
     n_subclasses : int or None
-        Propensity stratification only (none is run today).
+        Propensity stratification only: the plan's ``subclasses`` (default 5).
     interim : dict or None
         The planned interim design (none is run today).
     measure : Measure
@@ -149,7 +185,7 @@ class AnalysisSpec(BaseModel):
     control_source: ControlSource
     control_cohorts: tuple[str, ...]
     method: Method
-    estimand: Estimand
+    estimand: Estimand | None
     confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)]
     missing_data: MissingRule
     covariates: tuple[str, ...]
@@ -184,8 +220,7 @@ def _effective(plan: Plan, index: int) -> tuple[Adjustment | None, str]:
 def _adjustment_problems(adj: Adjustment, path: str) -> list[Problem]:
     out: list[Problem] = []
     if adj.method in NOT_IMPLEMENTED["method"]:
-        out.append(Problem(f"{adj.method!r} is not implemented in the engine yet; use "
-                           "propensity_matching or propensity_weighting",
+        out.append(Problem(f"{adj.method!r} is not implemented in the engine yet",
                            field=f"{path}.method"))
         return out
     method = Method(adj.method)
@@ -195,20 +230,51 @@ def _adjustment_problems(adj: Adjustment, path: str) -> list[Problem]:
         out.append(Problem(f"{method.value} estimates {allowed}, not {estimand.value}",
                            field=f"{path}.estimand"))
     if not adj.covariates:
-        out.append(Problem(f"{method.value} needs at least one covariate for the propensity "
-                           "model", field=f"{path}.covariates"))
-    if method is Method.propensity_weighting:
-        for key in ("caliper", "ratio"):
-            if getattr(adj, key) is not None:
-                out.append(Problem(f"{key} is a matching option; propensity_weighting does "
-                                   "not use it", field=f"{path}.{key}"))
+        model = {Method.exact_matching: "to match on exactly",
+                 Method.covariate_adjustment: "for the outcome model"}.get(
+            method, "for the propensity model")
+        out.append(Problem(f"{method.value} needs at least one covariate {model}",
+                           field=f"{path}.covariates"))
+    used = OPTIONS_OF_METHOD.get(method, frozenset())
+    for key in ("caliper", "ratio", "subclasses"):
+        if getattr(adj, key) is not None and key not in used:
+            owner = "propensity_stratification" if key == "subclasses" else \
+                "propensity_matching"
+            out.append(Problem(f"{key} is an option of {owner}; {method.value} does not use "
+                               "it", field=f"{path}.{key}"))
+    return out
+
+
+def _gcomp_problems(plan: Plan) -> list[Problem]:
+    """Regression methods on endpoints whose marginal effect by g-computation is not built."""
+    out: list[Problem] = []
+    kinds = {e.id: e.kind for e in plan.endpoints if e.role != "exploratory"}
+    seen: set[str] = set()
+    for i in range(len(plan.controls)):
+        adj, where = _effective(plan, i)
+        if adj is None or where in seen or adj.method not in GCOMP_METHODS:
+            continue
+        seen.add(where)
+        for endpoint, kind in kinds.items():
+            if kind not in GCOMP_KINDS:
+                out.append(Problem(
+                    f"{adj.method} gives the marginal effect by g-computation, which is built "
+                    f"for binary and continuous endpoints only; {endpoint} is {kind} (a "
+                    "marginal hazard ratio or RMST difference is not built)",
+                    field=f"{where}.method"))
     return out
 
 
 def _criteria(plan: Plan, endpoint_id: str, kind: str) -> tuple[list[Problem], dict[str, Any]]:
-    """The performance goal of an endpoint (its first criterion) and the problems found."""
+    """The performance goal of an endpoint (its first criterion) and the problems found.
+
+    With controls the measure is a comparative one of the endpoint's kind; without controls
+    it is the kind's single-arm measure (proportion, mean, median survival).
+    """
     out: list[Problem] = []
-    goal: dict[str, Any] = {"measure": MEASURES_OF_KIND[kind][0], "confidence_level": 0.95}
+    single = not plan.controls
+    allowed_measures = (SINGLE_ARM_MEASURE[kind],) if single else MEASURES_OF_KIND[kind]
+    goal: dict[str, Any] = {"measure": allowed_measures[0], "confidence_level": 0.95}
     seen_level: float | None = None
     first = True
     for j, c in enumerate(plan.achievement_criteria):
@@ -216,12 +282,13 @@ def _criteria(plan: Plan, endpoint_id: str, kind: str) -> tuple[list[Problem], d
             continue
         path = f"achievement_criteria[{j}]"
         if c.measure in NOT_IMPLEMENTED["measure"]:
-            out.append(Problem(f"the single-arm measure {c.measure!r} is not implemented in "
-                               "the engine yet", field=f"{path}.measure"))
+            out.append(Problem(f"the measure {c.measure!r} is not implemented in the engine "
+                               "yet", field=f"{path}.measure"))
             continue
-        if Measure(c.measure) not in MEASURES_OF_KIND[kind]:
-            allowed = ", ".join(m.value for m in MEASURES_OF_KIND[kind])
-            out.append(Problem(f"a {kind} endpoint gives {allowed}, not {c.measure}",
+        if Measure(c.measure) not in allowed_measures:
+            allowed = ", ".join(m.value for m in allowed_measures)
+            design = ("a single-arm" if single else "a controlled") + f" {kind} endpoint"
+            out.append(Problem(f"{design} gives {allowed}, not {c.measure}",
                                field=f"{path}.measure"))
             continue
         if seen_level is not None and c.confidence_level != seen_level:
@@ -267,6 +334,7 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
         if adj is not None and where not in checked:
             checked.add(where)
             problems += _adjustment_problems(adj, where)
+    problems += _gcomp_problems(plan)
     specs: list[AnalysisSpec] = []
     for k, endpoint in enumerate(plan.endpoints):
         if endpoint.role == "exploratory":
@@ -279,9 +347,8 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
                                     f"endpoints[{k}] ({endpoint.id}) is {endpoint.kind}",
                                     field="missing_data.primary"))
         if not plan.controls:
-            problems.append(Problem(f"endpoint {endpoint.id}: a single-arm analysis needs a "
-                                    "single-arm measure (proportion, mean, median_survival), "
-                                    "which the engine does not implement yet", field="controls"))
+            specs.append(_single_arm_spec(endpoint.id, endpoint.kind, endpoint.role, rule,
+                                          goal))
             continue
         for source, cohorts, index in _sources(plan):
             adj, where = _effective(plan, index or 0)
@@ -300,11 +367,26 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
                 covariates=tuple(adj.covariates) if adj is not None else (),
                 caliper=adj.caliper if adj is not None else None,
                 ratio=(adj.ratio or 1) if adj is not None else 1,
+                n_subclasses=((adj.subclasses or DEFAULT_SUBCLASSES) if adj is not None
+                              and method is Method.propensity_stratification else None),
                 measure=goal["measure"], threshold=goal.get("threshold"),
                 direction=goal.get("direction"), ci_lower_above=goal.get("ci_lower_above"),
                 ci_upper_below=goal.get("ci_upper_below"), source=where,
             ))
     return specs, problems
+
+
+def _single_arm_spec(endpoint: str, kind: str, role: str, rule: MissingRule,
+                     goal: dict[str, Any]) -> AnalysisSpec:
+    """The treated arm against the plan's performance goal (a plan without controls)."""
+    return AnalysisSpec(
+        endpoint=endpoint, endpoint_kind=kind, role=role, control_source=ControlSource.none,
+        control_cohorts=(), method=Method.none, estimand=None,
+        confidence_level=goal["confidence_level"], missing_data=rule, covariates=(),
+        measure=goal["measure"], threshold=goal.get("threshold"),
+        direction=goal.get("direction"), ci_lower_above=goal.get("ci_lower_above"),
+        ci_upper_below=goal.get("ci_upper_below"), source="controls",
+    )
 
 
 def spec_problems(plan: Plan) -> list[Problem]:

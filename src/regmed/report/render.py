@@ -107,7 +107,7 @@ def _threshold_for(analysis: Mapping[str, Any], criteria: list[Any]) -> float | 
     for c in criteria:
         if (c["endpoint"] == analysis["endpoint"] and c["measure"] == analysis["effect"]["measure"]
                 and c.get("control_source", analysis["control_source"])
-                == analysis["control_source"]):
+                == analysis["control_source"]) and c["threshold"] is not None:
             return float(c["threshold"])
     return None
 
@@ -122,7 +122,7 @@ def _designs(doc: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any
     balance) so that each balance table, love plot and PS figure is shown once."""
     groups: dict[str, dict[str, Any]] = {}
     for i, a in enumerate(doc["analyses"]):
-        if a["propensity"] is None:  # an unadjusted comparison has no design to show
+        if a["propensity"] is None and not a["balance"]:  # unadjusted or single arm
             continue
         key = json.dumps([a["control_source"], a["method"], a["propensity"], a["balance"]],
                          sort_keys=True)
@@ -138,8 +138,9 @@ def _designs(doc: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any
         a = g["analysis"]
         short = f"{a['control_source']} controls, {a['method']}"
         g["love_plot"] = _data_uri(figures.love_plot(a["balance"], title=f"Balance: {short}"))
-        g["ps_distribution"] = _data_uri(figures.ps_distribution(
-            a["propensity"]["distribution"], title=f"Propensity scores: {short}"))
+        g["ps_distribution"] = None if a["propensity"] is None else _data_uri(
+            figures.ps_distribution(a["propensity"]["distribution"],
+                                    title=f"Propensity scores: {short}"))
     return out
 
 
