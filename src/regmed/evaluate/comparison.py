@@ -19,6 +19,7 @@ import pandas as pd
 
 from regmed import evidence
 from regmed.errors import DataError, Problem, RegmedError
+from regmed.evaluate import mi_runner
 from regmed.evidence.sample import AdjustedSample
 from regmed.plan.spec import COHORT_OF_CONTROL, AnalysisSpec, Method, MissingRule
 from regmed.results import to_jsonable
@@ -35,6 +36,8 @@ class Comparison:
     effect: Any
     attrition: list[dict[str, Any]]
     data: pd.DataFrame
+    #: further data sets to export, by file stem (the imputed data sets of an imputed analysis)
+    extra_data: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
 
 
 def _attr(step: str, cohort: str, before: int, after: int, reason: str) -> dict[str, Any]:
@@ -208,6 +211,12 @@ def _analysis_frame(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFra
                                        int(arm.sum()), int(arm.sum()),
                                        f"{k} with a missing outcome counted as non-responders"))
         frame.loc[unknown, endpoint] = 0.0
+    if spec.missing_data is MissingRule.worst_case:
+        frame, rows = mi_runner.fill_worst_case(frame, spec, step, control_label, _attr)
+        attrition += rows
+    if spec.missing_data is MissingRule.multiple_imputation:
+        # missing outcomes and covariates are imputed; only ineligible patients leave
+        return frame[mi_runner.keep_for_imputation(frame, spec)], attrition
     outcome_cols = ([f"{endpoint}_time", f"{endpoint}_event"]
                     if spec.endpoint_kind == "survival" else [endpoint])
     # patients without the endpoint were counted (with their reason) at extraction
@@ -269,7 +278,13 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
     if n_t < 2 or n_c < 2:
         raise DataError(f"the {step} comparison has too few patients",
                         [Problem(f"{n_t} treated and {n_c} controls with data")])
-    ps, sample = RUNNERS[spec.method](frame, spec, rng)
+    imputed = None
+    if spec.missing_data is MissingRule.multiple_imputation:
+        imputed = mi_runner.run_imputed(frame, spec, RUNNERS[spec.method], _estimate, rng)
+        ps, sample, effect = imputed.fits[0]
+    else:
+        ps, sample = RUNNERS[spec.method](frame, spec, rng)
+        effect = _estimate(sample, spec)
     method = _KIND_OF_METHOD[spec.method]
     kept = sample.data
     for cohort, flag in (("treated", 1), (control_label, 0)):
@@ -280,11 +295,6 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
                                    "not matched within the caliper" if method == "matching"
                                    else "trimmed"))
     level = spec.confidence_level
-    if kind == "survival":
-        effect = evidence.estimate_effect(sample, kind="survival", time=f"{endpoint}_time",
-                                          event=f"{endpoint}_event", conf_level=level)
-    else:
-        effect = evidence.estimate_effect(sample, endpoint, kind=kind, conf_level=level)
     data = kept.copy()
     if "subclass" in data and data["subclass"].notna().any():
         site_of_set = data[data["treated"] == 1].groupby("subclass")["site_code"].first()
@@ -310,6 +320,11 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
     else:
         entry["propensity"] = None
         entry["balance"] = []
+    extra: dict[str, pd.DataFrame] = {}
+    if imputed is not None:
+        entry["imputation"] = imputed.entry(spec)
+        effect = imputed.measures
+        extra[f"{spec.label}__imputed"] = mi_runner.imputed_long(imputed, spec)
     entry["effect"] = _effect_entry(effect, spec.measure.value)
     entry["effect"]["ci_level"] = level
     entry["km"] = []
@@ -334,8 +349,23 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
                            "p_value": _finite(het.q_p), "i2": _finite(het.i2)}
     sd = _outcome_sd(kept, endpoint) if kind == "continuous" else None
     entry["evalue"] = _evalue(effect, kind, sd)
-    return Comparison(entry=entry, effect=effect, attrition=attrition,
-                      data=_export_frame(sample, ps, spec))
+    exported = _export_frame(sample, ps, spec)
+    if imputed is not None:
+        exported = pd.concat([_export_frame(s, p, spec).assign(imputation=i).pipe(
+            lambda d: d[["imputation", *d.columns[:-1]]])
+            for i, (p, s, _) in enumerate(imputed.fits, start=1)], ignore_index=True)
+    return Comparison(entry=entry, effect=effect, attrition=attrition, data=exported,
+                      extra_data=extra)
+
+
+def _estimate(sample: AdjustedSample, spec: AnalysisSpec) -> Any:
+    """The effect in an adjusted sample at the spec's confidence level."""
+    endpoint, level = spec.endpoint, spec.confidence_level
+    if spec.endpoint_kind == "survival":
+        return evidence.estimate_effect(sample, kind="survival", time=f"{endpoint}_time",
+                                        event=f"{endpoint}_event", conf_level=level)
+    return evidence.estimate_effect(sample, endpoint, kind=spec.endpoint_kind,
+                                    conf_level=level)
 
 
 def _outcome_sd(kept: pd.DataFrame, outcome: str) -> float | None:

@@ -237,6 +237,7 @@ def evaluate(
             used.append(spec)
             comp.entry["analysis_data"] = f"analysis-data/{spec.label}.csv"
             exported[spec.label] = comp.data
+            exported.update(comp.extra_data)
         if not comps:
             continue
         primary, others = comps[0], comps[1:]
