@@ -21,7 +21,8 @@ import pandas as pd
 from regmed import __version__, evidence
 from regmed.document import validate_document
 from regmed.errors import PlanError, RegmedError
-from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
+from regmed.evaluate import interim as sequential
+from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, _analysis_frame, compare
 from regmed.evaluate.power_check import power_entry
 from regmed.evaluate.quality_part import quality_entry
 from regmed.plan import AnalysisSpec, DataFacts, Plan, check_plan, compile_specs
@@ -179,6 +180,7 @@ def evaluate(
     plan_info: dict[str, Any] | None = None,
     exploratory: bool = False,
     seed: int = 20260401,
+    stage: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate a plan on study data and state the verdict.
@@ -198,6 +200,9 @@ def evaluate(
         The plan is not locked (or changed since): printed on every output.
     seed : int
         Seed for the random parts (random matching order, ties).
+    stage : int, optional
+        The look of the plan's interim design to evaluate (default: the final analysis).
+        See :mod:`regmed.evaluate.interim` for how the looks are cut from the data.
     progress : callable, optional
         Called with a short label before each step.
 
@@ -228,7 +233,12 @@ def evaluate(
         for spec in endpoint_specs:
             say(f"{endpoint_id}: treated vs {spec.control_source.value} controls")
             try:
-                comp = compare(patients, spec, rng=rng)
+                if spec.interim is not None:
+                    comp = sequential.run_sequential(patients, spec, stage=stage,
+                                                     compare=compare, frame_of=_analysis_frame,
+                                                     rng=rng)
+                else:
+                    comp = compare(patients, spec, rng=rng)
             except RegmedError as exc:
                 warnings.append(f"{endpoint_id} vs {spec.control_source.value} controls not "
                                 f"analysed: {exc}")
@@ -251,7 +261,10 @@ def evaluate(
             other.entry["sensitivity"] = []
         analyses += [c.entry for c in comps]
         for criterion in plan.achievement_criteria:
-            if criterion.endpoint == endpoint_id:
+            if criterion.endpoint == endpoint_id and "interim" in primary.entry:
+                criteria.append(sequential.criterion_entry(
+                    criterion, primary.entry["interim"], primary.entry["control_source"]))
+            elif criterion.endpoint == endpoint_id:
                 criteria.append(_criterion_entry(criterion, primary.effect,
                                                  primary.entry["control_source"]))
 
@@ -275,6 +288,11 @@ def evaluate(
     else:
         overall = "not_met"
         statement = "The pre-set achievement criteria are not met."
+    looking = [c for c in judged if c.get("group_sequential") == "continue"]
+    if looking:
+        overall = "inconclusive"
+        statement = ("Interim analysis: no group-sequential boundary is crossed; the study "
+                     "continues to its next planned look.")
     if power and power.get("shortfall"):
         statement += " " + power["message"]
     plan_meta = {"name": "", "version": "", "sha256": "", "locked_at": None, "signer": None,
