@@ -40,7 +40,7 @@ import types
 import typing
 from typing import Any, Literal, NotRequired, TypedDict
 
-from regmed.document.sequential import Imputation, Interim
+from regmed.document.sequential import Imputation, Interim, InterimSpecEntry
 from regmed.errors import DataError, Problem
 
 __all__ = [
@@ -365,7 +365,7 @@ class AnalysisSpecEntry(TypedDict):
     ratio: int
     replace: bool
     n_subclasses: int | None
-    interim: dict[str, Any] | None
+    interim: InterimSpecEntry | None
     measure: str
     threshold: Number | None
     direction: str | None

@@ -15,7 +15,23 @@ from typing import Any, Literal, TypedDict
 Number = int | float
 
 __all__ = ["Imputation", "PoolingRow", "Interim", "InterimDesign", "InterimLook",
-           "InterimFinal"]
+           "InterimFinal", "InterimSpecEntry"]
+
+
+class InterimSpecEntry(TypedDict):
+    """The interim design of an analysis specification (``regmed.plan.InterimSpec``)."""
+
+    endpoint: str
+    information_rates: list[Number]
+    spending: str
+    design_spending: Literal["OF", "P"]
+    futility: Literal["OF", "P"] | None
+    alpha: Number
+    beta: Number
+    sided: int
+    planned: int
+    planned_unit: Literal["treated_patients", "events"]
+    reestimation: str | None
 
 
 class PoolingRow(TypedDict):
