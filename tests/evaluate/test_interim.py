@@ -22,7 +22,7 @@ from regmed.evaluate.interim import cut_patients, look_dates, run_sequential
 
 REF = Path(__file__).parents[1] / "reference" / "evaluate" / "interim"
 sys.path.insert(0, str(REF))
-from scenarios import SCENARIOS, scenario  # noqa: E402
+from interim_scenarios import SCENARIOS, scenario  # noqa: E402
 
 EXPECTED = json.loads((REF / "expected.json").read_text())
 INPUT = json.loads((REF / "stage_data.json").read_text())
@@ -138,3 +138,48 @@ def test_an_unreached_look_is_refused_with_its_key_path() -> None:
                        rng=np.random.default_rng(3))
     assert err.value.problems[0].field == "sample_size.interim.information_rates"
     assert "needs 450 treated patients" in err.value.problems[0].message
+
+
+PLAN = (Path(__file__).parents[2] / "src" / "regmed" / "plan" / "examples"
+        / "sci_example.yaml").read_text()
+
+
+def _problems(text: str) -> dict[str, str]:
+    from regmed.plan import load_plan, spec_problems
+
+    return {p.field: p.message for p in spec_problems(load_plan(text))}
+
+
+def test_example_interim_compiles_into_the_primary_specs() -> None:
+    from regmed.plan import compile_specs, load_plan
+
+    specs = compile_specs(load_plan(PLAN))
+    primary = [s for s in specs if s.role == "primary"]
+    assert primary and all(s.interim is not None for s in primary)
+    it = primary[0].interim
+    assert it.information_rates == (0.5, 1.0) and it.spending == "asOF"
+    assert (it.alpha, it.sided, it.planned, it.planned_unit) == (0.025, 1, 69,
+                                                                  "treated_patients")
+    assert it.reestimation == "promising_zone"
+    assert all(s.interim is None for s in specs if s.role != "primary")
+
+
+@pytest.mark.parametrize(("old", "new", "field", "words"), [
+    ("spending: asOF", "spending: OF", "sample_size.interim.spending", "use asOF"),
+    ("spending: asOF", "spending: asHSD", "sample_size.interim.spending", "not run"),
+    ("spending: asOF", "spending: asOF, futility: bsHSD", "sample_size.interim.futility",
+     "bsOF or bsP"),
+    ("rule: promising_zone", "rule: other", "sample_size.interim.reestimation.rule",
+     "Cui-Hung-Wang"),
+])
+def test_interim_values_the_engine_does_not_run_are_refused(old, new, field, words) -> None:
+    found = _problems(PLAN.replace(old, new))
+    assert words in found[field]
+
+
+def test_futility_bounds_of_the_plan_reach_the_design() -> None:
+    from regmed.plan import compile_specs, load_plan
+
+    text = PLAN.replace("spending: asOF", "spending: asOF, futility: bsOF")
+    spec = next(s for s in compile_specs(load_plan(text)) if s.role == "primary")
+    assert spec.interim is not None and spec.interim.futility == "OF"

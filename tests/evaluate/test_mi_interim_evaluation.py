@@ -126,3 +126,12 @@ def test_plan_with_multiple_imputation_stores_the_fraction_of_missing_informatio
     assert sorted(evaluation.analysis_data[label]["imputation"].unique()) == [1, 2, 3, 4, 5]
     html = _store_and_render(url, doc, tmp_path / "mi", pdf=_chromium())
     assert 'class="imputation"' in html and "Fraction of missing information" in html
+
+
+def test_a_stage_without_an_interim_design_is_refused(sci) -> None:
+    from regmed.errors import PlanError
+
+    _, text, study = sci
+    with pytest.raises(PlanError) as err:
+        evaluate(load_plan(text), study, exploratory=True, stage=1)
+    assert err.value.problems[0].field == "stage"

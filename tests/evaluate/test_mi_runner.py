@@ -22,7 +22,7 @@ from regmed.plan.spec import AnalysisSpec, MissingRule
 
 REF = Path(__file__).parents[1] / "reference" / "evaluate" / "mi_runner"
 sys.path.insert(0, str(REF))
-from scenarios import SCENARIOS, spec_of  # noqa: E402
+from mi_scenarios import SCENARIOS, spec_of  # noqa: E402
 
 EXPECTED = json.loads((REF / "expected.json").read_text())
 TOL = 1e-6

@@ -90,8 +90,9 @@ def run_evaluation(
     run it exactly), ``out`` is checked to be writable **before** the evaluation is stored,
     the document is validated before it is stored, and ``out/analysis-data/`` receives one
     CSV per analysis. ``stage`` evaluates that look of the plan's interim design (default the
-    final analysis; see :mod:`regmed.evaluate.interim`). Returns the evaluation document (with its stored id) and the files
-    written (``evaluation``, ``html``, ``pdf``, and ``analysis-data/<label>.csv`` keys).
+    final analysis; see :mod:`regmed.evaluate.interim`). Returns the evaluation document
+    (with its stored id) and the files written (``evaluation``, ``html``, ``pdf``, and
+    ``analysis-data/<label>.csv`` keys).
     """
     from regmed import registry
     from regmed.evaluate import evaluate

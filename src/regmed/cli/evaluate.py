@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
             task = bar.add_task("evaluating", total=None)
             doc, files = run_evaluation(
                 plan=plan, version=version, exploratory=exploratory, out=out, lang=lang,
-                seed=seed, pdf=pdf, stage=stage, progress=lambda label: bar.update(task, description=label))
+                seed=seed, pdf=pdf, stage=stage,
+                progress=lambda label: bar.update(task, description=label))
         _show(doc, files)
 
     @app.command("report")

@@ -172,7 +172,9 @@ def stage_data(spec: AnalysisSpec, estimates: list[tuple[float, float]]) -> dict
     """rpact's survival data set of the looks: ``events`` (integer), ``log_rank`` (Z_k) and
     ``allocation_ratio`` (r_k), as the module says."""
     _, theta0 = _theta0(spec)
-    z, events, ratios = [], [], []
+    z: list[float] = []
+    events: list[int] = []
+    ratios: list[float] = []
     for est, se in estimates:
         info = 1.0 / se**2
         e = math.ceil(4.0 * info - 1e-9)

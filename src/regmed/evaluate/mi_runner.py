@@ -9,9 +9,9 @@
   covariates and the outcome; the propensity step (matching or weighting, as the plan
   declares) and the effect are run again within every imputed data set and the estimates are
   pooled by Rubin's rules (:func:`regmed.evidence.pool`) with the complete-data degrees of
-  freedom of the fit with the fewest observations (MatchThem's ``pool``). This is what R's MatchThem does with
-  ``matchthem()``/``weightthem()`` (``approach = "within"``), ``with()`` and ``pool()``; the
-  reference is ``tests/reference/evaluate/mi_runner``.
+  freedom of the fit with the fewest observations (MatchThem's ``pool``). This is what R's
+  MatchThem does with ``matchthem()``/``weightthem()`` (``approach = "within"``), ``with()``
+  and ``pool()``; the reference is ``tests/reference/evaluate/mi_runner``.
 
 References
 ----------
@@ -137,7 +137,7 @@ class ImputedComparison:
     def entry(self, spec: AnalysisSpec) -> dict[str, Any]:
         """The ``imputation`` block of the analysis entry (fraction of missing information)."""
         pool = self.pooled.pooling
-        per = []
+        per: list[dict[str, Any]] = []
         for i, (_, sample, _) in enumerate(self.fits, start=1):
             kept = sample.data
             per.append({"imputation": i, "n_treated": int((kept["treated"] == 1).sum()),

@@ -20,7 +20,7 @@ import pandas as pd
 
 from regmed import __version__, evidence
 from regmed.document import validate_document
-from regmed.errors import PlanError, RegmedError
+from regmed.errors import PlanError, Problem, RegmedError
 from regmed.evaluate import interim as sequential
 from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, _analysis_frame, compare
 from regmed.evaluate.power_check import power_entry
@@ -224,6 +224,10 @@ def evaluate(
     exported: dict[str, pd.DataFrame] = {}
     if not specs:
         raise PlanError("the plan names no analysis the engine runs; nothing to evaluate")
+    if stage is not None and not any(s.interim is not None for s in specs):
+        raise PlanError("an interim look was asked for, but the plan has no interim design",
+                        [Problem(f"stage {stage}: sample_size.interim is not set",
+                                 field="stage")])
     by_endpoint: dict[str, list[AnalysisSpec]] = {}
     for spec in specs:
         by_endpoint.setdefault(spec.endpoint, []).append(spec)

@@ -187,7 +187,8 @@ def interim_design(plan: Plan) -> tuple[InterimSpec | None, list[Problem]]:
         endpoint=endpoint.id, information_rates=tuple(it.information_rates),
         spending=it.spending, design_spending=SPENDING[it.spending],  # type: ignore[arg-type]
         futility=FUTILITY.get(it.futility) if it.futility else None,  # type: ignore[arg-type]
-        alpha=float(a.alpha), beta=round(1.0 - float(a.power), 12), sided=sided, planned=int(planned),
+        alpha=float(a.alpha), beta=round(1.0 - float(a.power), 12), sided=sided,
+        planned=int(planned),
         planned_unit=unit,  # type: ignore[arg-type]
         reestimation=it.reestimation.rule if it.reestimation is not None else None,
     ), []

@@ -297,7 +297,8 @@ _TABLE: dict[str, tuple[str, str]] = {
 
 #: lang -> key -> text
 LABELS: dict[str, dict[str, str]] = {
-    lang: {key: pair[i] for key, pair in (_TABLE | SEQUENTIAL_LABELS).items()} for i, lang in enumerate(LANGUAGES)
+    lang: {key: pair[i] for key, pair in (_TABLE | SEQUENTIAL_LABELS).items()}
+    for i, lang in enumerate(LANGUAGES)
 }
 
 

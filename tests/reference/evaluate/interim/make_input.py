@@ -19,7 +19,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from scenarios import SCENARIOS, scenario  # noqa: E402
+from interim_scenarios import SCENARIOS, scenario  # noqa: E402
 
 from regmed.evaluate.comparison import _analysis_frame, compare  # noqa: E402
 from regmed.evaluate.interim import run_sequential  # noqa: E402

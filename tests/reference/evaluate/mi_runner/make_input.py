@@ -18,7 +18,7 @@ import pandas as pd
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from scenarios import SCENARIOS, spec_of  # noqa: E402
+from mi_scenarios import SCENARIOS, spec_of  # noqa: E402
 
 from regmed.evaluate.comparison import compare  # noqa: E402
 
