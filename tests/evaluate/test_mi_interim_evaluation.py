@@ -126,6 +126,7 @@ def test_plan_with_multiple_imputation_stores_the_fraction_of_missing_informatio
     assert sorted(evaluation.analysis_data[label]["imputation"].unique()) == [1, 2, 3, 4, 5]
     html = _store_and_render(url, doc, tmp_path / "mi", pdf=_chromium())
     assert 'class="imputation"' in html and "Fraction of missing information" in html
+    assert f"analysis-data/{label}__imputed.csv" in html
 
 
 def test_a_stage_without_an_interim_design_is_refused(sci) -> None:
@@ -135,3 +136,18 @@ def test_a_stage_without_an_interim_design_is_refused(sci) -> None:
     with pytest.raises(PlanError) as err:
         evaluate(load_plan(text), study, exploratory=True, stage=1)
     assert err.value.problems[0].field == "stage"
+
+
+def test_the_app_passes_the_stage_and_writes_the_imputed_data_sets(sci, tmp_path) -> None:
+    from regmed.app import run_evaluation
+
+    url, text, _ = sci
+    plan = tmp_path / "interim-mi.yaml"
+    plan.write_text(text.replace("  interim: null\n", INTERIM).replace(
+        "achievement_criteria:\n", MI, 1), encoding="utf-8")
+    doc, files = run_evaluation(plan=str(plan), version=None, exploratory=True,
+                                out=tmp_path / "out", pdf=False, url=url, stage=1)
+    primary = next(a for a in doc["analyses"] if a["role"] == "primary")
+    assert primary["interim"]["stage"] == 1 and "imputation" in primary
+    label = f"{primary['endpoint']}__{primary['control_source']}"
+    assert files[f"analysis-data/{label}__imputed.csv"].exists()

@@ -10,7 +10,7 @@ unbiased estimate and interval; see ``regmed.evaluate.interim``).
 # No ``from __future__ import annotations``: the TypedDicts' NotRequired keys need real
 # annotation objects (see regmed.document.schema).
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 Number = int | float
 
@@ -51,7 +51,8 @@ class PoolingRow(TypedDict):
 
 class Imputation(TypedDict):
     """Multiple imputation of the analysis: ``m`` data sets from ``seed``; ``fmi`` and ``df``
-    are those of ``term`` (the verdict's measure, log scale for ratios)."""
+    are those of ``term`` (the verdict's measure, log scale for ratios); ``imputed_data``
+    names the exported imputed data sets (stacked, ``imputation`` 1..m)."""
 
     m: int
     seed: int | None
@@ -64,6 +65,7 @@ class Imputation(TypedDict):
     df: Number | None
     pooling: list[PoolingRow]
     per_imputation: list[dict[str, Any]]
+    imputed_data: NotRequired[str]
     shown: str
 
 

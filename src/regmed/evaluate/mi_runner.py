@@ -161,6 +161,7 @@ class ImputedComparison:
             "df": float(row["df"].iloc[0]) if len(row) else None,
             "pooling": pool,
             "per_imputation": per,
+            "imputed_data": f"analysis-data/{spec.label}__imputed.csv",
             "shown": "propensity, balance, site and subgroup tables are those of imputed "
                      "data set 1; the effect is pooled over all imputed data sets",
         })

@@ -16,6 +16,7 @@ SEQUENTIAL_LABELS: dict[str, tuple[str, str]] = {
                 "傾向スコアの段階と効果推定を各データセット内で実施した。{term} の欠測情報の"
                 "割合: {fmi}、自由度 {df}。"),
     "mi_missing": ("Missing values imputed", "代入した欠測値"),
+    "mi_data": ("imputed data sets", "代入データセット"),
     "mi_pooling": ("Pooling (mice::pool components)", "統合（mice::pool の構成要素）"),
     "mi_within": ("within-imputation variance Ū", "代入内分散 Ū"),
     "mi_between": ("between-imputation variance B", "代入間分散 B"),
