@@ -82,6 +82,9 @@ def test_plan_with_interim_runs_and_the_document_shows_the_boundaries(sci, tmp_p
     assert 'class="interim"' in html and "Repeated CI" in html
     assert "2.963" in html and "1.969" in html  # the boundaries
     assert "median unbiased estimate" in html
+    ja = write_report(doc, tmp_path / "ja", pdf=False, lang="ja").html.read_text(
+        encoding="utf-8")
+    assert "群逐次解析" in ja and "反復信頼区間" in ja
 
 
 def test_interim_look_is_evaluated_at_its_data_cut(sci, tmp_path) -> None:
