@@ -30,19 +30,19 @@ def url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _runnable_example() -> str:
-    """The example plan without its interim look (the engine does not run interim designs)."""
-    text = example_path("sci_example").read_text(encoding="utf-8")
-    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith("  interim:")]
-    return "".join(lines)
+    """The example plan as shipped: lockable, its interim design included."""
+    return example_path("sci_example").read_text(encoding="utf-8")
 
 
 def test_lock_refuses_what_the_engine_does_not_run(url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     plan = tmp_path / "sci.yaml"
-    plan.write_text(example_path("sci_example").read_text(encoding="utf-8"), encoding="utf-8")
+    # rpact's classical O'Brien-Fleming boundaries (typeOfDesign "OF") are not run (asOF is)
+    plan.write_text(_runnable_example().replace("spending: asOF", "spending: OF"),
+                    encoding="utf-8")
     r = runner.invoke(app, ["plan", "lock", str(plan), "--user", "dra", "--reason", "agreed"])
     assert r.exit_code != 0
-    assert "sample_size.interim" in str([str(p) for p in r.exception.problems])
+    assert "sample_size.interim.spending" in str([str(p) for p in r.exception.problems])
     with registry.session_scope(registry.make_engine(url)) as session:
         assert plan_history(session, "sci") == []
 

@@ -90,12 +90,12 @@ def test_other_refusals_list_every_key_path(sci) -> None:
     text = text.replace("  interim: null\n", "  interim: {information_rates: [0.5, 1.0], "
                         "spending: OF}\n")
     text = text.replace("achievement_criteria:\n", "missing_data: {primary: "
-                        "multiple_imputation}\nachievement_criteria:\n")
+                        "ipcw}\nachievement_criteria:\n")
     text = text.replace("measure: risk_difference", "measure: proportion")
     found = _problems(text)
     assert "estimates ATT, not ATE" in found["controls[0].adjustment.estimand"]
-    assert "not implemented" in found["sample_size.interim"]
-    assert "not implemented" in found["missing_data.primary"]
+    assert "not run by the engine" in found["sample_size.interim.spending"]
+    assert "not run by the engine" in found["missing_data.primary"]
     assert "controlled binary endpoint gives risk_difference" in found[
         "achievement_criteria[0].measure"]
     weighting = sci[2].replace("method: propensity_matching", "method: propensity_weighting")

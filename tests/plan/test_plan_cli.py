@@ -26,21 +26,26 @@ def _run(argv, capsys):
     return code, out.out, " ".join(out.err.split())  # rich wraps stderr at the terminal width
 
 
-_INTERIM = "  interim: {information_rates: [0.5, 1.0], spending: OF, reestimation: {rule: \
-promising_zone, max_n_treated: 140}}\n"
-
-
 @pytest.fixture
 def runnable(example_text, write_plan):
-    """The example plan without its interim look, which the engine does not run yet."""
-    assert _INTERIM in example_text
-    return example_text.replace(_INTERIM, "")
+    """The example plan as shipped (its interim design included)."""
+    return example_text
 
 
-def test_example_with_interim_is_refused_with_key_path(capsys, use_calculator):
+def test_example_as_shipped_passes_check(capsys, use_calculator):
     code, out, err = _run(["plan", "check", str(example_path("sci_example"))], capsys)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_interim_the_engine_does_not_run_is_refused_with_key_path(capsys, use_calculator,
+                                                                   example_text, write_plan):
+    text = example_text.replace("spending: asOF", "spending: WT").replace(
+        "rule: promising_zone", "rule: conditional_power")
+    code, out, err = _run(["plan", "check", str(write_plan(text))], capsys)
     assert code == 2 and out == ""
-    assert "sample_size.interim: interim (group-sequential) analyses are not implemented" in err
+    assert "sample_size.interim.spending: spending 'WT' is not run by the engine" in err
+    assert "sample_size.interim.reestimation.rule" in err
     assert "Traceback" not in err
 
 

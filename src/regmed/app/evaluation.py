@@ -79,6 +79,7 @@ def run_evaluation(
     lang: str = "en",
     seed: int = 20260401,
     pdf: bool = True,
+    stage: int | None = None,
     url: str | None = None,
     actor: str = "regmed",
     progress: Callable[[str], None] | None = None,
@@ -88,8 +89,10 @@ def run_evaluation(
     The plan is compiled into its analysis specifications (refused if the engine would not
     run it exactly), ``out`` is checked to be writable **before** the evaluation is stored,
     the document is validated before it is stored, and ``out/analysis-data/`` receives one
-    CSV per analysis. Returns the evaluation document (with its stored id) and the files
-    written (``evaluation``, ``html``, ``pdf``, and ``analysis-data/<label>.csv`` keys).
+    CSV per analysis. ``stage`` evaluates that look of the plan's interim design (default the
+    final analysis; see :mod:`regmed.evaluate.interim`). Returns the evaluation document
+    (with its stored id) and the files written (``evaluation``, ``html``, ``pdf``, and
+    ``analysis-data/<label>.csv`` keys).
     """
     from regmed import registry
     from regmed.evaluate import evaluate
@@ -131,7 +134,8 @@ def run_evaluation(
 
             specs = compile_specs(model, file=str(path) if record is None else name)
             evaluation = evaluate(model, data, specs=specs, plan_info=info,
-                                  exploratory=status.exploratory, seed=seed, progress=say)
+                                  exploratory=status.exploratory, seed=seed, stage=stage,
+                                  progress=say)
             say("storing the evaluation")
             eid = store_evaluation(evaluation.document, session=session, actor=actor,
                                    plan_version_id=record.id if record else None)

@@ -74,13 +74,17 @@ def register(app: typer.Typer) -> None:
         lang: Annotated[str, typer.Option(help="Report language: en or ja")] = "en",
         seed: Annotated[int, typer.Option(help="Seed of the random parts")] = 20260401,
         pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write report.pdf")] = True,
+        stage: Annotated[int | None, typer.Option(
+            "--stage", help="Evaluate this look of the plan's interim design (default: the "
+            "final analysis); the looks are cut from the registry's dates")] = None,
     ) -> None:
         """Evaluate the registry against a locked plan and write the report."""
         with _progress() as bar:
             task = bar.add_task("evaluating", total=None)
             doc, files = run_evaluation(
                 plan=plan, version=version, exploratory=exploratory, out=out, lang=lang,
-                seed=seed, pdf=pdf, progress=lambda label: bar.update(task, description=label))
+                seed=seed, pdf=pdf, stage=stage,
+                progress=lambda label: bar.update(task, description=label))
         _show(doc, files)
 
     @app.command("report")

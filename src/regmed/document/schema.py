@@ -40,6 +40,7 @@ import types
 import typing
 from typing import Any, Literal, NotRequired, TypedDict
 
+from regmed.document.sequential import Imputation, Interim, InterimSpecEntry
 from regmed.errors import DataError, Problem
 
 __all__ = [
@@ -156,6 +157,7 @@ class Criterion(TypedDict):
     reason: str
     control_source: NotRequired[Literal["concurrent", "external", "historical", "pooled",
                                         "none"]]
+    group_sequential: NotRequired[Literal["reject", "accept", "continue"]]
 
 
 class Verdict(TypedDict):
@@ -348,8 +350,9 @@ class EValue(TypedDict):
 class AnalysisSpecEntry(TypedDict):
     """The analysis specification the engine ran (``regmed.plan.AnalysisSpec.to_dict()``):
     the plan's method as written, estimand, confidence level, missing-data rule, covariates
-    exactly as entered in the propensity model, matching options, the interim design (none
-    is run today) and the measure and performance goal the verdict uses."""
+    exactly as entered in the propensity model, matching options, the imputation options,
+    the interim design (``regmed.plan.InterimSpec``) and the measure and performance goal
+    the verdict uses."""
 
     endpoint: str
     endpoint_kind: Literal["binary", "continuous", "survival"]
@@ -361,14 +364,17 @@ class AnalysisSpecEntry(TypedDict):
                     "covariate_adjustment", "none"]
     estimand: Literal["ATT", "ATE", "ATO"] | None
     confidence_level: Number
-    missing_data: Literal["complete_case", "non_responder"]
+    missing_data: Literal["complete_case", "non_responder", "worst_case", "multiple_imputation"]
+    imputations: NotRequired[int | None]
+    imputation_seed: NotRequired[int | None]
+    imputation_iterations: NotRequired[int | None]
     covariates: list[str]
     caliper: Number | None
     caliper_scale: str
     ratio: int
     replace: bool
     n_subclasses: int | None
-    interim: dict[str, Any] | None
+    interim: InterimSpecEntry | None
     measure: str
     threshold: Number | None
     direction: str | None
@@ -421,6 +427,8 @@ class Analysis(TypedDict):
     sensitivity: list[SensitivityRow]
     evalue: EValue | None
     analysis_data: NotRequired[str]
+    imputation: NotRequired[Imputation]
+    interim: NotRequired[Interim]
 
 
 class QualityRow(TypedDict):

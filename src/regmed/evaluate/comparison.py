@@ -18,6 +18,7 @@ import pandas as pd
 
 from regmed import evidence
 from regmed.errors import DataError, Problem, RegmedError
+from regmed.evaluate import mi_runner
 from regmed.evaluate.runners_adjust import (
     ADJUST_EFFECTS,
     ADJUST_KINDS,
@@ -43,6 +44,8 @@ class Comparison:
     effect: Any
     attrition: list[dict[str, Any]]
     data: pd.DataFrame
+    #: further data sets to export, by file stem (the imputed data sets of an imputed analysis)
+    extra_data: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)
 
 
 def _attr(step: str, cohort: str, before: int, after: int, reason: str) -> dict[str, Any]:
@@ -232,6 +235,12 @@ def _analysis_frame(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFra
                                        int(arm.sum()), int(arm.sum()),
                                        f"{k} with a missing outcome counted as non-responders"))
         frame.loc[unknown, endpoint] = 0.0
+    if spec.missing_data is MissingRule.worst_case:
+        frame, rows = mi_runner.fill_worst_case(frame, spec, step, control_label, _attr)
+        attrition += rows
+    if spec.missing_data is MissingRule.multiple_imputation:
+        # missing outcomes and covariates are imputed; only ineligible patients leave
+        return frame[mi_runner.keep_for_imputation(frame, spec)], attrition
     outcome_cols = ([f"{endpoint}_time", f"{endpoint}_event"]
                     if spec.endpoint_kind == "survival" else [endpoint])
     # patients without the endpoint were counted (with their reason) at extraction
@@ -293,7 +302,13 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
     if n_t < 2 or n_c < 2:
         raise DataError(f"the {step} comparison has too few patients",
                         [Problem(f"{n_t} treated and {n_c} controls with data")])
-    ps, sample = RUNNERS[spec.method](frame, spec, rng)
+    imputed = None
+    if spec.missing_data is MissingRule.multiple_imputation:
+        imputed = mi_runner.run_imputed(frame, spec, RUNNERS[spec.method], _estimate, rng)
+        ps, sample, effect = imputed.fits[0]
+    else:
+        ps, sample = RUNNERS[spec.method](frame, spec, rng)
+        effect = EFFECTS.get(spec.method, estimate)(frame, sample, ps, spec)
     method = _KIND_OF_METHOD[spec.method]
     kept = sample.data
     for cohort, flag in (("treated", 1), (control_label, 0)):
@@ -303,7 +318,6 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
             attrition.append(_attr(f"{step}: {method}", cohort, before, after,
                                    _LOSS_REASON.get(method, "trimmed")))
     level = spec.confidence_level
-    effect = EFFECTS.get(spec.method, estimate)(frame, sample, ps, spec)
     data = kept.copy()
     matched_sets = spec.method is Method.propensity_matching
     if matched_sets and "subclass" in data and data["subclass"].notna().any():
@@ -332,6 +346,11 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
         entry["balance"] = _balance_rows(sample) if spec.method is not Method.none else []
     if "subclass" in kept and spec.method is not Method.propensity_matching:
         entry["subclasses"] = _subclass_rows(kept)
+    extra: dict[str, pd.DataFrame] = {}
+    if imputed is not None:
+        entry["imputation"] = imputed.entry(spec)
+        effect = imputed.measures
+        extra[f"{spec.label}__imputed"] = mi_runner.imputed_long(imputed, spec)
     entry["effect"] = _effect_entry(effect, spec.measure.value)
     entry["effect"]["ci_level"] = level
     entry["km"] = []
@@ -356,8 +375,18 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
                            "p_value": _finite(het.q_p), "i2": _finite(het.i2)}
     sd = _outcome_sd(kept, endpoint) if kind == "continuous" else None
     entry["evalue"] = _evalue(effect, kind, sd)
-    return Comparison(entry=entry, effect=effect, attrition=attrition,
-                      data=_export_frame(sample, ps, spec))
+    exported = _export_frame(sample, ps, spec)
+    if imputed is not None:
+        exported = pd.concat([_export_frame(s, p, spec).assign(imputation=i).pipe(
+            lambda d: d[["imputation", *d.columns[:-1]]])
+            for i, (p, s, _) in enumerate(imputed.fits, start=1)], ignore_index=True)
+    return Comparison(entry=entry, effect=effect, attrition=attrition, data=exported,
+                      extra_data=extra)
+
+
+def _estimate(sample: AdjustedSample, spec: AnalysisSpec) -> Any:
+    """The effect in an adjusted sample at the spec's confidence level (matching, weighting)."""
+    return estimate(sample.data, sample, None, spec)
 
 
 def _outcome_sd(kept: pd.DataFrame, outcome: str) -> float | None:

@@ -20,8 +20,9 @@ import pandas as pd
 
 from regmed import __version__, evidence
 from regmed.document import validate_document
-from regmed.errors import PlanError, RegmedError
-from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, compare
+from regmed.errors import PlanError, Problem, RegmedError
+from regmed.evaluate import interim as sequential
+from regmed.evaluate.comparison import COHORT_OF_CONTROL, Comparison, _analysis_frame, compare
 from regmed.evaluate.power_check import power_entry
 from regmed.evaluate.quality_part import quality_entry
 from regmed.evaluate.runners_single import compare_single_arm
@@ -151,10 +152,15 @@ def _sensitivity(primary: Comparison, others: list[Comparison], patients: pd.Dat
     return rows
 
 
-def _run(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator) -> Comparison:
-    """One analysis: a comparison with controls, or a single arm (``control_source`` none)."""
+def _run(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator,
+         stage: int | None) -> Comparison:
+    """One analysis: a single arm (``control_source`` none), a comparison with controls, or a
+    comparison at each look of the planned interim design up to ``stage``."""
     if spec.control_source is ControlSource.none:
         return compare_single_arm(patients, spec, rng=rng)
+    if spec.interim is not None:
+        return sequential.run_sequential(patients, spec, stage=stage, compare=compare,
+                                         frame_of=_analysis_frame, rng=rng)
     return compare(patients, spec, rng=rng)
 
 
@@ -188,6 +194,7 @@ def evaluate(
     plan_info: dict[str, Any] | None = None,
     exploratory: bool = False,
     seed: int = 20260401,
+    stage: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate a plan on study data and state the verdict.
@@ -207,6 +214,9 @@ def evaluate(
         The plan is not locked (or changed since): printed on every output.
     seed : int
         Seed for the random parts (random matching order, ties).
+    stage : int, optional
+        The look of the plan's interim design to evaluate (default: the final analysis).
+        See :mod:`regmed.evaluate.interim` for how the looks are cut from the data.
     progress : callable, optional
         Called with a short label before each step.
 
@@ -228,6 +238,10 @@ def evaluate(
     exported: dict[str, pd.DataFrame] = {}
     if not specs:
         raise PlanError("the plan names no analysis the engine runs; nothing to evaluate")
+    if stage is not None and not any(s.interim is not None for s in specs):
+        raise PlanError("an interim look was asked for, but the plan has no interim design",
+                        [Problem(f"stage {stage}: sample_size.interim is not set",
+                                 field="stage")])
     by_endpoint: dict[str, list[AnalysisSpec]] = {}
     for spec in specs:
         by_endpoint.setdefault(spec.endpoint, []).append(spec)
@@ -237,7 +251,7 @@ def evaluate(
         for spec in endpoint_specs:
             say(f"{endpoint_id}: treated vs {spec.control_source.value} controls")
             try:
-                comp = _run(patients, spec, rng)
+                comp = _run(patients, spec, rng, stage)
             except RegmedError as exc:
                 warnings.append(f"{endpoint_id} vs {spec.control_source.value} controls not "
                                 f"analysed: {exc}")
@@ -246,6 +260,7 @@ def evaluate(
             used.append(spec)
             comp.entry["analysis_data"] = f"analysis-data/{spec.label}.csv"
             exported[spec.label] = comp.data
+            exported.update(comp.extra_data)
         if not comps:
             continue
         primary, others = comps[0], comps[1:]
@@ -255,12 +270,15 @@ def evaluate(
         primary.entry["sensitivity"] = [] if first.control_source is ControlSource.none else \
             _sensitivity(primary, others, patients, endpoint_id, first.endpoint_kind,
                          first.measure.value)
-        primary.entry["sensitivity"] += _without_oos(patients, first, rng)
+        primary.entry["sensitivity"] += _without_oos(patients, first, rng, stage)
         for other in others:
             other.entry["sensitivity"] = []
         analyses += [c.entry for c in comps]
         for criterion in plan.achievement_criteria:
-            if criterion.endpoint == endpoint_id:
+            if criterion.endpoint == endpoint_id and "interim" in primary.entry:
+                criteria.append(sequential.criterion_entry(
+                    criterion, primary.entry["interim"], primary.entry["control_source"]))
+            elif criterion.endpoint == endpoint_id:
                 criteria.append(_criterion_entry(criterion, primary.effect,
                                                  primary.entry["control_source"]))
 
@@ -284,6 +302,11 @@ def evaluate(
     else:
         overall = "not_met"
         statement = "The pre-set achievement criteria are not met."
+    looking = [c for c in judged if c.get("group_sequential") == "continue"]
+    if looking:
+        overall = "inconclusive"
+        statement = ("Interim analysis: no group-sequential boundary is crossed; the study "
+                     "continues to its next planned look.")
     if power and power.get("shortfall"):
         statement += " " + power["message"]
     plan_meta = {"name": "", "version": "", "sha256": "", "locked_at": None, "signer": None,
@@ -315,14 +338,15 @@ def _oos_patients(patients: pd.DataFrame) -> pd.Index:
     return patients.index[treated & patients["oos"].astype("boolean").fillna(False).astype(bool)]
 
 
-def _without_oos(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator
-                 ) -> list[dict[str, Any]]:
-    """Sensitivity row: the primary comparison without patients treated with OOS lots."""
+def _without_oos(patients: pd.DataFrame, spec: AnalysisSpec, rng: np.random.Generator,
+                 stage: int | None) -> list[dict[str, Any]]:
+    """Sensitivity row: the primary comparison without patients treated with OOS lots (at the
+    evaluated look of an interim design)."""
     oos = _oos_patients(patients)
     if not len(oos):
         return []
     try:
-        comp = _run(patients.drop(index=oos), spec, rng)
+        comp = _run(patients.drop(index=oos), spec, rng, stage)
     except RegmedError as exc:
         return [{"analysis": "without patients treated with OOS lots", "estimate": None,
                  "ci_lower": None, "ci_upper": None, "note": f"not computed: {exc}"}]

@@ -24,10 +24,12 @@ from regmed.plan.lock import LockRecord, LockStatus, plan_sha256, require_locked
 from regmed.plan.model import Plan
 from regmed.plan.render import html_to_pdf, render_plan, write_plan_document
 from regmed.plan.spec import AnalysisSpec, compile_specs, spec_problems
+from regmed.plan.spec_rules import InterimSpec
 
 __all__ = [
     "Plan",
     "AnalysisSpec",
+    "InterimSpec",
     "compile_specs",
     "spec_problems",
     "load_plan",

@@ -179,6 +179,9 @@ FIELD_LABELS: dict[str, Pair] = {
     "missing_data": ("欠測データの取扱い", "Missing-data handling"),
     "primary": ("主たる方法", "Primary method"),
     "sensitivity": ("感度分析", "Sensitivity analyses"),
+    "imputations": ("代入回数", "Number of imputations"),
+    "seed": ("乱数シード", "Random seed"),
+    "iterations": ("反復回数", "Iterations"),
     "sensitivity_analyses": ("事前に規定した感度分析", "Pre-specified sensitivity analyses"),
 }
 

@@ -456,13 +456,19 @@ class SubgroupAnalysis(_Model):
 
 
 class MissingData(_Model):
-    """How missing outcomes are handled in the primary analysis, and its sensitivity check."""
+    """How missing outcomes are handled in the primary analysis, and its sensitivity check.
+
+    ``multiple_imputation`` needs the number of ``imputations`` and the ``seed`` (chained
+    equations with ``iterations`` cycles, mice's ``maxit``, default 10)."""
 
     primary: Literal[
         "complete_case", "non_responder", "multiple_imputation", "worst_case", "ipcw", "other"
     ]
     description: str | None = None
     sensitivity: list[str] = Field(default_factory=list)
+    imputations: Annotated[int, Strict(), Field(ge=2, le=500)] | None = None
+    seed: Annotated[int, Strict(), Field(ge=0)] | None = None
+    iterations: Annotated[int, Strict(), Field(ge=1, le=100)] = 10
 
 
 class SensitivityAnalysis(_Model):

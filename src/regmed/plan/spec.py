@@ -24,9 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from regmed.errors import PlanError, Problem
 from regmed.plan.checks_controls import effective_adjustment
 from regmed.plan.model import Adjustment, Plan
+from regmed.plan.spec_rules import MISSING_RULES, InterimSpec, interim_design, missing_rule
 
 __all__ = [
     "AnalysisSpec",
+    "InterimSpec",
     "Method",
     "Estimand",
     "MissingRule",
@@ -69,6 +71,8 @@ class MissingRule(StrEnum):
 
     complete_case = "complete_case"
     non_responder = "non_responder"
+    worst_case = "worst_case"
+    multiple_imputation = "multiple_imputation"
 
 
 class Measure(StrEnum):
@@ -96,7 +100,7 @@ class ControlSource(StrEnum):
 #: Plan values that the schema accepts but the engine does not run yet, by kind.
 NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
     "method": frozenset(),
-    "missing_data": frozenset({"multiple_imputation", "worst_case", "ipcw", "other"}),
+    "missing_data": frozenset({"ipcw", "other"}),
     "measure": frozenset(),
 }
 
@@ -163,13 +167,17 @@ class AnalysisSpec(BaseModel):
     missing_data : MissingRule
         The plan's ``missing_data.primary`` for primary endpoints (complete case when the plan
         says nothing); secondary endpoints are analysed as complete cases.
+    imputations, imputation_seed, imputation_iterations : int or None
+        Multiple imputation only: the number of imputed data sets, their seed and the cycles
+        of the chained equations (``missing_data.imputations``, ``seed``, ``iterations``).
     covariates : tuple of str
         The propensity-model covariates, exactly as entered in the model.
     caliper, caliper_scale, ratio, replace : matching options (MatchIt's meanings).
     n_subclasses : int or None
         Propensity stratification only: the plan's ``subclasses`` (default 5).
-    interim : dict or None
-        The planned interim design (none is run today).
+    interim : InterimSpec or None
+        The planned group-sequential design, on the specs of the endpoint it is planned for
+        (primary role); the evaluation applies it with the stage-wise data of each look.
     measure : Measure
         The effect measure the verdict uses.
     threshold, direction, ci_lower_above, ci_upper_below : the performance goal.
@@ -188,13 +196,16 @@ class AnalysisSpec(BaseModel):
     estimand: Estimand | None
     confidence_level: Annotated[float, Field(gt=0.5, lt=1.0)]
     missing_data: MissingRule
+    imputations: int | None = None
+    imputation_seed: int | None = None
+    imputation_iterations: int | None = None
     covariates: tuple[str, ...]
     caliper: float | None = None
     caliper_scale: str = "logit"
     ratio: int = 1
     replace: bool = False
     n_subclasses: int | None = None
-    interim: dict[str, Any] | None = None
+    interim: InterimSpec | None = None
     measure: Measure
     threshold: float | None = None
     direction: str | None = None
@@ -316,18 +327,11 @@ def _sources(plan: Plan) -> list[tuple[ControlSource, tuple[str, ...], int | Non
 
 def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
     problems: list[Problem] = []
-    missing = MissingRule.complete_case
-    if plan.missing_data is not None:
-        if plan.missing_data.primary in NOT_IMPLEMENTED["missing_data"]:
-            problems.append(Problem(f"{plan.missing_data.primary!r} is not implemented in the "
-                                    "engine yet; use complete_case or non_responder",
-                                    field="missing_data.primary"))
-        else:
-            missing = MissingRule(plan.missing_data.primary)
-    if plan.sample_size is not None and plan.sample_size.interim is not None:
-        problems.append(Problem("interim (group-sequential) analyses are not implemented in "
-                                "the engine yet; the evaluation would use the fixed-design "
-                                "interval", field="sample_size.interim"))
+    rule_name, mi_options, found = missing_rule(plan)
+    problems += found
+    missing = MissingRule(rule_name)
+    interim, found = interim_design(plan)
+    problems += found
     checked: set[str] = set()
     for i in range(len(plan.controls)):
         adj, where = _effective(plan, i)
@@ -342,11 +346,16 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
         found, goal = _criteria(plan, endpoint.id, endpoint.kind)
         problems += found
         rule = missing if endpoint.role == "primary" else MissingRule.complete_case
-        if rule is MissingRule.non_responder and endpoint.kind != "binary":
-            problems.append(Problem(f"non_responder imputation needs a binary endpoint; "
+        if endpoint.kind not in MISSING_RULES[rule.value]:
+            kinds = " or ".join(sorted(MISSING_RULES[rule.value]))
+            problems.append(Problem(f"{rule.value} needs a {kinds} endpoint; "
                                     f"endpoints[{k}] ({endpoint.id}) is {endpoint.kind}",
                                     field="missing_data.primary"))
+        extra: dict[str, Any] = mi_options if rule is MissingRule.multiple_imputation else {}
+        planned = (interim if interim is not None and interim.endpoint == endpoint.id
+                   and endpoint.role == "primary" else None)
         if not plan.controls:
+            problems += _single_arm_problems(endpoint.id, rule, planned)
             specs.append(_single_arm_spec(endpoint.id, endpoint.kind, endpoint.role, rule,
                                           goal))
             continue
@@ -359,11 +368,16 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
             else:
                 method = Method(adj.method)
                 estimand = Estimand(adj.estimand or "ATT")
+            if rule is MissingRule.multiple_imputation and method not in MI_METHODS:
+                problems.append(Problem(
+                    f"multiple imputation runs within propensity matching or weighting (as "
+                    f"MatchThem); {where}.method is {method.value}", field="missing_data.primary"))
             specs.append(AnalysisSpec(
                 endpoint=endpoint.id, endpoint_kind=endpoint.kind, role=endpoint.role,
                 control_source=source, control_cohorts=cohorts, method=method,
                 estimand=estimand if method is not Method.none else Estimand.ATE,
-                confidence_level=goal["confidence_level"], missing_data=rule,
+                confidence_level=goal["confidence_level"], missing_data=rule, **extra,
+                interim=planned,
                 covariates=tuple(adj.covariates) if adj is not None else (),
                 caliper=adj.caliper if adj is not None else None,
                 ratio=(adj.ratio or 1) if adj is not None else 1,
@@ -374,6 +388,24 @@ def _compile(plan: Plan) -> tuple[list[AnalysisSpec], list[Problem]]:
                 ci_upper_below=goal.get("ci_upper_below"), source=where,
             ))
     return specs, problems
+
+
+#: Adjustment methods that multiple imputation runs within (checked against R's MatchThem).
+MI_METHODS = frozenset({Method.propensity_matching, Method.propensity_weighting})
+
+
+def _single_arm_problems(endpoint: str, rule: MissingRule, planned: Any) -> list[Problem]:
+    """What a single-arm analysis does not run: imputation and the interim design."""
+    found = []
+    if rule is MissingRule.multiple_imputation:
+        found.append(Problem(f"endpoint {endpoint}: multiple imputation runs within a "
+                             "comparison with controls, not in a single-arm analysis",
+                             field="missing_data.primary"))
+    if planned is not None:
+        found.append(Problem(f"endpoint {endpoint}: the interim design is applied to a "
+                             "comparison with controls, not to a single-arm analysis",
+                             field="sample_size.interim"))
+    return found
 
 
 def _single_arm_spec(endpoint: str, kind: str, role: str, rule: MissingRule,

@@ -8,6 +8,7 @@ Values coming from the document (endpoint names, reasons, messages) are printed 
 from __future__ import annotations
 
 from regmed.errors import RegmedError
+from regmed.report.labels_sequential import SEQUENTIAL_LABELS
 
 __all__ = ["LABELS", "LANGUAGES", "labels_for"]
 
@@ -308,7 +309,8 @@ _TABLE: dict[str, tuple[str, str]] = {
 
 #: lang -> key -> text
 LABELS: dict[str, dict[str, str]] = {
-    lang: {key: pair[i] for key, pair in _TABLE.items()} for i, lang in enumerate(LANGUAGES)
+    lang: {key: pair[i] for key, pair in (_TABLE | SEQUENTIAL_LABELS).items()}
+    for i, lang in enumerate(LANGUAGES)
 }
 
 
