@@ -109,7 +109,7 @@ def import_(
     """Import CSV/Excel/Parquet tables; all problems are listed and nothing is written."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from regmed.registry import format_dictionary, import_tables, read_folder, session_scope
+    from regmed.registry import format_dictionary, import_tables, read_folder, run_write
 
     if schema:
         typer.echo(format_dictionary(), nl=False)
@@ -133,14 +133,9 @@ def import_(
             def progress(table: str, done: int, all_rows: int) -> None:
                 bar.update(task, completed=done, total=all_rows, description=f"wrote {table}")
 
-            with session_scope(engine) as session:
-                summary = import_tables(
-                    session,
-                    tables,
-                    actor=actor or _default_actor(),
-                    reason=reason,
-                    progress=progress,
-                )
+            summary = run_write(engine, lambda session: import_tables(
+                session, tables, actor=actor or _default_actor(), reason=reason,
+                progress=progress))
     finally:
         engine.dispose()
     typer.echo(summary.summary())

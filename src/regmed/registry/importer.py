@@ -405,12 +405,13 @@ def import_tables(
         if "patient_ref" in p.given:
             f = p.frame
             f[PSEUDONYM_COLUMN] = pseudonymize_many(key or b"", f["site_code"], f["patient_ref"])
-    ordered = [parsed[n] for n in d.order if n in parsed]
+    # a table whose header is wrong (a required column missing, ...) is not checked further
+    ordered = [parsed[n] for n in d.order if n in parsed and parsed[n].header_ok]
     ctx = _Context(session, parsed)
     for p in ordered:
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
-    problems += custody.import_problems(session, parsed)
+    problems += custody.import_problems(session, {p.name: p for p in ordered})
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys)

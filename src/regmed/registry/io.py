@@ -22,6 +22,15 @@ __all__ = ["read_folder", "export_tables", "export_frames"]
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DataError:
+    head = path.read_bytes()[:4]
+    kind = "UTF-16 text" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
+    return DataError(
+        f"cannot read {path.name}: it is {kind}; save it as CSV UTF-8 "
+        "(Excel: Save As → CSV UTF-8)"
+    )
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(
@@ -29,15 +38,24 @@ def _read_csv(path: Path) -> pd.DataFrame:
         )
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path.name}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"cannot read {path.name}: {exc}") from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for broken files
+        raise DataError(f"cannot read {path.name}: not a readable Parquet file ({exc})") from None
 
 
 def _read_excel(path: Path, table: str | None) -> dict[str, pd.DataFrame]:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     except Exception as exc:  # openpyxl raises many kinds for broken files
-        raise DataError(f"cannot read {path.name}: {exc}") from exc
+        raise DataError(f"cannot read {path.name}: {exc}") from None
     names = load_dictionary().tables
     out = {}
     for sheet, frame in sheets.items():
@@ -75,24 +93,29 @@ def read_folder(path: str | Path) -> dict[str, pd.DataFrame]:
         suffix = f.suffix.lower()
         if f.name.startswith((".", "~$")):
             continue
-        if suffix == ".csv":
-            found = {f.stem: _read_csv(f)}
-            found[f.stem].attrs["source"] = f.name
-        elif suffix == ".parquet":
-            found = {f.stem: pd.read_parquet(f)}
-            found[f.stem].attrs["source"] = f.name
-        elif suffix in _EXCEL:
-            found = _read_excel(f, f.stem if f.stem in names else None)
-        else:
-            if not path.is_dir():
-                problems.append(Problem("not a CSV, Excel or Parquet file", file=f.name))
+        try:
+            if suffix == ".csv":
+                found = {f.stem: _read_csv(f)}
+                found[f.stem].attrs["source"] = f.name
+            elif suffix == ".parquet":
+                found = {f.stem: _read_parquet(f)}
+                found[f.stem].attrs["source"] = f.name
+            elif suffix in _EXCEL:
+                found = _read_excel(f, f.stem if f.stem in names else None)
+            else:
+                if not path.is_dir():
+                    problems.append(Problem("not a CSV, Excel or Parquet file", file=f.name))
+                continue
+        except DataError as exc:
+            problems.append(Problem(exc.message.removeprefix(f"cannot read {f.name}: "),
+                                    file=f.name))
             continue
         for name, frame in found.items():
             if name in tables:
                 problems.append(Problem(f"table {name!r} given twice", file=f.name))
             tables[name] = frame
     if problems:
-        raise DataError("cannot read the import", problems)
+        raise DataError("cannot read the import; nothing was written", problems)
     if not tables:
         raise DataError(f"no tables found in {str(path)!r} (expected <table>.csv files)")
     return tables
