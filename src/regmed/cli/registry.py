@@ -107,34 +107,29 @@ def import_(
     ] = False,
 ) -> None:
     """Import CSV/Excel/Parquet tables; all problems are listed and nothing is written."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import Progress, TextColumn
 
-    from regmed.registry import format_dictionary, import_tables, read_folder, run_write
+    from regmed.registry import format_dictionary, run_write
+    from regmed.registry.io import open_folder
+    from regmed.registry.stream import import_files
 
     if schema:
         typer.echo(format_dictionary(), nl=False)
         return
     if path is None:
         raise RegmedError("give a folder or file to import (or --schema to see the columns)")
-    tables = read_folder(path)
+    files = open_folder(path)
     engine = _engine()
     console = Console(stderr=True)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            total = sum(len(f) for f in tables.values())
-            task = bar.add_task("validating", total=total)
+        with Progress(TextColumn("{task.description}"), console=console, transient=True) as bar:
+            task = bar.add_task("reading", total=None)
 
-            def progress(table: str, done: int, all_rows: int) -> None:
-                bar.update(task, completed=done, total=all_rows, description=f"wrote {table}")
+            def progress(table: str, done: int) -> None:
+                bar.update(task, description=f"{table}: {done:,} rows checked")
 
-            summary = run_write(engine, lambda session: import_tables(
-                session, tables, actor=actor or _default_actor(), reason=reason,
+            summary = run_write(engine, lambda session: import_files(
+                session, files, actor=actor or _default_actor(), reason=reason,
                 progress=progress))
     finally:
         engine.dispose()

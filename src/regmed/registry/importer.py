@@ -414,7 +414,7 @@ def import_tables(
     problems += custody.import_problems(session, {p.name: p for p in ordered})
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
     for p in ordered:
-        existing = existing_frame(session, p.name, ctx.keys)
+        existing = existing_frame(session, p.name, ctx.keys, like=p.frame)
         new, changes = _diff(p, existing)
         changed = [c for c in changes if c[2]]
         if changed and not (reason and reason.strip()):

@@ -1,0 +1,155 @@
+"""Streamed import of large files: read by chunk, validate by chunk, write in one transaction.
+
+:func:`import_files` feeds the tables opened by :func:`regmed.registry.io.open_folder` to
+:func:`regmed.registry.importer.import_tables` one chunk of rows at a time, in the dictionary's
+order, inside the caller's unit of work. Memory is bounded by the chunk, not the file. Each
+chunk is checked against the registry as the earlier chunks left it (so references to rows of
+an earlier table or chunk resolve), and a key given in two chunks is a duplicate as it is
+within one. After the first problem the remaining chunks are still checked (and the good rows
+of a refused chunk imported, so that later tables' references to them resolve) so that every
+problem is reported at once; then the savepoint around the whole import is rolled back and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from regmed.errors import DataError, Problem
+from regmed.registry.dictionary import TableSpec, load_dictionary
+from regmed.registry.importer import ImportSummary, import_tables
+from regmed.registry.io import TableFile, unreadable
+from regmed.registry.validate import given_columns, source_column
+
+__all__ = ["import_files"]
+
+Progress = Callable[[str, int], None]
+
+
+def _keys(chunk: pd.DataFrame, spec: TableSpec) -> list[tuple[str, ...]] | None:
+    """The rows' keys as stripped text (None when a key column is missing)."""
+    given, _ = given_columns([str(c).strip() for c in chunk.columns], spec, "")
+    cols = [source_column(c, given) for c in spec.key]
+    chunk = chunk.rename(columns=lambda c: str(c).strip())
+    if not all(c in chunk for c in cols) or chunk.columns.duplicated().any():
+        return None
+    parts = [chunk[c].map(lambda v: "" if v is None else str(v).strip()).tolist() for c in cols]
+    return list(zip(*parts, strict=True))
+
+
+def _repeated(keys: list[tuple[str, ...]], seen: dict[tuple[str, ...], int], offset: int,
+              spec: TableSpec, file: str) -> list[Problem]:
+    """Keys of this chunk that an earlier chunk gave (within a chunk the validator checks)."""
+    out = []
+    for i, k in enumerate(keys):
+        if all(k) and k in seen:
+            out.append(Problem(f"duplicate key ({', '.join(k)}); also in row {seen[k]}",
+                               file=file, row=offset + i + 1, field=", ".join(spec.key)))
+    for i, k in enumerate(keys):
+        if all(k):
+            seen.setdefault(k, offset + i + 1)
+    return out
+
+
+def _import_the_rest(session: Session, t: TableFile, chunk: pd.DataFrame,
+                     problems: Sequence[Problem], actor: str, reason: str | None,
+                     key: bytes | None) -> None:
+    """Import a refused chunk's other rows, so that later tables' references to them are not
+    reported as unknown (the import is refused already: all of it is rolled back)."""
+    bad = {q.row - 1 for q in problems if q.row is not None}
+    rest = chunk.iloc[[i for i in range(len(chunk)) if i not in bad]]
+    if len(rest):
+        try:
+            import_tables(session, {t.name: rest}, actor=actor, reason=reason, key=key,
+                          sources={t.name: t.source})
+        except DataError:
+            pass  # rows that pass alone but not together (a duplicate, ...): left out
+
+
+def import_files(
+    session: Session,
+    files: Sequence[TableFile],
+    *,
+    actor: str,
+    reason: str | None = None,
+    key: bytes | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import opened tables chunk by chunk in the caller's unit of work (never commits).
+
+    Parameters
+    ----------
+    session : Session
+        The caller's unit of work; on any problem it is left as it was (savepoints).
+    files : sequence of TableFile
+        From :func:`regmed.registry.io.open_folder`.
+    actor, reason, key
+        As for :func:`~regmed.registry.importer.import_tables`.
+    progress : callable, optional
+        Called as ``progress(table, rows_done)`` after each chunk.
+
+    Raises
+    ------
+    DataError
+        Listing every problem of every chunk (rows counted from the file's start); nothing
+        is written.
+    """
+    d = load_dictionary()
+    problems: list[Problem] = []
+    header_seen: set[Problem] = set()
+    for t in files:
+        if t.name not in d.tables:
+            problems.append(Problem(f"unknown table {t.name!r}", file=t.source))
+    ordered = sorted((t for t in files if t.name in d.tables), key=lambda t: d.order.index(t.name))
+    inserted: dict[str, int] = {}
+    updated: dict[str, int] = {}
+    unchanged: dict[str, int] = {}
+    events = 0
+    outer = session.begin_nested()
+    try:
+        for t in ordered:
+            spec = d.tables[t.name]
+            seen: dict[tuple[str, ...], int] = {}
+            offset = 0
+            for k in (inserted, updated, unchanged):
+                k.setdefault(t.name, 0)
+            try:
+                for chunk in t.chunks():
+                    keys = _keys(chunk, spec)
+                    if keys is not None:
+                        problems += _repeated(keys, seen, offset, spec, t.source)
+                    try:
+                        done = import_tables(session, {t.name: chunk}, actor=actor,
+                                             reason=reason, key=key,
+                                             sources={t.name: t.source})
+                    except DataError as exc:
+                        found = [q if q.row is None else replace(q, row=q.row + offset)
+                                 for q in exc.problems] or [Problem(exc.message, file=t.source)]
+                        new = [q for q in found if q.row is not None or q not in header_seen]
+                        header_seen.update(q for q in found if q.row is None)
+                        problems += new
+                        if any(q.row is None for q in found):
+                            break  # the header is wrong: the other chunks say nothing new
+                        _import_the_rest(session, t, chunk, exc.problems, actor, reason, key)
+                    else:
+                        inserted[t.name] += done.inserted.get(t.name, 0)
+                        updated[t.name] += done.updated.get(t.name, 0)
+                        unchanged[t.name] += done.unchanged.get(t.name, 0)
+                        events += done.events
+                    offset += len(chunk)
+                    if progress is not None:
+                        progress(t.name, offset)
+            except DataError as exc:  # the file stopped being readable part-way
+                problems.append(unreadable(exc, t.source))
+        if problems:
+            raise DataError("import refused: nothing was written", problems)
+        outer.commit()
+    except BaseException:
+        if outer.is_active:
+            outer.rollback()
+        raise
+    return ImportSummary(inserted, updated, unchanged, events)
