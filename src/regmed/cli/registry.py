@@ -110,6 +110,7 @@ def import_(
     from rich.progress import Progress, TextColumn
 
     from regmed.registry import format_dictionary, run_write
+    from regmed.registry.history import has_history
     from regmed.registry.io import open_folder
     from regmed.registry.stream import import_files
 
@@ -120,6 +121,14 @@ def import_(
         raise RegmedError("give a folder or file to import (or --schema to see the columns)")
     files = open_folder(path)
     engine = _engine()
+    if has_history(path):
+        loaded = _load_history(engine, path)
+        if loaded is not None:
+            engine.dispose()
+            typer.echo(loaded)
+            return
+        typer.echo("the registry is not empty: importing the tables only (their history in "
+                   f"{path / 'history'} is loaded only into a new registry)", err=True)
     console = Console(stderr=True)
     try:
         with Progress(TextColumn("{task.description}"), console=console, transient=True) as bar:
@@ -136,20 +145,69 @@ def import_(
     typer.echo(summary.summary())
 
 
+def _load_history(engine: Any, path: Path) -> str | None:
+    """Load an export's history into an empty registry (None when it is not empty)."""
+    from sqlalchemy import func, select
+
+    from regmed.registry import database_url, load_audit_key, run_write, session_scope
+    from regmed.registry.history import load_history
+    from regmed.registry.models import AuditEvent, Site
+
+    with session_scope(engine) as session:
+        if session.scalar(select(func.count()).select_from(AuditEvent)) or session.scalar(
+                select(func.count()).select_from(Site)):
+            return None
+    key = load_audit_key(database_url())[0]
+    loaded = run_write(engine, lambda session: load_history(session, path, key))
+    return (f"loaded the history of {path}: {sum(loaded.values())} rows in {len(loaded)} "
+            f"tables, {loaded.get('audit_events', 0)} audit events (verified)")
+
+
 def export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    history: Annotated[bool, typer.Option(
+        "--history/--no-history",
+        help="Also write OUT/history/: the archive of every table (audit trail, plans, "
+             "evaluations, users, signatures) that `regmed import OUT` loads into a new registry")
+    ] = True,
+    password_hashes: Annotated[bool, typer.Option(
+        "--with-password-hashes",
+        help="(administrators, moving a registry) keep users' password hashes in the history; "
+             "without it users must be given new passwords after the move")] = False,
 ) -> None:
-    """Write every table to OUT/<table>.csv (or .parquet), patients by pseudonym."""
-    from regmed.registry import export_tables, session_scope
+    """Write every table to OUT/<table>.csv (or .parquet), patients by pseudonym, and the
+    registry's whole history to OUT/history/."""
+    from regmed.registry import database_url, export_tables, load_audit_key, session_scope
+    from regmed.registry.archive import archive
+    from regmed.registry.history import HISTORY_FOLDER
 
+    if format not in ("csv", "parquet"):
+        raise RegmedError(f"unknown export format {format!r} (csv or parquet)")
+    target = out / HISTORY_FOLDER
+    if history and target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise RegmedError(f"{str(target)!r} exists already; export into a new folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegmedError(f"cannot write the export folder {str(out)!r}: {exc.strerror}") from None
+    key = load_audit_key(database_url())[0] if history else None
     engine = _engine()
+    if engine.dialect.name == "postgresql":  # one consistent state for tables and history
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
     try:
         with session_scope(engine) as session:
             files = export_tables(session, out, format=format)
+            if key is not None:
+                manifest = archive(session, target, key, password_hashes=password_hashes)
     finally:
         engine.dispose()
     typer.echo(f"wrote {len(files)} tables to {out}")
+    if key is not None:
+        head = manifest["audit"]
+        typer.echo(f"wrote the history to {target}: {head['events']} audit events, head event "
+                   f"#{head['head_seq']} {head['head_hash']}"
+                   + ("" if password_hashes else "; users without password hashes"))
 
 
 @audit_app.command("verify")
