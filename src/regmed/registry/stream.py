@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -30,29 +31,49 @@ __all__ = ["import_files"]
 Progress = Callable[[str, int], None]
 
 
-def _keys(chunk: pd.DataFrame, spec: TableSpec) -> list[tuple[str, ...]] | None:
-    """The rows' keys as stripped text (None when a key column is missing)."""
-    given, _ = given_columns([str(c).strip() for c in chunk.columns], spec, "")
-    cols = [source_column(c, given) for c in spec.key]
+def _keys(chunk: pd.DataFrame, spec: TableSpec) -> pd.DataFrame | None:
+    """The rows' keys as stripped text (None when a key column is missing or doubled)."""
     chunk = chunk.rename(columns=lambda c: str(c).strip())
+    given, _ = given_columns(list(chunk.columns), spec, "")
+    cols = [source_column(c, given) for c in spec.key]
     if not all(c in chunk for c in cols) or chunk.columns.duplicated().any():
         return None
-    parts = [chunk[c].map(lambda v: "" if v is None else str(v).strip()).tolist() for c in cols]
-    return list(zip(*parts, strict=True))
+    return pd.DataFrame({c: chunk[c].map(lambda v: "" if v is None or v != v else str(v).strip())
+                         for c in cols}).reset_index(drop=True)
 
 
-def _repeated(keys: list[tuple[str, ...]], seen: dict[tuple[str, ...], int], offset: int,
-              spec: TableSpec, file: str) -> list[Problem]:
-    """Keys of this chunk that an earlier chunk gave (within a chunk the validator checks)."""
-    out = []
-    for i, k in enumerate(keys):
-        if all(k) and k in seen:
-            out.append(Problem(f"duplicate key ({', '.join(k)}); also in row {seen[k]}",
-                               file=file, row=offset + i + 1, field=", ".join(spec.key)))
-    for i, k in enumerate(keys):
-        if all(k):
-            seen.setdefault(k, offset + i + 1)
-    return out
+class _SeenKeys:
+    """The keys of the chunks read so far, as sorted 64-bit hashes with their first file row
+    (8 + 8 bytes a row: a file of millions of rows is checked for repeats in little memory)."""
+
+    def __init__(self) -> None:
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def repeated(self, keys: pd.DataFrame, offset: int, spec: TableSpec,
+                 file: str) -> list[Problem]:
+        """Problems for the rows whose key an earlier chunk gave; then remember this chunk's."""
+        complete = (keys != "").all(axis=1).to_numpy()
+        h = pd.util.hash_pandas_object(keys, index=False).to_numpy(dtype=np.uint64)
+        pos = np.searchsorted(self.hashes, h)
+        inside = pos < len(self.hashes)
+        hit = np.zeros(len(h), dtype=bool)
+        hit[inside] = self.hashes[pos[inside]] == h[inside]
+        hit &= complete
+        out = [
+            Problem(f"duplicate key ({', '.join(keys.iloc[i])}); also in row "
+                    f"{int(self.rows[pos[i]])}", file=file, row=offset + i + 1,
+                    field=", ".join(spec.key))
+            for i in np.flatnonzero(hit)
+        ]
+        new = complete & ~hit
+        fresh, first = np.unique(h[new], return_index=True)
+        rows = np.flatnonzero(new)[first] + offset + 1
+        hashes = np.concatenate([self.hashes, fresh])
+        order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[order]
+        self.rows = np.concatenate([self.rows, rows])[order]
+        return out
 
 
 def _import_the_rest(session: Session, t: TableFile, chunk: pd.DataFrame,
@@ -113,7 +134,7 @@ def import_files(
     try:
         for t in ordered:
             spec = d.tables[t.name]
-            seen: dict[tuple[str, ...], int] = {}
+            seen = _SeenKeys()
             offset = 0
             for k in (inserted, updated, unchanged):
                 k.setdefault(t.name, 0)
@@ -121,7 +142,7 @@ def import_files(
                 for chunk in t.chunks():
                     keys = _keys(chunk, spec)
                     if keys is not None:
-                        problems += _repeated(keys, seen, offset, spec, t.source)
+                        problems += seen.repeated(keys, offset, spec, t.source)
                     try:
                         done = import_tables(session, {t.name: chunk}, actor=actor,
                                              reason=reason, key=key,
