@@ -8,9 +8,10 @@ work) on SQLite (a temporary file) and on PostgreSQL (``REGMED_TEST_POSTGRES_URL
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; a fresh schema dropped afterwards), each
 run in a fresh child process on a fresh registry, printing the best and the median rows/s and
 the child's peak resident memory (``ru_maxrss``: reading, validation, pseudonymization,
-reference and date checks, bulk insert, audit events with their hash chain, commit, and the
-``verify_audit`` that follows). The machine's load average is printed: the figures are
-wall-clock times and shift with other work on the machine.
+reference and date checks, bulk insert, audit events with their hash chain, commit); then
+``verify_audit`` of the whole trail in another child, with its time and peak memory. The
+machine's load average is printed: the figures are wall-clock times and shift with other work
+on the machine.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_import.py [N_ASSESSMENTS [REPEATS]] [--no-pg]``
 """
@@ -111,9 +112,13 @@ def build(rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], pd.DataFra
     return base, assessments
 
 
-def run_once(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
-    """One fresh registry: import the base tables, then stream the assessments file the way
-    ``regmed import`` does; verify the chain. Runs in a child process (its peak RSS is ours)."""
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux → MiB
+
+
+def run_import(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
+    """A fresh registry: import the base tables, then stream the assessments file the way
+    ``regmed import`` does. Runs in a child process of its own (its peak RSS is the import's)."""
     engine = reg.make_engine(url)
     try:
         reg.upgrade(engine)
@@ -124,29 +129,42 @@ def run_once(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
         files = open_folder(folder)
         summary = reg.run_write(engine, lambda s: import_files(s, files, actor="bench"))
         t2 = time.perf_counter()
+    finally:
+        engine.dispose()
+    return {"base": t1 - t0, "assessments": t2 - t1, "inserted": summary.inserted["assessments"],
+            "peak_mib": _peak_mib()}
+
+
+def run_verify(url: str) -> dict:
+    """``verify_audit`` of the whole trail, as ``regmed audit verify`` runs it (own process)."""
+    engine = reg.make_engine(url)
+    try:
+        t0 = time.perf_counter()
         with reg.session_scope(engine) as session:
             check = reg.verify_audit(session)
-        t3 = time.perf_counter()
+        t1 = time.perf_counter()
     finally:
         engine.dispose()
     assert check.ok, check.message
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux → MiB
-    return {"base": t1 - t0, "assessments": t2 - t1, "verify": t3 - t2, "events": check.events,
-            "inserted": summary.inserted["assessments"], "peak_mib": peak}
+    return {"verify": t1 - t0, "events": check.events, "verify_peak_mib": _peak_mib()}
 
 
-def _child(url: str, folder: Path, base: dict[str, pd.DataFrame], out: Any) -> None:
-    out.put(run_once(url, folder, base))
+def _child(work: Any, args: tuple, out: Any) -> None:
+    out.put(work(*args))
 
 
-def in_child(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
+def in_child(work: Any, *args: Any) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(url, folder, base, queue))
+    proc = ctx.Process(target=_child, args=(work, args, queue))
     proc.start()
     result = queue.get()
     proc.join()
     return result
+
+
+def run_once(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
+    return {**in_child(run_import, url, folder, base), **in_child(run_verify, url)}
 
 
 def report(name: str, runs: list[dict], base: dict[str, pd.DataFrame], n: int,
@@ -159,9 +177,10 @@ def report(name: str, runs: list[dict], base: dict[str, pd.DataFrame], n: int,
     print(
         f"{name:<11} assessments {n:,} rows ({size_mb:.0f} MB CSV): best {best:6.1f} s = "
         f"{n / best:>7,.0f} rows/s, median {median:6.1f} s = {n / median:>7,.0f} rows/s "
-        f"(of {len(runs)}) | peak RSS {max(r['peak_mib'] for r in runs):,.0f} MiB | "
+        f"(of {len(runs)}), peak RSS {max(r['peak_mib'] for r in runs):,.0f} MiB | "
         f"base tables {n_base:,} rows: {n_base / base_best:>6,.0f} rows/s | "
-        f"verify_audit {runs[0]['events']:,} events: {min(r['verify'] for r in runs):5.1f} s"
+        f"verify_audit {runs[0]['events']:,} events: {min(r['verify'] for r in runs):5.1f} s, "
+        f"peak RSS {max(r['verify_peak_mib'] for r in runs):,.0f} MiB"
     )
 
 
@@ -178,7 +197,7 @@ def main() -> None:
         runs = []
         for _ in range(REPEATS):
             with tempfile.TemporaryDirectory() as tmp:
-                runs.append(in_child(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", folder, base))
+                runs.append(run_once(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", folder, base))
         report("SQLite", runs, base, N_ASSESSMENTS, size_mb)
         if not WITH_PG:
             return
@@ -192,7 +211,7 @@ def main() -> None:
                     conn.execute(text(f'CREATE SCHEMA "{schema}"'))
                 try:
                     url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-                    runs.append(in_child(url, folder, base))
+                    runs.append(run_once(url, folder, base))
                 finally:
                     with admin.begin() as conn:
                         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
