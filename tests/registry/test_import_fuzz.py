@@ -2,13 +2,15 @@
 
 Random tables of the column dictionary with columns left out, unknown, unnamed or doubled;
 cells that are empty, huge, NaN/inf, of the wrong type or in another script; written as UTF-8,
-CP932 or UTF-16 CSV, as binary garbage, as Excel (with merged cells) or Parquet (whole or
-cut). Whatever comes, the command exits 0 or 2 with a message — never a traceback — and a
-refusal leaves every table's row count and the audit head as they were.
+CP932 or UTF-16 CSV, as binary garbage, as Excel (typed number cells, merged cells) or Parquet
+(text, typed float columns with NaN/inf, or cut short). Whatever comes, the command exits 0 or
+2 with a message — never a traceback — and a refusal leaves every table's row count and the
+audit head as they were.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -64,13 +66,34 @@ def tables(draw: st.DrawFn) -> tuple[str, pd.DataFrame]:
     return name, frame
 
 
+def _excel_cell(v: object) -> object:
+    """Numbers as numbers (Excel's typed cells), other text cleaned of what Excel refuses."""
+    if v == "":
+        return None
+    try:
+        x = float(str(v))
+    except ValueError:
+        return ILLEGAL_CHARACTERS_RE.sub("", str(v))
+    return x if math.isfinite(x) else str(v)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns whose cells all read as numbers become float columns (NaN, inf included)."""
+    out = pd.DataFrame(index=frame.index)
+    for i, c in enumerate(frame.columns):
+        col = frame.iloc[:, i].astype(str)
+        num = pd.to_numeric(col, errors="coerce")
+        out[c] = num if num.notna().all() or col.isin(["nan", "NaN"]).any() else col
+    return out
+
+
 def _excel(path: Path, frame: pd.DataFrame, sheet: str, merge: str | None) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = sheet[:31]
     ws.append([ILLEGAL_CHARACTERS_RE.sub("", str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
-        ws.append([None if v == "" else ILLEGAL_CHARACTERS_RE.sub("", str(v)) for v in row])
+        ws.append([_excel_cell(v) for v in row])
     if merge and ws.max_column >= 1:
         ws.merge_cells(merge)
     wb.save(path)
@@ -81,11 +104,11 @@ def write_files(folder: Path, tables_: list[tuple[str, pd.DataFrame]], form: str
     for name, frame in tables_:
         if form == "xlsx":
             _excel(folder / f"{name}.xlsx", frame, name, merge)
-        elif form in ("parquet", "cut parquet"):
+        elif form in ("parquet", "typed parquet", "cut parquet"):
             path = folder / f"{name}.parquet"
             frame.columns = [str(c) or "blank" for c in frame.columns]
             frame = frame.loc[:, ~frame.columns.duplicated()]
-            frame.astype(str).to_parquet(path)
+            (_typed(frame) if form == "typed parquet" else frame.astype(str)).to_parquet(path)
             if form == "cut parquet":
                 path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 2)])
         elif form == "binary":
@@ -121,7 +144,7 @@ def test_fuzzed_imports_never_trace_back_or_write_part(
                                      HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(st.lists(tables(), min_size=1, max_size=3, unique_by=lambda t: t[0]),
            st.sampled_from(["csv", "csv", "csv cp932", "csv utf-16", "binary", "xlsx",
-                            "parquet", "cut parquet"]),
+                            "parquet", "typed parquet", "cut parquet"]),
            st.sampled_from([None, "A1:B1", "A2:A3", "B2:C2"]),
            st.booleans())
     def attempt(tables_, form, merge, with_reason):

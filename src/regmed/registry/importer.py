@@ -405,19 +405,19 @@ def import_tables(
         if "patient_ref" in p.given:
             f = p.frame
             f[PSEUDONYM_COLUMN] = pseudonymize_many(key or b"", f["site_code"], f["patient_ref"])
-    # a table whose header is wrong (a required column missing, ...) is not checked further
-    ordered = [parsed[n] for n in d.order if n in parsed and parsed[n].header_ok]
+    ordered = [parsed[n] for n in d.order if n in parsed]
     ctx = _Context(session, parsed)
     for p in ordered:
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
-    problems += custody.import_problems(session, {p.name: p for p in ordered})
+    problems += custody.import_problems(session, parsed)
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]]]] = []
     for p in ordered:
         existing = existing_frame(session, p.name, ctx.keys, like=p.frame)
         new, changes = _diff(p, existing)
         changed = [c for c in changes if c[2]]
-        if changed and not (reason and reason.strip()):
+        # with a column missing from the header, a comparison with the stored records is void
+        if changed and p.header_ok and not (reason and reason.strip()):
             bad_rows = {q.row for q in problems if q.file == p.file and q.row is not None}
             for i, rid, cols in changed:
                 if i + 1 in bad_rows:  # already reported; the change itself is not the point
