@@ -1,37 +1,46 @@
-"""Import 100,000 assessments through the validated, audited path; print rows per second.
+"""Import assessments from a CSV file through the streamed, validated, audited path.
 
 Builds 6 sites, one product and indication, N_PATIENTS patients with their enrollments, and
-100,000 valid assessments (as text, the way CSV files arrive), then imports them with
-``regmed.registry.import_tables`` on SQLite (a temporary file) and on PostgreSQL
-(``REGMED_TEST_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; a
-fresh schema that is dropped afterwards), three times each on a fresh registry, printing the
-best and the median. Timed: the assessments import (validation, pseudonymization, reference and
-date checks, bulk insert, audit events with their hash chain, commit); the base tables import
-and ``verify_audit`` are shown too. The machine's load average is printed: the figures are
-wall-clock times and shift with other work on the machine.
+N_ASSESSMENTS valid assessments (default 100,000), writes the assessments to a CSV file and
+imports it the way ``regmed import`` does (:func:`regmed.registry.io.open_folder` +
+:func:`regmed.registry.stream.import_files` in one :func:`regmed.registry.run_write` unit of
+work) on SQLite (a temporary file) and on PostgreSQL (``REGMED_TEST_POSTGRES_URL``, default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``; a fresh schema dropped afterwards), each
+run in a fresh child process on a fresh registry, printing the best and the median rows/s and
+the child's peak resident memory (``VmHWM``: reading, validation, pseudonymization,
+reference and date checks, bulk insert, audit events with their hash chain, commit); then
+``verify_audit`` of the whole trail in another child, with its time and peak memory. The
+machine's load average is printed: the figures are wall-clock times and shift with other work
+on the machine.
 
-Run: ``PYTHONPATH=src python benchmarks/bench_import.py [N_ASSESSMENTS]``
+Run: ``PYTHONPATH=src python benchmarks/bench_import.py [N_ASSESSMENTS [REPEATS]] [--no-pg]``
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import resource
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
 import regmed.registry as reg
+from regmed.registry.io import open_folder
+from regmed.registry.stream import import_files
 
 N_ASSESSMENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+WITH_PG = "--no-pg" not in sys.argv
 N_PATIENTS = 5_000
-REPEATS = 3
 PG_URL = os.environ.get(
     "REGMED_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -103,8 +112,19 @@ def build(rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], pd.DataFra
     return base, assessments
 
 
-def run_once(url: str, base: dict[str, pd.DataFrame], assessments: pd.DataFrame) -> dict:
-    """One fresh registry: import the base tables, then the assessments; verify the chain."""
+def _peak_mib() -> float:
+    """This process's peak resident memory (MiB) since it started its program: ``VmHWM``
+    (``ru_maxrss`` would count the parent's memory at the fork that made the child)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
+
+
+def run_import(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
+    """A fresh registry: import the base tables, then stream the assessments file the way
+    ``regmed import`` does. Runs in a child process of its own (its peak RSS is the import's)."""
     engine = reg.make_engine(url)
     try:
         reg.upgrade(engine)
@@ -112,29 +132,61 @@ def run_once(url: str, base: dict[str, pd.DataFrame], assessments: pd.DataFrame)
         with reg.session_scope(engine) as session:
             reg.import_tables(session, base, actor="bench")
         t1 = time.perf_counter()
-        with reg.session_scope(engine) as session:
-            summary = reg.import_tables(session, {"assessments": assessments}, actor="bench")
+        files = open_folder(folder)
+        summary = reg.run_write(engine, lambda s: import_files(s, files, actor="bench"))
         t2 = time.perf_counter()
-        with reg.session_scope(engine) as session:
-            check = reg.verify_audit(session)
-        t3 = time.perf_counter()
     finally:
         engine.dispose()
-    assert summary.inserted["assessments"] == len(assessments)
+    return {"base": t1 - t0, "assessments": t2 - t1, "inserted": summary.inserted["assessments"],
+            "peak_mib": _peak_mib()}
+
+
+def run_verify(url: str) -> dict:
+    """``verify_audit`` of the whole trail, as ``regmed audit verify`` runs it (own process)."""
+    engine = reg.make_engine(url)
+    try:
+        t0 = time.perf_counter()
+        with reg.session_scope(engine) as session:
+            check = reg.verify_audit(session)
+        t1 = time.perf_counter()
+    finally:
+        engine.dispose()
     assert check.ok, check.message
-    return {"base": t1 - t0, "assessments": t2 - t1, "verify": t3 - t2, "events": check.events}
+    return {"verify": t1 - t0, "events": check.events, "verify_peak_mib": _peak_mib()}
 
 
-def report(name: str, runs: list[dict], base: dict[str, pd.DataFrame], n: int) -> None:
+def _child(work: Any, args: tuple, out: Any) -> None:
+    out.put(work(*args))
+
+
+def in_child(work: Any, *args: Any) -> dict:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(work, args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def run_once(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:
+    return {**in_child(run_import, url, folder, base), **in_child(run_verify, url)}
+
+
+def report(name: str, runs: list[dict], base: dict[str, pd.DataFrame], n: int,
+           size_mb: float) -> None:
+    assert all(r["inserted"] == n for r in runs)
     n_base = sum(len(f) for f in base.values())
     best = min(r["assessments"] for r in runs)
     median = statistics.median(r["assessments"] for r in runs)
     base_best = min(r["base"] for r in runs)
     print(
-        f"{name:<11} assessments {n:,} rows: best {best:5.2f} s = {n / best:>7,.0f} rows/s, "
-        f"median {median:5.2f} s = {n / median:>7,.0f} rows/s (of {len(runs)} runs) | "
+        f"{name:<11} assessments {n:,} rows ({size_mb:.0f} MB CSV): best {best:6.1f} s = "
+        f"{n / best:>7,.0f} rows/s, median {median:6.1f} s = {n / median:>7,.0f} rows/s "
+        f"(of {len(runs)}), peak RSS {max(r['peak_mib'] for r in runs):,.0f} MiB | "
         f"base tables {n_base:,} rows: {n_base / base_best:>6,.0f} rows/s | "
-        f"verify_audit {runs[0]['events']:,} events: {min(r['verify'] for r in runs):4.2f} s"
+        f"verify_audit {runs[0]['events']:,} events: {min(r['verify'] for r in runs):5.1f} s, "
+        f"peak RSS {max(r['verify_peak_mib'] for r in runs):,.0f} MiB"
     )
 
 
@@ -142,28 +194,36 @@ def main() -> None:
     os.environ.setdefault("REGMED_PSEUDONYM_KEY", "benchmark-key")
     base, assessments = build(np.random.default_rng(20261122))
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    runs = []
-    for _ in range(REPEATS):
-        with tempfile.TemporaryDirectory() as tmp:
-            runs.append(run_once(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", base, assessments))
-    report("SQLite", runs, base, len(assessments))
-    admin = reg.make_engine(PG_URL)
-    sep = "&" if "?" in PG_URL else "?"
-    runs = []
-    try:
+    with tempfile.TemporaryDirectory() as data:
+        folder = Path(data) / "import"
+        folder.mkdir()
+        assessments.to_csv(folder / "assessments.csv", index=False)
+        size_mb = (folder / "assessments.csv").stat().st_size / 1e6
+        del assessments
+        runs = []
         for _ in range(REPEATS):
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-                runs.append(run_once(url, base, assessments))
-            finally:
+            with tempfile.TemporaryDirectory() as tmp:
+                runs.append(run_once(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", folder, base))
+        report("SQLite", runs, base, N_ASSESSMENTS, size_mb)
+        if not WITH_PG:
+            return
+        admin = reg.make_engine(PG_URL)
+        sep = "&" if "?" in PG_URL else "?"
+        runs = []
+        try:
+            for _ in range(REPEATS):
+                schema = f"bench_{uuid.uuid4().hex[:10]}"
                 with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
-    report("PostgreSQL", runs, base, len(assessments))
+                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                try:
+                    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+                    runs.append(run_once(url, folder, base))
+                finally:
+                    with admin.begin() as conn:
+                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        finally:
+            admin.dispose()
+        report("PostgreSQL", runs, base, N_ASSESSMENTS, size_mb)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from regmed import design
 
 SRC = str(Path(__file__).parents[2] / "src")
@@ -79,3 +81,19 @@ def test_conditional_power_and_reestimate_commands():
     r = design.reestimate_sample_size(z1=1.6, n1=100, n2_planned=100, n2_max=300)
     assert "promising" in out and str(r.n2) in out
     assert f"{r.critical_value_conventional:.6g}" in out
+
+
+@pytest.mark.parametrize("z, message", [("nan", "must be a number, got nan"),
+                                        ("inf", "must be finite, got inf")])
+def test_conditional_power_refuses_a_non_finite_z(z, message):
+    proc = _call("conditional-power", "--information-rates", "0.5,1", "--z-stages", z,
+                 "--n-planned", "80", "--effect", "0.3")
+    assert proc.returncode == 2, proc.stdout
+    assert "z_stages[0]" in proc.stderr and message in proc.stderr
+    assert "Traceback" not in proc.stderr and "nan" not in proc.stdout
+
+
+def test_conditional_power_refuses_a_nan_sample_size():
+    proc = _call("conditional-power", "--information-rates", "0.5,1", "--z-stages", "1",
+                 "--n-planned", "nan", "--effect", "0.3")
+    assert proc.returncode == 2 and "n_planned[0]" in proc.stderr

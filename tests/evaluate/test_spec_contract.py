@@ -395,3 +395,36 @@ def test_demo_adjusts_the_historical_controls_for_calendar_year(sci) -> None:
     assert row["smd_before"] > 1.0 and abs(row["smd_after"]) < 0.5 * row["smd_before"]
     hist = next(a for a in doc["analyses"] if a["control_source"] == "historical")
     assert "injury_year" not in hist["spec"]["covariates"]
+
+
+def test_cli_unwritable_out_is_one_sentence_and_stores_nothing(
+        sci, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """`regmed evaluate --out` at a path that cannot be written: exit 2, the path named, no
+    evaluation and no audit event stored, on the first try and on a retry."""
+    from sqlalchemy import func, select
+
+    from regmed.cli import main
+    from regmed.registry.models import AuditEvent
+    from regmed.registry.models import Evaluation as EvaluationRecord
+
+    url, name, _, _ = sci
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    engine = registry.make_engine(url)
+
+    def counts() -> tuple[int, int]:
+        with registry.session_scope(engine) as session:
+            return (session.scalar(select(func.count()).select_from(EvaluationRecord)),
+                    session.scalar(select(func.max(AuditEvent.seq))))
+
+    before = counts()
+    for _ in range(2):
+        with pytest.raises(SystemExit) as exited:
+            main(["evaluate", "--plan", name, "--out", str(blocker / "out"), "--no-pdf"])
+        err = " ".join(capsys.readouterr().err.split())
+        assert exited.value.code == 2
+        assert "The output folder cannot be written; nothing was evaluated or stored" in err
+        assert str(blocker / "out") in err and "--out" in err and "Traceback" not in err
+    assert counts() == before
+    engine.dispose()

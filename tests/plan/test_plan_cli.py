@@ -146,3 +146,15 @@ def test_check_against_data_facts(capsys, use_calculator, tmp_path, runnable, wr
     facts.write_text("{not json")
     code, _, err = _run([*argv, "--facts", str(facts)], capsys)
     assert code == 2 and "not valid JSON: line 1" in err
+
+
+@pytest.mark.parametrize("value, shown", [("1e400", "'1e400'"), (".nan", "nan"),
+                                          ("-.inf", "-inf")])
+def test_check_refuses_a_non_finite_threshold_with_its_key_path(capsys, runnable, write_plan,
+                                                                value, shown):
+    assert "threshold: 0.15 " in runnable
+    path = write_plan(runnable.replace("threshold: 0.15 ", f"threshold: {value} ", 1))
+    code, out, err = _run(["plan", "check", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert "achievement_criteria[0].threshold: must be a finite number" in err
+    assert shown in err and "Traceback" not in err

@@ -116,53 +116,54 @@ def import_(
 
     A field changed since its record was last imported or exported (on the web, say) is not
     overwritten by the file unless --overwrite and --reason are given."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import Progress, TextColumn
 
-    from regmed.registry import format_dictionary, import_tables, read_folder, session_scope
+    from regmed.registry import format_dictionary, run_write
+    from regmed.registry.history import has_history
+    from regmed.registry.io import open_folder
+    from regmed.registry.stream import import_files
 
     if schema:
         typer.echo(format_dictionary(), nl=False)
         return
     if path is None:
         raise RegmedError("give a folder or file to import (or --schema to see the columns)")
-    tables = read_folder(path)
+    files = open_folder(path)
     engine = _engine()
     if dry_run:
-        _dry_run(engine, tables, actor or _default_actor(), reason, overwrite)
+        _dry_run(engine, path, actor or _default_actor(), reason, overwrite)
         return
+    if has_history(path):
+        loaded = _load_history(engine, path)
+        if loaded is not None:
+            engine.dispose()
+            typer.echo(loaded)
+            return
+        typer.echo("the registry is not empty: importing the tables only (their history in "
+                   f"{path / 'history'} is loaded only into a new registry)", err=True)
     console = Console(stderr=True)
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            total = sum(len(f) for f in tables.values())
-            task = bar.add_task("validating", total=total)
+        with Progress(TextColumn("{task.description}"), console=console, transient=True) as bar:
+            task = bar.add_task("reading", total=None)
 
-            def progress(table: str, done: int, all_rows: int) -> None:
-                bar.update(task, completed=done, total=all_rows, description=f"wrote {table}")
+            def progress(table: str, done: int) -> None:
+                bar.update(task, description=f"{table}: {done:,} rows checked")
 
-            with session_scope(engine) as session:
-                summary = import_tables(
-                    session,
-                    tables,
-                    actor=actor or _default_actor(),
-                    reason=reason,
-                    progress=progress,
-                    overwrite=overwrite,
-                )
+            summary = run_write(engine, lambda session: import_files(
+                session, files, actor=actor or _default_actor(), reason=reason,
+                progress=progress, overwrite=overwrite))
     finally:
         engine.dispose()
     typer.echo(summary.summary())
 
 
-def _dry_run(engine: Any, tables: Any, actor: str, reason: str | None, overwrite: bool
+def _dry_run(engine: Any, path: Path, actor: str, reason: str | None, overwrite: bool
              ) -> None:
-    from regmed.registry import session_scope
+    """What the import would do (the files read whole: a dry run writes nothing)."""
+    from regmed.registry import read_folder, session_scope
     from regmed.registry.merge import plan_import
+
+    tables = read_folder(path)
 
     try:
         with session_scope(engine) as session:
@@ -176,24 +177,74 @@ def _dry_run(engine: Any, tables: Any, actor: str, reason: str | None, overwrite
         raise typer.Exit(1)
 
 
+def _load_history(engine: Any, path: Path) -> str | None:
+    """Load an export's history into an empty registry (None when it is not empty)."""
+    from sqlalchemy import func, select
+
+    from regmed.registry import database_url, load_audit_key, run_write, session_scope
+    from regmed.registry.history import load_history
+    from regmed.registry.models import AuditEvent, Site
+
+    with session_scope(engine) as session:
+        if session.scalar(select(func.count()).select_from(AuditEvent)) or session.scalar(
+                select(func.count()).select_from(Site)):
+            return None
+    key = load_audit_key(database_url())[0]
+    loaded = run_write(engine, lambda session: load_history(session, path, key))
+    return (f"loaded the history of {path}: {sum(loaded.values())} rows in {len(loaded)} "
+            f"tables, {loaded.get('audit_events', 0)} audit events (verified)")
+
+
 def export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into")],
     format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    history: Annotated[bool, typer.Option(
+        "--history/--no-history",
+        help="Also write OUT/history/: the archive of every table (audit trail, plans, "
+             "evaluations, users, signatures) that `regmed import OUT` loads into a new registry")
+    ] = True,
+    password_hashes: Annotated[bool, typer.Option(
+        "--with-password-hashes",
+        help="(administrators, moving a registry) keep users' password hashes in the history; "
+             "without it users must be given new passwords after the move")] = False,
 ) -> None:
     """Write every table to OUT/<table>.csv (or .parquet), patients by pseudonym; the export
-    is recorded in the audit trail as a file sync point (see `regmed import --overwrite`)."""
-    from regmed.registry import export_tables, session_scope
+    is recorded in the audit trail as a file sync point (see `regmed import --overwrite`), and
+    the registry's whole history goes to OUT/history/."""
+    from regmed.registry import database_url, export_tables, load_audit_key, session_scope
+    from regmed.registry.archive import archive
+    from regmed.registry.history import HISTORY_FOLDER
     from regmed.registry.sync import record_export
 
+    if format not in ("csv", "parquet"):
+        raise RegmedError(f"unknown export format {format!r} (csv or parquet)")
+    target = out / HISTORY_FOLDER
+    if history and target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise RegmedError(f"{str(target)!r} exists already; export into a new folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RegmedError(f"cannot write the export folder {str(out)!r}: {exc.strerror}") from None
+    key = load_audit_key(database_url())[0] if history else None
     engine = _engine()
+    if engine.dialect.name == "postgresql":  # one consistent state for tables and history
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
     try:
         with session_scope(engine) as session:
             files = export_tables(session, out, format=format)
             record_export(session, actor=_default_actor(),
                           files=[str(f) for f in files.values()])
+            if key is not None:  # the history holds the export's sync point too
+                session.flush()
+                manifest = archive(session, target, key, password_hashes=password_hashes)
     finally:
         engine.dispose()
     typer.echo(f"wrote {len(files)} tables to {out}")
+    if key is not None:
+        head = manifest["audit"]
+        typer.echo(f"wrote the history to {target}: {head['events']} audit events, head event "
+                   f"#{head['head_seq']} {head['head_hash']}"
+                   + ("" if password_hashes else "; users without password hashes"))
 
 
 @audit_app.command("verify")

@@ -141,21 +141,26 @@ def conditional_power(
     k_max = design.k_max
     z = [float(x) for x in z_stages]
     stage = len(z)
+    for i, x in enumerate(z):
+        check.number(f"z_stages[{i}]", x)
     if not 1 <= stage < k_max:
         check.add("z_stages", f"must hold 1 to {k_max - 1} stage-wise statistics")
     n_plan = [float(x) for x in n_planned]
     if stage < k_max and len(n_plan) != k_max - stage:
         check.add("n_planned", f"must give one sample size for each of the {k_max - stage} "
                                "remaining stages")
-    if any(x <= 0 for x in n_plan):
-        check.add("n_planned", "sample sizes must be positive")
+    for i, x in enumerate(n_plan):
+        check.number(f"n_planned[{i}]", x, low=0.0, low_open=True, high=math.inf,
+                     high_open=True)
     check.number("allocation_ratio", allocation_ratio, low=0.0, low_open=True)
     if effect is None:
         if n_stages is None or len(n_stages) != stage:
             check.add("n_stages", "the current trend needs the observed sample size of each "
                                   "completed stage")
-        elif any(float(x) <= 0 for x in n_stages):
-            check.add("n_stages", "sample sizes must be positive")
+        else:
+            for i, x in enumerate(n_stages):
+                check.number(f"n_stages[{i}]", x, low=0.0, low_open=True, high=math.inf,
+                             high_open=True)
     else:
         check.number("effect", effect)
     check.raise_if_any()

@@ -84,7 +84,7 @@ PROPENSITY_METHODS = frozenset(m for m in ADJUSTMENT_METHODS if m.startswith("pr
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- product and approval -------------------------------------------------------------------

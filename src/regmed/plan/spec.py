@@ -185,7 +185,7 @@ class AnalysisSpec(BaseModel):
         The key path the adjustment is stated at.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     endpoint: str
     endpoint_kind: str

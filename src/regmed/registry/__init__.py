@@ -27,6 +27,7 @@ from regmed.registry.db import (
     database_url,
     head_revision,
     make_engine,
+    run_write,
     session_scope,
     upgrade,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "database_url",
     "make_engine",
     "session_scope",
+    "run_write",
     "upgrade",
     "current_revision",
     "head_revision",

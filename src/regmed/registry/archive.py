@@ -120,10 +120,10 @@ def _columns() -> dict[str, Any]:
     return out
 
 
-def _write_table(session: Session, name: str, path: Path) -> int:
+def _write_table(session: Session, name: str, path: Path, secrets: bool = False) -> int:
     table = Base.metadata.tables[name]
     names = list(table.c.keys())
-    digested = [j for j, c in enumerate(names) if (name, c) in DIGESTED]
+    digested = [] if secrets else [j for j, c in enumerate(names) if (name, c) in DIGESTED]
     order = list(table.primary_key.columns) or [table.c[names[0]]]
     result = session.execute(select(table).order_by(*order), execution_options={"yield_per": 20000})
     n = 0
@@ -143,7 +143,8 @@ Renderer = Callable[[dict[str, Any], Path], list[Path]]
 
 
 def archive(
-    session: Session, out: Path, key: bytes, *, render: Renderer | None = None
+    session: Session, out: Path, key: bytes, *, render: Renderer | None = None,
+    password_hashes: bool = False,
 ) -> dict[str, Any]:
     """Write the archive of the registry into the new or empty folder ``out``; returns the manifest.
 
@@ -157,6 +158,9 @@ def archive(
         The registry's audit key (verifies the trail first, signs the manifest).
     render : callable, optional
         ``render(document, folder)`` writes a stored evaluation's report files into ``folder``.
+    password_hashes : bool
+        Write users' scrypt password hashes as they are (for moving a registry whose users
+        keep their passwords; an administrator's choice) instead of their audited digest.
 
     Raises
     ------
@@ -177,7 +181,8 @@ def archive(
     (out / "tables").mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     for name in sorted(Base.metadata.tables):
-        rows[f"tables/{name}.csv"] = _write_table(session, name, out / "tables" / f"{name}.csv")
+        rows[f"tables/{name}.csv"] = _write_table(session, name, out / "tables" / f"{name}.csv",
+                                                  password_hashes)
     (out / "columns.json").write_text(json.dumps(_columns(), indent=1), encoding="utf-8")
     (out / "dictionary.yaml").write_bytes(DICTIONARY_FILE.read_bytes())
     evaluations = session.execute(select(Evaluation).order_by(Evaluation.id)).scalars()
@@ -202,7 +207,7 @@ def archive(
         "schema_revision": revision,
         "audit": {"events": check.events, "head_seq": check.head_seq,
                   "head_hash": check.head_hash, "key_check": audit_key_check(key)},
-        "rows": rows, "files": files,
+        "rows": rows, "files": files, "password_hashes": password_hashes,
     }
     manifest["mac"] = _manifest_mac(key, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",

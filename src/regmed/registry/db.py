@@ -10,13 +10,15 @@ is made and changed only by the Alembic migrations shipped in ``regmed/registry/
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from regmed.errors import RegmedError
@@ -26,6 +28,8 @@ __all__ = [
     "database_url",
     "make_engine",
     "session_scope",
+    "write_engine",
+    "run_write",
     "upgrade",
     "current_revision",
     "head_revision",
@@ -35,6 +39,8 @@ __all__ = [
 #: The registry used when ``REGMED_DATABASE_URL`` is unset.
 DEFAULT_URL = "sqlite:///regmed.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
+_BEGIN_OPTION = "regmed_sqlite_begin"
+T = TypeVar("T")
 
 
 def database_url(url: str | None = None) -> str:
@@ -71,7 +77,10 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # ``write_engine`` asks for BEGIN IMMEDIATE: the write lock is taken (waiting up to the
+    # busy timeout) before the first read, so a writer's snapshot can never go stale.
+    mode = conn.get_execution_options().get(_BEGIN_OPTION, "")
+    conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
@@ -99,6 +108,57 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def write_engine(engine: Engine) -> Engine:
+    """The engine for a unit of work that will write: on SQLite its transactions begin with
+    ``BEGIN IMMEDIATE`` (one writer at a time; the others wait), elsewhere ``engine`` itself."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+
+def _locked(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in text or "database table is locked" in text
+    )
+
+
+def run_write(
+    engine: Engine,
+    work: Callable[[Session], T],
+    *,
+    wait: float = 600.0,
+    pause: float = 0.5,
+) -> T:
+    """Run ``work(session)`` in one unit of work that writes, retrying while SQLite is busy.
+
+    On SQLite the transaction begins with ``BEGIN IMMEDIATE`` (see :func:`write_engine`), so
+    a second writer waits for the first (the busy timeout) instead of failing half-way; when
+    the wait runs out ("database is locked") the whole unit of work is rolled back and run
+    again from the start (it reads the registry afresh), for up to ``wait`` seconds in all.
+
+    Raises
+    ------
+    RegmedError
+        When the registry stayed locked for ``wait`` seconds.
+    """
+    target = write_engine(engine)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with session_scope(target) as session:
+                return work(session)
+        except OperationalError as exc:
+            if not _locked(exc) or time.monotonic() >= deadline:
+                if _locked(exc):
+                    raise RegmedError(
+                        f"the registry stayed locked by another writer for {wait:.0f} s; "
+                        "nothing was written — try again later"
+                    ) from None
+                raise
+            time.sleep(pause)
 
 
 @contextmanager

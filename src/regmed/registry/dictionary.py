@@ -34,6 +34,7 @@ class ColumnSpec:
     values: tuple[str, ...] = ()
     min: float | None = None
     max: float | None = None
+    max_length: int | None = None
     ref: str | None = None
     after: str | None = None
     description: str = ""
@@ -78,6 +79,7 @@ def _column(name: str, raw: dict[str, Any]) -> ColumnSpec:
         values=tuple(str(v) for v in raw.get("values", ())),
         min=raw.get("min"),
         max=raw.get("max"),
+        max_length=None if raw.get("max_length") is None else int(raw["max_length"]),
         ref=raw.get("ref"),
         after=raw.get("after"),
         description=str(raw.get("description", "")),
@@ -131,6 +133,8 @@ def format_dictionary() -> str:
                 extra.append(f"min {c.min}")
             if c.max is not None:
                 extra.append(f"max {c.max}")
+            if c.max_length is not None:
+                extra.append(f"at most {c.max_length} characters")
             if c.ref:
                 extra.append(f"refers to {c.ref}")
             if c.after:

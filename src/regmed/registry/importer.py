@@ -471,7 +471,9 @@ def prepare_import(
     freezes = load_freezes(session)
     points = None
     for p in ordered:
-        existing = existing_frame(session, p.name, ctx.keys)
+        # only the records that may share a key with these rows (a chunk of a large file);
+        # case variants of a case-sensitive code are among them (near-duplicates)
+        existing = existing_frame(session, p.name, ctx.keys, like=p.frame)
         new, changes, before = _diff(p, existing)
         problems += near_duplicate_problems(p.file, p.frame, new, existing,
                                             key_columns(d.tables[p.name]))
@@ -480,7 +482,8 @@ def prepare_import(
         if changed and not overwrite:
             points = points or load_sync_points(session)
             problems += conflict_problems(session, p, changes, points)
-        if changed and not (reason and reason.strip()):
+        # with a column missing from the header, a comparison with the stored records is void
+        if changed and p.header_ok and not (reason and reason.strip()):
             bad_rows = {q.row for q in problems if q.file == p.file and q.row is not None}
             for i, rid, cols in changed:
                 if i + 1 in bad_rows:  # already reported; the change itself is not the point

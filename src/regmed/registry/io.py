@@ -8,7 +8,11 @@ so ``regmed export`` → ``regmed import`` is a round trip that loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -17,27 +21,71 @@ from regmed.errors import DataError, Problem
 from regmed.registry.dictionary import load_dictionary
 from regmed.registry.tables import existing_frame, file_columns
 
-__all__ = ["read_folder", "export_tables", "export_frames"]
+__all__ = [
+    "TableFile",
+    "open_folder",
+    "unreadable",
+    "read_folder",
+    "export_tables",
+    "export_frames",
+]
 
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _not_utf8(path: Path) -> DataError:
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    kind = "UTF-16 text" if head in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
+    return DataError(
+        f"cannot read {path.name}: it is {kind}; save it as CSV UTF-8 "
+        "(Excel: Save As → CSV UTF-8)"
+    )
+
+
+def _csv_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     try:
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
-        )
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
+                             encoding="utf-8-sig", chunksize=rows)
+        with reader:
+            yield from reader
     except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path.name}: {exc}") from exc
+        yield pd.DataFrame()
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise DataError(f"cannot read {path.name}: {exc}") from None
+
+
+def _parquet_file(path: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for broken files
+        raise DataError(f"cannot read {path.name}: not a readable Parquet file ({exc})") from None
+
+
+def _parquet_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        file = _parquet_file(path)
+        empty = True
+        for batch in file.iter_batches(batch_size=rows):
+            empty = False
+            yield batch.to_pandas()
+        if empty:
+            yield file.schema_arrow.empty_table().to_pandas()
+    except DataError:
+        raise
+    except Exception as exc:  # a damaged column chunk shows only when it is read
+        raise DataError(f"cannot read {path.name}: not a readable Parquet file ({exc})") from None
 
 
 def _read_excel(path: Path, table: str | None) -> dict[str, pd.DataFrame]:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     except Exception as exc:  # openpyxl raises many kinds for broken files
-        raise DataError(f"cannot read {path.name}: {exc}") from exc
+        raise DataError(f"cannot read {path.name}: {exc}") from None
     names = load_dictionary().tables
     out = {}
     for sheet, frame in sheets.items():
@@ -50,6 +98,92 @@ def _read_excel(path: Path, table: str | None) -> dict[str, pd.DataFrame]:
     return out
 
 
+def unreadable(exc: DataError, source: str) -> Problem:
+    """The problem of a file that cannot be read, named by ``source``."""
+    return Problem(exc.message.split(": ", 1)[-1], file=source)
+
+
+@dataclass(frozen=True)
+class TableFile:
+    """One table of an import, read in chunks of rows (:func:`open_folder`)."""
+
+    name: str
+    source: str
+    read: Callable[[], Iterator[pd.DataFrame]]
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The table's rows, chunk by chunk, each with ``attrs["source"]`` set.
+
+        Raises
+        ------
+        DataError
+            When the file cannot be read (also part-way through a large file).
+        """
+        for chunk in self.read():
+            chunk.attrs["source"] = self.source
+            yield chunk
+
+
+def _slices(frame: pd.DataFrame, rows: int) -> Callable[[], Iterator[pd.DataFrame]]:
+    def read() -> Iterator[pd.DataFrame]:
+        for start in range(0, max(len(frame), 1), rows):
+            yield frame.iloc[start : start + rows].reset_index(drop=True)
+
+    return read
+
+
+def open_folder(path: str | Path, chunk_rows: int = 100_000) -> list[TableFile]:
+    """Open the tables of an import: a folder, a workbook, or one file (see
+    :func:`read_folder`), to be read ``chunk_rows`` rows at a time.
+
+    CSV and Parquet files are streamed (memory stays bounded whatever their size); workbooks
+    are read whole (a sheet holds at most about a million rows). Broken files, unreadable
+    encodings and tables given twice are all reported at once, before anything is read.
+
+    Raises
+    ------
+    DataError
+        When the path does not exist, a file cannot be opened, or a table comes twice.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{str(path)!r} does not exist")
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    found: list[TableFile] = []
+    problems: list[Problem] = []
+    names = load_dictionary().tables
+    for f in files:
+        suffix = f.suffix.lower()
+        if f.name.startswith((".", "~$")):
+            continue
+        try:
+            if suffix == ".csv":
+                first = next(_csv_chunks(f, 1), None)  # header and encoding of the start
+                del first
+                found.append(TableFile(f.stem, f.name, partial(_csv_chunks, f, chunk_rows)))
+            elif suffix == ".parquet":
+                _parquet_file(f)
+                found.append(TableFile(f.stem, f.name, partial(_parquet_chunks, f, chunk_rows)))
+            elif suffix in _EXCEL:
+                for name, frame in _read_excel(f, f.stem if f.stem in names else None).items():
+                    found.append(TableFile(name, frame.attrs["source"], _slices(frame,
+                                                                                chunk_rows)))
+            elif not path.is_dir():
+                problems.append(Problem("not a CSV, Excel or Parquet file", file=f.name))
+        except DataError as exc:
+            problems.append(unreadable(exc, f.name))
+    seen: set[str] = set()
+    for t in found:
+        if t.name in seen:
+            problems.append(Problem(f"table {t.name!r} given twice", file=t.source))
+        seen.add(t.name)
+    if problems:
+        raise DataError("cannot read the import; nothing was written", problems)
+    if not found:
+        raise DataError(f"no tables found in {str(path)!r} (expected <table>.csv files)")
+    return found
+
+
 def read_folder(path: str | Path) -> dict[str, pd.DataFrame]:
     """Read the tables of an import: a folder, a workbook, or one file.
 
@@ -57,44 +191,28 @@ def read_folder(path: str | Path) -> dict[str, pd.DataFrame]:
     workbooks whose sheets are named by table. A single ``.csv``/``.parquet`` file is the
     table its name says; a workbook's sheets are named by table (a one-sheet workbook named
     ``<table>.xlsx`` may use any sheet name). CSV cells are read as text; validation does the
-    typing. Each frame's ``attrs["source"]`` names its file (used in problem reports).
+    typing. Each frame's ``attrs["source"]`` names its file (used in problem reports). Large
+    imports are better streamed: :func:`open_folder` and
+    :func:`regmed.registry.stream.import_files`.
 
     Raises
     ------
     DataError
         When the path does not exist, a file cannot be read, or a table comes twice.
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{str(path)!r} does not exist")
-    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     tables: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
-    names = load_dictionary().tables
-    for f in files:
-        suffix = f.suffix.lower()
-        if f.name.startswith((".", "~$")):
+    for t in open_folder(path, chunk_rows=1_000_000):
+        try:
+            parts = list(t.chunks())
+        except DataError as exc:
+            problems.append(unreadable(exc, t.source))
             continue
-        if suffix == ".csv":
-            found = {f.stem: _read_csv(f)}
-            found[f.stem].attrs["source"] = f.name
-        elif suffix == ".parquet":
-            found = {f.stem: pd.read_parquet(f)}
-            found[f.stem].attrs["source"] = f.name
-        elif suffix in _EXCEL:
-            found = _read_excel(f, f.stem if f.stem in names else None)
-        else:
-            if not path.is_dir():
-                problems.append(Problem("not a CSV, Excel or Parquet file", file=f.name))
-            continue
-        for name, frame in found.items():
-            if name in tables:
-                problems.append(Problem(f"table {name!r} given twice", file=f.name))
-            tables[name] = frame
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        frame.attrs["source"] = t.source
+        tables[t.name] = frame
     if problems:
-        raise DataError("cannot read the import", problems)
-    if not tables:
-        raise DataError(f"no tables found in {str(path)!r} (expected <table>.csv files)")
+        raise DataError("cannot read the import; nothing was written", problems)
     return tables
 
 

@@ -3,9 +3,9 @@
 :func:`check_row` applies the column dictionary's rules to one row exactly as
 :func:`regmed.registry.validate.parse_table` applies them to a table: unknown columns, missing
 required values, types (with the same readings of text, numbers, dates and booleans), enum
-values, minimum and maximum, ``after`` (date order within the row), the follow-up's death
-rules and "value or value_text". Problems are reported as row 1 of ``file``; the tests check
-that both paths find the same problems.
+values, minimum and maximum, maximum text length, ``after`` (date order within the row), the
+follow-up's death rules and "value or value_text". Problems are reported as row 1 of
+``file``; the tests check that both paths find the same problems.
 """
 
 from __future__ import annotations
@@ -85,6 +85,11 @@ def parse_value(raw: Any, spec: ColumnSpec) -> tuple[Any, bool, bool]:
 
 
 def _range(value: Any, cs: ColumnSpec, file: str, source: str) -> list[Problem]:
+    if isinstance(value, str) and cs.max_length is not None and source != PSEUDONYM_COLUMN:
+        if len(value) > cs.max_length:
+            return [Problem(f"longer than {cs.max_length} characters: {len(value)!r}",
+                            file=file, row=1, field=source)]
+        return []
     if value is None or cs.type not in ("integer", "number"):
         return []
     if cs.min is not None and value < cs.min:

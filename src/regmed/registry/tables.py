@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, TableSpec, load_dictionary
@@ -163,18 +163,66 @@ def load_keys(session: Session, target: str) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=cols, dtype=object)
 
 
+def _candidates(
+    session: Session, table: str, like: pd.DataFrame, keys: dict[str, pd.DataFrame]
+) -> tuple[Any, list[Any]] | None:
+    """The column and values that the records matching ``like``'s keys must have, or None
+    when they cannot be narrowed down (then all records are read)."""
+    d = load_dictionary()
+    spec = d.tables[table]
+    tmap = TABLE_MAPS[table]
+    t = tmap.model.__table__
+    cols = sorted(key_columns(spec), key=lambda c: c != PSEUDONYM_COLUMN)  # patient first
+    for col in cols:
+        if col not in like:
+            continue
+        # a case-sensitive code: its case variants too, for the near-duplicate check
+        fold = col in d.identifiers and col not in d.case_insensitive
+        wanted = {_lower(v) if fold else v for v in like[col].tolist() if v is not None}
+        for link in tmap.links:
+            if link.columns == (col,):
+                if link.target not in keys:
+                    keys[link.target] = load_keys(session, link.target)
+                target = keys[link.target]
+                have = target[col].map(_lower) if fold else target[col]
+                ids = target.loc[have.isin(wanted), "id"].tolist()
+                return t.c[link.db_column], [int(i) for i in ids]
+        column = dict(tmap.renames).get(col, col)
+        if column in t.c:
+            return (func.lower(t.c[column]) if fold else t.c[column]), sorted(wanted, key=str)
+    return None
+
+
+def _lower(value: Any) -> Any:
+    """``value`` in lower case (SQL's ``lower``) when it is a string."""
+    return value.lower() if isinstance(value, str) else value
+
+
 def existing_frame(
-    session: Session, table: str, keys: dict[str, pd.DataFrame] | None = None
+    session: Session,
+    table: str,
+    keys: dict[str, pd.DataFrame] | None = None,
+    like: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """All records of dictionary table ``table`` in exported form, plus their ``_id``.
+    """The records of dictionary table ``table`` in exported form, plus their ``_id``.
 
     ``keys`` may hold already-loaded :func:`load_keys` frames (they are reused and added to).
+    With ``like`` (a frame in dictionary form), only records that may share a key with its
+    rows are read — all of them, but not the whole table (an import of one chunk of a large
+    file compares against its own candidates, not against every stored record).
     """
     keys = {} if keys is None else keys
     spec = load_dictionary().tables[table]
     tmap = TABLE_MAPS[table]
     t = tmap.model.__table__
-    rows = session.execute(select(t)).all()
+    narrow = None if like is None else _candidates(session, table, like, keys)
+    if narrow is None:
+        rows = session.execute(select(t)).all()
+    else:
+        column, values = narrow
+        rows = []
+        for start in range(0, len(values), 500):
+            rows += session.execute(select(t).where(column.in_(values[start:start + 500]))).all()
     frame = pd.DataFrame([tuple(r) for r in rows], columns=list(t.c.keys()), dtype=object)
     for dict_col, db_col in tmap.renames:
         frame[dict_col] = frame[db_col]

@@ -11,6 +11,7 @@ live in :mod:`regmed.registry.importer`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,8 @@ __all__ = ["ParsedTable", "parse_table", "parse_column", "problems_at", "given_c
 _TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 _FALSE = {"false", "0", "no", "n", "f", "0.0"}
 _HEX = set("0123456789abcdef")
+#: How pandas names a column whose header cell is empty (or covered by a merged cell).
+_UNNAMED = re.compile(r"Unnamed: (\d+)(?:_level_\d+)?")
 
 
 @dataclass
@@ -36,6 +39,12 @@ class ParsedTable:
     frame: pd.DataFrame
     given: frozenset[str]
     problems: list[Problem]
+
+    @property
+    def header_ok(self) -> bool:
+        """True when the header has no problem (every problem names a row): only then do
+        checks against other tables and the stored records mean anything."""
+        return all(q.row is not None for q in self.problems)
 
 
 def problems_at(
@@ -198,8 +207,14 @@ def given_columns(columns: list[str], spec: TableSpec, file: str
     columns, and ``patient_ref`` given together with ``patient_pseudonym``."""
     problems = []
     allowed = set(spec.columns) | ({PSEUDONYM_COLUMN} if spec.has_patient else set())
-    for c in columns:
-        if c not in allowed:
+    for i, c in enumerate(columns):
+        unnamed = _UNNAMED.fullmatch(c)
+        if unnamed or not c:
+            n = int(unnamed.group(1)) + 1 if unnamed else i + 1
+            problems.append(Problem(
+                f"column {n} has no name in the header row (an empty or merged header cell; "
+                "give each column its own name)", file=file))
+        elif c not in allowed:
             problems.append(Problem("unknown column", file=file, field=c))
     given = set(columns) & allowed
     if spec.has_patient and "patient_ref" in given and PSEUDONYM_COLUMN in given:
@@ -226,17 +241,22 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> Par
         problems.append(Problem("column given more than once", file=file, field=c))
     raw = raw.loc[:, ~raw.columns.duplicated()]
     out = pd.DataFrame(index=raw.index)
+    empty = pd.Series([None] * len(raw), index=raw.index, dtype=object)
     for col, cs in spec.columns.items():
         source = source_column(col, given)
         if source not in given:
             if cs.required:
                 problems.append(Problem("required column is missing", file=file, field=col))
-            out[source] = pd.Series(None, index=raw.index, dtype=object)
+            out[source] = empty.copy()
             continue
         values, missing, bad = parse_column(raw[source], cs)
         if cs.required:
             problems += problems_at(missing, file, source, "required value is missing")
         problems += problems_at(bad, file, source, _type_message(cs), raw[source])
+        if cs.max_length is not None and source != PSEUDONYM_COLUMN:
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+            problems += problems_at(lengths > cs.max_length, file, source,
+                                    f"longer than {cs.max_length} characters", lengths)
         if cs.type in ("integer", "number") and (cs.min is not None or cs.max is not None):
             num = pd.to_numeric(values, errors="coerce")
             if cs.min is not None:
@@ -251,6 +271,8 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> Par
                 bad_p.astype(bool), file, source, "not a pseudonym (64 hex digits)", values
             )
         out[source] = values
+    if spec.has_patient and PSEUDONYM_COLUMN not in out:
+        out[PSEUDONYM_COLUMN] = empty.copy()  # neither patient column given (reported above)
     for col, cs in spec.columns.items():
         if cs.after and col in out and cs.after in out:
             a, b = out[col], out[cs.after]
