@@ -36,6 +36,10 @@ def test_planted_effect_is_met(demo_registry, tmp_path: Path) -> None:
     assert crit["ci_lower"] > 0
     # the estimate recovers the planted truth within its CI
     assert crit["ci_lower"] < data.truth["att_risk_difference"] < crit["ci_upper"]
+    # I² is stored as the schema says, a 0–1 proportion: max(0, (Q - df) / Q)
+    het = next(a for a in doc["analyses"] if a["spec"]["role"] == "primary")["heterogeneity"]
+    assert het["q"] is not None and het["q"] > 0
+    assert het["i2"] == pytest.approx(max(0.0, (het["q"] - het["df"]) / het["q"]), rel=1e-9)
 
 
 def test_zero_effect_is_not_met(demo_registry, tmp_path: Path) -> None:

@@ -108,3 +108,19 @@ def test_factor_levels_expanded_and_series_named() -> None:
     assert bool(bal.table.set_index("term").loc["raceblack", "binary"])
     with pytest.raises(DataError):
         balance(m, covariates=["nope"])
+
+
+def test_constant_covariate_gives_r_ratios_not_an_error() -> None:
+    """A covariate without variance (every patient of an interim look injured in one year):
+    the variance ratio is R's 0/0 = NaN, its SMD 0, and the other covariates are unaffected."""
+    rng = np.random.default_rng(5)
+    n = 120
+    df = pd.DataFrame({"treated": (rng.random(n) < 0.4).astype(int),
+                       "age": rng.normal(50, 10, n), "year": 2026.0})
+    ps = fit_propensity(df, "treated", ["age"])
+    sample = weight(df, ps, "ATE")
+    with_year = balance(sample, ["age", "year"]).table.set_index("term")
+    alone = balance(sample, ["age"]).table.set_index("term")
+    assert np.isnan(with_year.loc["year", "var_ratio_after"])
+    assert with_year.loc["year", "smd_after"] == 0
+    assert with_year.loc["age", "smd_after"] == pytest.approx(alone.loc["age", "smd_after"])

@@ -90,7 +90,7 @@ def quality_report(*, out: Path, plan: str | None = None, version: int | None = 
 def _singlecell_part(doc: dict[str, Any], opts: dict[str, Any], url: str | None
                      ) -> dict[str, Any]:
     """Run :func:`regmed.singlecell.analyze_lots` for the report's single-cell block."""
-    from regmed.cli.singlecell import load_inputs  # TODO(app): move load_inputs to app
+    from regmed.app.singlecell_inputs import load_inputs
 
     attribute = opts.get("potency_attribute")
     if attribute is None and opts.get("potency_csv") is None:

@@ -372,7 +372,8 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
         entry["km"] = to_jsonable(km[["group", "time", "surv", "lower", "upper"]])
     entry["heterogeneity"] = {"q": None, "df": None, "p_value": None, "i2": None} if (
         het is None) else {"q": _finite(het.q), "df": int(het.q_df),
-                           "p_value": _finite(het.q_p), "i2": _finite(het.i2)}
+                           "p_value": _finite(het.q_p),
+                           "i2": _finite(het.i2 / 100)}  # the document: I² as 0–1
     sd = _outcome_sd(kept, endpoint) if kind == "continuous" else None
     entry["evalue"] = _evalue(effect, kind, sd)
     exported = _export_frame(sample, ps, spec)

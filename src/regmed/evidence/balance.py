@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -133,11 +134,18 @@ def _one(
     if binary:
         em = ex = abs(mdiff)
     elif not too_small:
-        vr = _wvar(x[i1], binary, ww[i1]) / _wvar(x[i0], binary, ww[i0])
+        vr = _ratio(_wvar(x[i1], binary, ww[i1]), _wvar(x[i0], binary, ww[i0]))
         em, ex = _ecdf(x, t, ww)
     else:
         em = ex = float("nan")
     return binary, [m1, m0, smd, vr, em, ex]
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` as R divides: ``0/0`` is NaN and ``a/0`` is ±Inf (a constant covariate)."""
+    if b == 0:
+        return float("nan") if a == 0 or np.isnan(a) else math.copysign(math.inf, a)
+    return a / b
 
 
 def _ess(w: np.ndarray) -> float:
