@@ -229,3 +229,33 @@ def test_plan_signature_manifestation(doc):
         assert "2026-01-05T09:30:00+00:00" in page.text
     del d["meta"]["plan"]["signature_meaning"], d["meta"]["plan"]["signed_as"]
     assert "meaning" not in Page(render_html(d, lang="en")).text
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_methods_table_names_the_r_function_of_each_analysis(doc, lang):
+    """Every analysis as run (its spec) with the R functions that give its numbers, and the
+    documented conventions where regmed differs from R, in the provenance section."""
+    from regmed.report.labels_methods import METHODS_LABELS
+
+    d = copy.deepcopy(small(doc))
+    spec = {"endpoint": "ais_improvement", "endpoint_kind": "survival", "role": "primary",
+            "control_source": "historical", "method": "propensity_stratification",
+            "estimand": "ATE", "confidence_level": 0.8, "missing_data": "multiple_imputation",
+            "covariates": ["age", "injury_year"], "interim": None, "control_cohorts":
+            ["historical_control"], "caliper": None, "caliper_scale": "logit", "ratio": 1,
+            "replace": False, "n_subclasses": 5, "measure": "hazard_ratio", "threshold": None,
+            "direction": None, "ci_lower_above": None, "ci_upper_below": 1.0,
+            "imputations": 5, "imputation_seed": 1, "imputation_iterations": 10,
+            "source": "controls[1].adjustment"}
+    d["analyses"][0]["spec"] = spec
+    page = Page(render_html(d, lang=lang))
+    i = 0 if lang == "en" else 1
+    rows = page.find("tr", **{"class": "method-row"})
+    assert [r["data-method"] for r in rows] == ["propensity_stratification"]
+    text = page.text
+    for key in ("r_propensity_stratification", "r_survival", "r_mi", "conv_power_rates",
+                "conv_mi_df"):
+        assert METHODS_LABELS[key][i] in text
+    assert METHODS_LABELS["r_interim"][i] not in text
+    assert "80% CI" in text and "age, injury_year" in text
+    assert page.index("h3", id="methods") > page.index("section", id="provenance")

@@ -8,6 +8,7 @@ Values coming from the document (endpoint names, reasons, messages) are printed 
 from __future__ import annotations
 
 from regmed.errors import RegmedError
+from regmed.report.labels_methods import METHODS_LABELS
 from regmed.report.labels_sequential import SEQUENTIAL_LABELS
 
 __all__ = ["LABELS", "LANGUAGES", "labels_for"]
@@ -309,7 +310,7 @@ _TABLE: dict[str, tuple[str, str]] = {
 
 #: lang -> key -> text
 LABELS: dict[str, dict[str, str]] = {
-    lang: {key: pair[i] for key, pair in (_TABLE | SEQUENTIAL_LABELS).items()}
+    lang: {key: pair[i] for key, pair in (_TABLE | SEQUENTIAL_LABELS | METHODS_LABELS).items()}
     for i, lang in enumerate(LANGUAGES)
 }
 
