@@ -56,9 +56,11 @@ METHODS_LABELS: dict[str, tuple[str, str]] = {
         "調整なし: lm/glm と sandwich::vcovHC(HC0)。単群: binom.test、t.test、"
         "survival::survfit"),
     "r_survival": (
-        "Hazard ratio: survival::coxph(ties = \"efron\", robust = TRUE, weights); "
+        "Hazard ratio: survival::coxph(ties = \"efron\", weights), robust variance clustered on "
+        "the matched sets (cluster = subclass) after matching, robust = TRUE otherwise; "
         "Kaplan–Meier: survival::survfit.",
-        "ハザード比: survival::coxph(ties = \"efron\", robust = TRUE, weights)。"
+        "ハザード比: survival::coxph(ties = \"efron\", weights)。マッチング後はマッチング組で"
+        "クラスタ化したロバスト分散（cluster = subclass）、それ以外は robust = TRUE。"
         "Kaplan–Meier: survival::survfit。"),
     "r_mi": (
         "Multiple imputation: mice, then MatchThem::matchthem/weightthem + with() + pool().",
