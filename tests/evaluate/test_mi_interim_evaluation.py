@@ -8,36 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from regmed import registry
 from regmed.document import validate_document
 from regmed.evaluate import evaluate
 from regmed.plan import load_plan
-from regmed.registry.extract import extract, load_evaluation, store_evaluation
 from regmed.report import write_report
 
-SMALL = {"n_treated": 220, "n_concurrent": 440, "n_historical": 100}
 INTERIM = "  interim: {information_rates: [0.5, 1.0], spending: asOF}\n"
 MI = ("missing_data: {primary: multiple_imputation, imputations: 5, seed: 31}\n"
       "achievement_criteria:\n")
 
 
-@pytest.fixture()
-def sci(demo_registry):
-    url, name, data = demo_registry("sci", seed=5, **SMALL)
-    engine = registry.make_engine(url)
-    with registry.session_scope(engine) as session:
-        study = extract(session, load_plan(data.plan_yaml))
-    engine.dispose()
-    return url, data.plan_yaml, study
-
-
-def _store_and_render(url: str, doc: dict, out: Path, pdf: bool) -> str:
-    engine = registry.make_engine(url)
-    with registry.session_scope(engine) as session:
-        eid = store_evaluation(doc, session=session, actor="test", plan_version_id=None)
-    with registry.session_scope(engine) as session:
-        stored = load_evaluation(session, eid)
-    engine.dispose()
+def _store_and_render(stored_copy, url: str, doc: dict, out: Path, pdf: bool) -> str:
+    stored = stored_copy(url, doc)
     validate_document(stored)
     files = write_report(stored, out, pdf=pdf)
     if pdf:
@@ -55,8 +37,9 @@ def _chromium() -> bool:
     return True
 
 
-def test_plan_with_interim_runs_and_the_document_shows_the_boundaries(sci, tmp_path) -> None:
-    url, text, study = sci
+def test_plan_with_interim_runs_and_the_document_shows_the_boundaries(sci, tmp_path,
+                                                                     stored_copy) -> None:
+    url, _, text, study = sci
     assert "  interim: null\n" in text
     plan = load_plan(text.replace("  interim: null\n", INTERIM))
     doc = evaluate(plan, study, exploratory=True).document
@@ -78,7 +61,7 @@ def test_plan_with_interim_runs_and_the_document_shows_the_boundaries(sci, tmp_p
         (final["ci_lower"], final["ci_upper"]))
     assert criterion["met"] == (block["rejected"] and final["median_unbiased"] >= 0.15)
     assert doc["verdict"]["overall"] == ("met" if criterion["met"] else "not_met")
-    html = _store_and_render(url, doc, tmp_path / "final", pdf=_chromium())
+    html = _store_and_render(stored_copy, url, doc, tmp_path / "final", pdf=_chromium())
     assert 'class="interim"' in html and "Repeated CI" in html
     assert "2.963" in html and "1.969" in html  # the boundaries
     assert "median unbiased estimate" in html
@@ -87,8 +70,8 @@ def test_plan_with_interim_runs_and_the_document_shows_the_boundaries(sci, tmp_p
     assert "群逐次解析" in ja and "反復信頼区間" in ja
 
 
-def test_interim_look_is_evaluated_at_its_data_cut(sci, tmp_path) -> None:
-    url, text, study = sci
+def test_interim_look_is_evaluated_at_its_data_cut(sci, tmp_path, stored_copy) -> None:
+    url, _, text, study = sci
     plan = load_plan(text.replace("  interim: null\n", INTERIM))
     doc = evaluate(plan, study, exploratory=True, stage=1).document
     block = next(a for a in doc["analyses"] if a["role"] == "primary")["interim"]
@@ -101,13 +84,13 @@ def test_interim_look_is_evaluated_at_its_data_cut(sci, tmp_path) -> None:
         assert "continues" in criterion["reason"]
     else:
         assert block["final"]["stage"] == 1
-    html = _store_and_render(url, doc, tmp_path / "look1", pdf=False)
+    html = _store_and_render(stored_copy, url, doc, tmp_path / "look1", pdf=False)
     assert look["cut_date"] in html
 
 
 def test_plan_with_multiple_imputation_stores_the_fraction_of_missing_information(
-        sci, tmp_path) -> None:
-    url, text, study = sci
+        sci, tmp_path, stored_copy) -> None:
+    url, _, text, study = sci
     plan = load_plan(text.replace("achievement_criteria:\n", MI, 1))
     evaluation = evaluate(plan, study, exploratory=True)
     doc = evaluation.document
@@ -127,7 +110,7 @@ def test_plan_with_multiple_imputation_stores_the_fraction_of_missing_informatio
     label = f"{primary['endpoint']}__{primary['control_source']}"
     assert f"{label}__imputed" in evaluation.analysis_data
     assert sorted(evaluation.analysis_data[label]["imputation"].unique()) == [1, 2, 3, 4, 5]
-    html = _store_and_render(url, doc, tmp_path / "mi", pdf=_chromium())
+    html = _store_and_render(stored_copy, url, doc, tmp_path / "mi", pdf=_chromium())
     assert 'class="imputation"' in html and "Fraction of missing information" in html
     assert f"analysis-data/{label}__imputed.csv" in html
 
@@ -135,7 +118,7 @@ def test_plan_with_multiple_imputation_stores_the_fraction_of_missing_informatio
 def test_a_stage_without_an_interim_design_is_refused(sci) -> None:
     from regmed.errors import PlanError
 
-    _, text, study = sci
+    _, _, text, study = sci
     with pytest.raises(PlanError) as err:
         evaluate(load_plan(text), study, exploratory=True, stage=1)
     assert err.value.problems[0].field == "stage"
@@ -144,7 +127,7 @@ def test_a_stage_without_an_interim_design_is_refused(sci) -> None:
 def test_the_app_passes_the_stage_and_writes_the_imputed_data_sets(sci, tmp_path) -> None:
     from regmed.app import run_evaluation
 
-    url, text, _ = sci
+    url, _, text, _ = sci
     plan = tmp_path / "interim-mi.yaml"
     plan.write_text(text.replace("  interim: null\n", INTERIM).replace(
         "achievement_criteria:\n", MI, 1), encoding="utf-8")

@@ -22,22 +22,11 @@ from regmed.document import validate_document
 from regmed.errors import DataError, PlanError
 from regmed.evaluate import evaluate
 from regmed.plan import compile_specs, load_plan, spec_problems
-from regmed.registry.extract import extract, load_evaluation, store_evaluation
 from regmed.report import write_report
 
-# large enough that the Cox model of overall survival converges in every comparison
-SMALL = {"n_treated": 220, "n_concurrent": 440, "n_historical": 100}
 _ADJ = "adjustment: {method: propensity_matching, covariates: "
 
 
-@pytest.fixture()
-def sci(demo_registry):
-    url, name, data = demo_registry("sci", seed=5, **SMALL)
-    engine = registry.make_engine(url)
-    with registry.session_scope(engine) as session:
-        study = extract(session, load_plan(data.plan_yaml))
-    engine.dispose()
-    return url, name, data.plan_yaml, study
 
 
 def _problems(text: str) -> dict[str, str]:
@@ -200,7 +189,8 @@ def _variant_text(study, text: str, kind: str, control: str):
 
 @pytest.mark.parametrize("control", ["concurrent", "external", "historical", "none_covariates"])
 def test_each_endpoint_and_control_kind_is_stored_and_rendered(sci, tmp_path: Path,
-                                                              control: str) -> None:
+                                                              control: str,
+                                                              stored_copy) -> None:
     url, _, text, study = sci
     plan, data = _variant(study, text, "continuous", control)
     evaluation = evaluate(plan, data, exploratory=True)
@@ -216,12 +206,7 @@ def test_each_endpoint_and_control_kind_is_stored_and_rendered(sci, tmp_path: Pa
     else:
         assert all(a["method"] == "none" and a["propensity"] is None for a in doc["analyses"])
         assert all(a["spec"]["method"] == "none" for a in doc["analyses"])
-    engine = registry.make_engine(url)
-    with registry.session_scope(engine) as session:
-        eid = store_evaluation(doc, session=session, actor="test", plan_version_id=None)
-    with registry.session_scope(engine) as session:
-        stored = load_evaluation(session, eid)
-    engine.dispose()
+    stored = stored_copy(url, doc)
     validate_document(stored)
     files = write_report(stored, tmp_path / control, pdf=_has_chromium())
     html = files.html.read_text(encoding="utf-8")
@@ -230,7 +215,8 @@ def test_each_endpoint_and_control_kind_is_stored_and_rendered(sci, tmp_path: Pa
         assert files.pdf.stat().st_size > 10_000
 
 
-def test_single_arm_of_each_endpoint_kind_is_stored_and_rendered(sci, tmp_path: Path) -> None:
+def test_single_arm_of_each_endpoint_kind_is_stored_and_rendered(sci, tmp_path: Path,
+                                                                 stored_copy) -> None:
     """Proportion, mean and median survival of the treated arm against the goal."""
     from regmed import evidence
 
@@ -271,12 +257,7 @@ def test_single_arm_of_each_endpoint_kind_is_stored_and_rendered(sci, tmp_path: 
     assert crit["ais_improvement"]["met"] == (p["estimate"] >= 0.35 and p["ci_lower"] > 0.2)
     assert by_kind["survival"]["km"][0] == {"group": "treated", "time": 0.0, "surv": 1.0,
                                             "lower": 1.0, "upper": 1.0}
-    engine = registry.make_engine(url)
-    with registry.session_scope(engine) as session:
-        eid = store_evaluation(doc, session=session, actor="test", plan_version_id=None)
-    with registry.session_scope(engine) as session:
-        stored = load_evaluation(session, eid)
-    engine.dispose()
+    stored = stored_copy(url, doc)
     files = write_report(stored, tmp_path, pdf=_has_chromium())
     html = files.html.read_text(encoding="utf-8")
     assert "no controls (single arm)" in html and "analysis-data/motor_gain__none" in html
