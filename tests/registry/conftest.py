@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -157,3 +158,22 @@ def table_counts(session: Session) -> dict[str, int]:
         out[name] = int(session.execute(text(f'SELECT count(*) FROM "{name}"')).scalar_one())
         assert model.__tablename__ == name
     return out
+
+
+@pytest.fixture
+def loaded(fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           capsys: pytest.CaptureFixture[str]) -> str:
+    """A registry holding the small example registry, named by REGMED_DATABASE_URL."""
+    from .data import small_tables
+    from .test_cli import run
+
+    monkeypatch.setenv("REGMED_DATABASE_URL", fresh_url)
+    folder = tmp_path / "base"
+    folder.mkdir()
+    for name, frame in small_tables().items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    code, _, err = run(["init"], capsys)
+    assert code == 0, err
+    code, _, err = run(["import", str(folder), "--actor", "ana"], capsys)
+    assert code == 0, err
+    return fresh_url

@@ -119,19 +119,6 @@ def write_files(folder: Path, tables_: list[tuple[str, pd.DataFrame]], form: str
             (folder / f"{name}.csv").write_bytes(text.encode(encoding, errors="replace"))
 
 
-@pytest.fixture
-def loaded(fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> str:
-    monkeypatch.setenv("REGMED_DATABASE_URL", fresh_url)
-    folder = tmp_path / "base"
-    folder.mkdir()
-    for name, frame in SMALL.items():
-        frame.to_csv(folder / f"{name}.csv", index=False)
-    assert run(["init"], capsys)[0] == 0
-    assert run(["import", str(folder), "--actor", "ana"], capsys)[0] == 0
-    return fresh_url
-
-
 def test_fuzzed_imports_never_trace_back_or_write_part(
     loaded: str, backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

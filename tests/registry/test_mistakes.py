@@ -39,22 +39,6 @@ def registry_state(url: str) -> dict[str, object]:
     return state
 
 
-@pytest.fixture
-def loaded(fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> str:
-    """A registry holding the small example registry, named by REGMED_DATABASE_URL."""
-    monkeypatch.setenv("REGMED_DATABASE_URL", fresh_url)
-    folder = tmp_path / "base"
-    folder.mkdir()
-    for name, frame in small_tables().items():
-        frame.to_csv(folder / f"{name}.csv", index=False)
-    code, _, err = run(["init"], capsys)
-    assert code == 0, err
-    code, _, err = run(["import", str(folder), "--actor", "ana"], capsys)
-    assert code == 0, err
-    return fresh_url
-
-
 def _csv_without(tmp_path: Path, table: str, column: str) -> Path:
     folder = tmp_path / f"no_{column}"
     folder.mkdir()
