@@ -138,3 +138,41 @@ def test_quality_section_is_checked_by_key_path() -> None:
     fields = {p.field for p in err.value.problems}
     assert fields == {"quality.cqa.estimates[0].q_value",
                       "quality.control_charts.viability.signals"}
+
+
+def test_pydantic_strict_mode_reads_no_string_as_a_number(sample_doc):
+    # pydantic validates the document in strict mode: "0.12" is not a number, True is not
+    # an integer, 3.0 is not an integer, but an integer is a number
+    sample_doc["analyses"][0]["effect"]["estimate"] = "0.12"
+    sample_doc["analyses"][0]["n_treated"] = True
+    sample_doc["analyses"][1]["n_treated"] = 3.0
+    sample_doc["analyses"][2]["effect"]["ci_lower"] = 0
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    assert _fields(info.value) == ["analyses[0].n_treated", "analyses[0].effect.estimate",
+                                   "analyses[1].n_treated"]
+    assert "expected integer or number or null, got '0.12'" in str(info.value)
+
+
+def test_an_optional_object_reports_the_keys_inside_it(sample_doc):
+    # power may be null or an object: a partial object is reported key by key, not as
+    # "expected object or null"
+    power = sample_doc["power"]
+    assert isinstance(power, dict)
+    del power["shortfall"]
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    assert [(p.field, p.message) for p in info.value.problems] == [
+        ("power.shortfall", "missing key")]
+
+
+def test_quality_document_schema_lives_in_document() -> None:
+    from regmed.document.quality import validate_quality_document
+    from regmed.report.quality_page import validate_quality_document as from_report
+
+    assert from_report is validate_quality_document
+    with pytest.raises(DataError) as info:
+        validate_quality_document({"meta": {"created_at": 1}, "quality": {}})
+    fields = _fields(info.value)
+    assert "meta.created_at" in fields and "meta.regmed_version" in fields
+    assert any(f.startswith("quality.") for f in fields)

@@ -77,6 +77,7 @@ def quality_report(*, out: Path, plan: str | None = None, version: int | None = 
     the potency attribute of the plan's quality analyses.
     """
     from regmed.app.evaluation import write_document
+    from regmed.document.quality import validate_quality_document
     from regmed.evaluate.quality_part import quality_document
     from regmed.report.quality_page import write_quality_report
 
@@ -84,6 +85,7 @@ def quality_report(*, out: Path, plan: str | None = None, version: int | None = 
     doc = quality_document(model, data, plan_info=info)
     if singlecell is not None:
         doc["quality"]["singlecell"] = _singlecell_part(doc, singlecell, url)
+    validate_quality_document(doc)       # nothing is written unless the document is valid
     return doc, write_document(doc, out, "quality", write_quality_report, lang=lang, pdf=pdf)
 
 

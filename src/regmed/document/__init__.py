@@ -2,8 +2,10 @@
 
 ``regmed.evaluate`` builds the document and validates it here **before** anything is stored;
 ``regmed.report`` only renders a validated document. The shape (typed, with every key's
-meaning) lives in :mod:`regmed.document.schema`; :func:`validate_document` checks keys,
-types, allowed values and cross-field consistency and lists every problem with its path.
+meaning) lives in :mod:`regmed.document.schema` as typed models that pydantic validates in
+strict mode (:func:`validate_document`: keys, types and allowed values, then cross-field
+consistency; every problem with its key path). The standalone quality document is
+:mod:`regmed.document.quality`.
 
 ``regmed.document`` imports only ``regmed.errors`` (and ``regmed.results``).
 """

@@ -1,9 +1,10 @@
 """The evaluation document: the stored JSON that ``regmed.evaluate`` writes and the report reads.
 
 The report renders *only* from this document and computes no statistics, so every number in
-an HTML or PDF report is one the registry stores. The TypedDicts below are the contract; they
-are also what :func:`validate_document` checks (keys, types and allowed values), so the
-documentation and the check cannot drift apart.
+an HTML or PDF report is one the registry stores. The typed models below (TypedDicts, so the
+document stays plain JSON) are the contract; pydantic validates a document against them in
+strict mode (:func:`validate_document`: keys, types and allowed values), so the documentation
+and the check cannot drift apart.
 
 Conventions
 -----------
@@ -34,11 +35,16 @@ regmed.errors.DataError: The evaluation document is incomplete or malformed (12 
 # No ``from __future__ import annotations`` here: Python 3.11 needs real annotation objects
 # to record which TypedDict keys are NotRequired.
 
+import functools
 import json
 import os
 import types
 import typing
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
+
+import typing_extensions
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from regmed.document.sequential import Imputation, Interim, InterimSpecEntry
 from regmed.errors import DataError, Problem
@@ -739,7 +745,7 @@ def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is list:
         return "list"
-    if typing.is_typeddict(tp):
+    if typing_extensions.is_typeddict(tp):
         return "object"
     if origin is Literal:
         return " or ".join(repr(a) for a in typing.get_args(tp))
@@ -748,74 +754,100 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _matches_scalar(value: Any, tp: Any) -> bool:
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if tp is str:
-        return isinstance(value, str)
-    return False
+@functools.cache
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    """pydantic's validator of a document type (built once per process, on first use)."""
+    return TypeAdapter(tp)
 
 
-def _check(value: Any, tp: Any, path: str, problems: list[Problem]) -> None:
-    if len(problems) >= _MAX_PROBLEMS:
-        return
-    if tp is Any:
-        return
+def _members(tp: Any) -> tuple[Any, ...]:
+    """The members of a union other than ``None`` (``(tp,)`` for a non-union)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return tuple(a for a in typing.get_args(tp) if a is not type(None))
+    return (tp,)
+
+
+def _structured(tp: Any, want_list: bool) -> bool:
     origin = typing.get_origin(tp)
-    if origin is dict:
-        if not isinstance(value, dict):
-            problems.append(Problem(f"expected an object, got {type(value).__name__}", field=path))
-            return
-        _, value_tp = typing.get_args(tp)
-        for key, item in value.items():
-            _check(item, value_tp, f"{path}.{key}", problems)
-        return
-    if typing.is_typeddict(tp):
-        if not isinstance(value, dict):
-            problems.append(Problem(f"expected an object, got {type(value).__name__}", field=path))
-            return
-        hints = typing.get_type_hints(tp)
-        required = tp.__required_keys__
-        for key, sub in hints.items():
-            sub_path = f"{path}.{key}" if path else key
-            if key not in value:
-                if key in required:
-                    problems.append(Problem("missing key", field=sub_path))
+    if want_list:
+        return origin is list
+    return typing_extensions.is_typeddict(tp) or origin is dict
+
+
+def _walk(root: Any, loc: tuple[Any, ...]) -> tuple[str, Any]:
+    """Follow pydantic's error location through the schema's types.
+
+    Returns the key path (``analyses[0].effect.ci_lower``) and the declared type at its end.
+    pydantic names the member of a union it tried (``('n', 'int')``); those tags are not
+    part of the path.
+    """
+    tp: Any = root
+    path = ""
+    items = list(loc)
+    while items:
+        members = _members(tp)
+        if len(members) > 1:
+            items.pop(0)
+            if not items:
+                return path, tp
+            want_list = isinstance(items[0], int)
+            tp = next((m for m in members if _structured(m, want_list)), Any)
+            continue
+        tp = members[0]
+        key = items.pop(0)
+        if isinstance(key, int):
+            path = f"{path}[{key}]"
+            tp = typing.get_args(tp)[0] if typing.get_origin(tp) is list else Any
+            continue
+        path = f"{path}.{key}" if path else str(key)
+        if typing_extensions.is_typeddict(tp):
+            tp = typing_extensions.get_type_hints(tp).get(key, Any)
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            tp = Any
+    return path, tp
+
+
+def _message(error: Any, tp: Any) -> str:
+    """One pydantic error in the document's own words."""
+    value = error.get("input")
+    if error["type"] == "missing":
+        return "missing key"
+    declared = _members(tp)
+    if len(declared) == 1 and _structured(declared[0], want_list=False):
+        return f"expected an object, got {type(value).__name__}"
+    if len(declared) == 1 and _structured(declared[0], want_list=True):
+        return f"expected a list, got {type(value).__name__}"
+    return f"expected {_type_name(tp)}, got {value!r}"
+
+
+def _inside(path: str, parent: str) -> bool:
+    return path.startswith(parent + ".") or path.startswith(parent + "[") or (
+        parent == "" and path != "")
+
+
+def schema_problems(doc: Any, tp: Any) -> list[Problem]:
+    """Every departure of ``doc`` from the document type ``tp``, found by pydantic in strict
+    mode (no string is read as a number, no boolean as an integer), each with its key path.
+
+    A union reports each member it tried; when the value is of the union's structured member
+    (an object or a list), the errors inside it are the ones kept.
+    """
+    try:
+        _adapter(tp).validate_python(doc, strict=True)
+    except ValidationError as exc:
+        found: dict[str, Problem] = {}
+        for error in exc.errors(include_url=False):
+            path, declared = _walk(tp, tuple(error["loc"]))
+            message = _message(error, declared)
+            if message.startswith("expected") and any(_inside(k, path) for k in found):
                 continue
-            _check(value[key], sub, sub_path, problems)
-        return
-    if origin is list:
-        if not isinstance(value, list):
-            problems.append(Problem(f"expected a list, got {type(value).__name__}", field=path))
-            return
-        (item_tp,) = typing.get_args(tp)
-        for i, item in enumerate(value):
-            _check(item, item_tp, f"{path}[{i}]", problems)
-        return
-    if origin is Literal:
-        allowed = typing.get_args(tp)
-        if not any(value == a and type(value) is type(a) for a in allowed):
-            problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
-        return
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(tp)
-        if any(_matches_scalar(value, o) for o in options):
-            return
-        structured = [o for o in options if typing.get_origin(o) in (list, Literal)
-                      or typing.is_typeddict(o)]
-        if len(structured) == 1 and value is not None:
-            _check(value, structured[0], path, problems)
-            return
-        problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
-        return
-    if not _matches_scalar(value, tp):
-        problems.append(Problem(f"expected {_type_name(tp)}, got {value!r}", field=path))
+            found = {k: v for k, v in found.items()
+                     if not (_inside(path, k) and v.message.startswith("expected"))}
+            found.setdefault(path, Problem(message, field=path or "$"))
+        return list(found.values())[:_MAX_PROBLEMS]
+    return []
 
 
 def validate_document(doc: Any, *, file: str | None = None) -> EvaluationDocument:
@@ -851,7 +883,7 @@ def validate_document(doc: Any, *, file: str | None = None) -> EvaluationDocumen
     if not isinstance(doc, dict):
         problems.append(Problem(f"expected an object, got {type(doc).__name__}", field="$"))
     else:
-        _check(doc, EvaluationDocument, "", problems)
+        problems.extend(schema_problems(doc, EvaluationDocument))
         _check_consistency(doc, problems)
     if problems:
         if file is not None:

@@ -10,7 +10,9 @@ unbiased estimate and interval; see ``regmed.evaluate.interim``).
 # No ``from __future__ import annotations``: the TypedDicts' NotRequired keys need real
 # annotation objects (see regmed.document.schema).
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
 
 Number = int | float
 

@@ -147,7 +147,7 @@ def quality_document(plan: Plan | None, data: StudyData, *,
 
     ``meta`` holds ``created_at, regmed_version, data_hash, product`` and the plan's
     ``name, version, sha256`` when one was given (see
-    :func:`regmed.report.quality_page.validate_quality_document`).
+    :func:`regmed.document.quality.validate_quality_document`).
     """
     from regmed import __version__
 

@@ -1,15 +1,11 @@
 """The standalone quality report (``regmed quality report``): the evaluation report's quality
 section on a page of its own, from a quality document (``meta`` and ``quality``)."""
 
-# No ``from __future__ import annotations``: the TypedDicts need real annotation objects.
-
-import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
-from regmed.document.schema import Quality, _check
-from regmed.errors import DataError, Problem
+from regmed.document.quality import QualityDocument, validate_quality_document
 from regmed.report.labels import labels_for
 from regmed.report.output import ReportFiles, write_pdf
 from regmed.report.quality_blocks import quality_blocks
@@ -19,46 +15,6 @@ __all__ = ["QualityDocument", "validate_quality_document", "render_quality_html"
            "write_quality_report"]
 
 _HERE = Path(__file__).parent
-
-
-class QualityPlan(TypedDict):
-    """The plan the quality analyses followed (its lock hash when locked)."""
-
-    name: str
-    version: str | int
-    sha256: str
-
-
-class QualityMeta(TypedDict):
-    """Provenance of a standalone quality report."""
-
-    created_at: str
-    regmed_version: str
-    data_hash: str
-    product: str
-    plan: QualityPlan | None
-    exploratory: NotRequired[bool]
-
-
-class QualityDocument(TypedDict):
-    """A standalone quality document."""
-
-    meta: QualityMeta
-    quality: Quality
-
-
-def validate_quality_document(doc: Any) -> QualityDocument:
-    """Check a quality document against :class:`QualityDocument`; every problem by key path.
-
-    Raises
-    ------
-    regmed.errors.DataError
-    """
-    problems: list[Problem] = []
-    _check(doc, QualityDocument, "", problems)
-    if problems:
-        raise DataError("The quality document is incomplete or malformed", problems)
-    return typing.cast(QualityDocument, doc)
 
 
 def render_quality_html(doc: Mapping[str, Any], *, lang: str = "en") -> str:
