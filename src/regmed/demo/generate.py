@@ -55,7 +55,7 @@ def generate(
         ``death_rate=0.02``, ``out_of_window_rate=0.03``, ``physician_rate=0.4``,
         ``optimism_rate=0.2``, ``oos_rate=0.04``, ``treated_start="2026-04-01"``,
         ``accrual_years=3.0``, ``historical_start="2019-01-01"``,
-        ``historical_end="2025-12-31"``, ``process_change_on="2027-10-01"``,
+        ``historical_end="2027-12-31"``, ``process_change_on="2027-10-01"``,
         ``approval_date="2026-01-15"``.
 
         "heart_failure_shortfall": ``n_treated=49``, ``n_control=102``, ``n_sites=6``,

@@ -6,7 +6,8 @@ and other sites, and historical controls from a national registry. The day-180 r
 a logistic model:
 
 ``logit p = a[grade] + b_age (age-45)/10 + b_motor (motor-m[grade])/10 + b_days (days-12)/7
-+ b_level (level-6) + era_effect [historical] + (effect + potency_effect z) [treated]``
++ b_level (level-6) + era_effect [injured before the treated period]
++ (effect + potency_effect z) [treated]``
 
 where ``z`` is the lot's standardized log potency (VEGF secretion) and the intercepts
 ``a[grade]`` are calibrated so that concurrent controls recover at the natural-history rates
@@ -78,7 +79,8 @@ SCI_DEFAULTS: dict[str, Any] = {
     "effect": 2.0,               # log-odds of response added for treated patients
     "potency_effect": 1.5,       # log-odds per SD of the lot's log potency (treated): strong
                                  # enough that the 120-patient CQA analysis finds it
-    "era_effect": -0.3,          # log-odds added for historical controls (older care)
+    "era_effect": -0.3,          # log-odds added for injuries before the treated period
+                                 # (older care; the registry's historical controls)
     "missing_rate": 0.05,        # drop-outs before day 180 (status lost)
     "death_rate": 0.02,          # deaths within ~200 days at age 45 (rises with age)
     "out_of_window_rate": 0.03,  # day-180 assessments outside 180 +- 30 (half as many at day 49)
@@ -88,7 +90,10 @@ SCI_DEFAULTS: dict[str, Any] = {
     "treated_start": "2026-04-01",   # first injury date of treated and concurrent patients
     "accrual_years": 3.0,            # length of the treated (and concurrent) period
     "historical_start": "2019-01-01",
-    "historical_end": "2025-12-31",
+    # the national registry's controls are extracted retrospectively from 2019 on, into the
+    # treated period (DOMAIN 6: control data cover the era), so the calendar year of injury
+    # can enter the historical comparison's propensity model
+    "historical_end": "2027-12-31",
     "process_change_on": "2027-10-01",  # lots made from this day on are process v2
     "approval_date": "2026-01-15",
 }
@@ -289,7 +294,7 @@ def generate_sci(rng: np.random.Generator, p: dict[str, Any]) -> tuple[dict, dic
     # response model
     intercepts, pop_treated = _calibration()
     a = _by_grade(intercepts, cov["grade"])
-    lp0 = a + _linear(cov) + p["era_effect"] * hist
+    lp0 = a + _linear(cov) + p["era_effect"] * (index_on < p["treated_start"])
     p0 = expit(lp0)
     p1 = expit(lp0 + p["effect"] + p["potency_effect"] * z)
     prob = np.where(treated, p1, p0)
