@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -72,18 +72,21 @@ def check(
     import os
 
     from regmed.app.study import plan_dictionary_problems
+    from regmed.errors import Problem
     from regmed.plan import DataFacts, check_plan, compile_specs, load_plan
+    from regmed.study import StudyDictionary
 
     plan = load_plan(plan_file)
     compile_specs(plan, file=str(plan_file))  # refuses what the engine would not run exactly
     data_facts = DataFacts.from_mapping(_read_facts(facts), plan) if facts else None
     checklist = check_plan(plan, data_facts)
-    dictionary, missing = (None, [])
+    dictionary: StudyDictionary | None = None
+    missing: list[Problem] = []
     if study_dictionary is not None or os.environ.get("REGMED_DATABASE_URL"):
         dictionary, missing = plan_dictionary_problems(plan, file=str(plan_file),
                                                        dictionary_file=study_dictionary)
     if format is OutputFormat.json:
-        out = checklist.to_json()
+        out: dict[str, Any] = dict(checklist.to_json())
         if dictionary is not None:
             out["study_dictionary"] = {"version": dictionary.version,
                                        "problems": [p.to_dict() for p in missing]}

@@ -2,10 +2,11 @@
 
 ``generate(scenario, seed=..., **params)`` returns a :class:`DemoData` whose ``tables`` go
 straight into the registry's validated import, whose ``truth`` holds the planted parameters
-and true effects, and whose ``plan_yaml`` is the scenario's evaluation plan; :func:`study_dictionary_csv` gives
-the scenario's study dictionary (REDCap data dictionary CSV text). This package is
-pure: it imports only numpy, pandas, ``regmed.errors`` and ``regmed.results`` (the single-cell
-simulator, :mod:`regmed.demo.singlecell`, also scipy for sparse counts and, on request, anndata).
+and true effects, and whose ``plan_yaml`` is the scenario's evaluation plan;
+:func:`study_dictionary_csv` gives the scenario's study dictionary (REDCap data dictionary CSV
+text). This package is pure: it imports only numpy, pandas, ``regmed.errors`` and
+``regmed.results`` (the single-cell simulator, :mod:`regmed.demo.singlecell`, also scipy for
+sparse counts and, on request, anndata).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from regmed.errors import DataError, Problem
 from regmed.study.expr import ExpressionError, parse, references

@@ -71,7 +71,8 @@ MESSAGES: dict[str, dict[str, str]] = {
             "ja": "{limit} 以下を入力してください（入力値: {raw}）。"},
     "calculated": {"en": "Does not match its calculation {calculation}: expected {expected} "
                          "(got {raw}).",
-                   "ja": "計算式 {calculation} の結果 {expected} と一致しません（入力値: {raw}）。"},
+                   "ja": "計算式 {calculation} の結果 {expected} と一致しません"
+                         "（入力値: {raw}）。"},
     "descriptive": {"en": "This is display text and takes no value.",
                     "ja": "説明文の項目のため、値は入力できません。"},
     "unknown": {"en": "Not a variable of the study dictionary.",
