@@ -160,3 +160,28 @@ def test_cli_refuses_a_bad_file_naming_row_and_column(tmp_path: Path,
     assert "bad.csv, row 17, Field Type: slider fields are not supported" in err
     code, _, err = run(["dictionary", "export", "--out", str(tmp_path / "x.csv")], capsys)
     assert code == 2 and "holds no study dictionary" in err
+
+
+def test_the_single_record_path_gives_the_importers_texts(session: Session) -> None:
+    from regmed.registry.models import Patient, Site
+    from regmed.registry.single import save_row
+
+    reg.import_tables(session, small_tables(), actor="tester")
+    store_study_dictionary(_dictionary(), session=session, actor="ana", reason="r")
+    pseudonym = session.scalars(select(Patient.pseudonym).join(Site).where(
+        Site.site_code == "S01").order_by(Patient.id)).first()
+    row = {"site_code": "S01", "patient_pseudonym": pseudonym, "variable": "ais_grade",
+           "value_text": "Z"}
+    with pytest.raises(DataError) as form:
+        save_row(session, "baseline", row, actor="site", reason="r")
+    frame = pd.DataFrame([{**row, "value": None}])
+    with pytest.raises(DataError) as imported:
+        reg.import_tables(session, {"baseline": frame}, actor="site", reason="r")
+    assert [(p.row, p.field, p.message) for p in form.value.problems] == [
+        (p.row, p.field, p.message) for p in imported.value.problems] == [
+        (1, "value_text", "Choose one of A = A, B = B, C = C, D = D, E = E (got Z).")]
+    with pytest.raises(DataError, match="Not a variable of the study dictionary"):
+        save_row(session, "baseline", {**row, "variable": "colour"}, actor="site", reason="r")
+    saved = save_row(session, "baseline", {**row, "value_text": "C"}, actor="site",
+                     reason="corrected")
+    assert saved.action == "update"

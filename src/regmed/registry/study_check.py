@@ -26,7 +26,7 @@ from regmed.registry.validate import ParsedTable
 from regmed.study import StudyDictionary, validate_record
 from regmed.study.validate import MESSAGES
 
-__all__ = ["study_problems", "baseline_problems"]
+__all__ = ["study_problems", "baseline_problems", "row_problems"]
 
 _CHUNK = 500
 
@@ -75,23 +75,49 @@ def baseline_problems(session: Session, parsed: ParsedTable, dictionary: StudyDi
         rows.setdefault(str(p), {})[str(var)] = (i + 1, column)
     stored = _stored(session, sorted(given))
     for p, new in given.items():
-        merged = {**stored.get(p, {}), **new}
-        forms = list(dict.fromkeys(dictionary.variable(v).form for v in merged  # type: ignore
-                                   if dictionary.variable(v) is not None))
-        first = min(r for r, _ in rows[p].values())
-        seen: set[tuple[str | None, str]] = set()
-        for form in forms:
-            for q in validate_record(dictionary, form, merged, partial=True):
-                if (q.field, q.message) in seen or q.field not in dictionary.names():
-                    continue
-                seen.add((q.field, q.message))
-                if q.field in rows[p]:
-                    row, column = rows[p][q.field]
-                    problems.append(Problem(q.message, file=parsed.file, row=row, field=column))
-                else:
-                    problems.append(Problem(q.message, file=parsed.file, row=first,
-                                            field=f"{q.field} (stored value)"))
+        problems += _patient_problems(dictionary, stored.get(p, {}), new, rows[p], parsed.file)
     return problems
+
+
+def _patient_problems(dictionary: StudyDictionary, stored: dict[str, Any],
+                      new: dict[str, Any], rows: dict[str, tuple[int, str]], file: str
+                      ) -> list[Problem]:
+    """A patient's new values checked with the stored ones; each problem at the row (and
+    column) that gave the variable, or at the patient's first row for a stored value."""
+    problems: list[Problem] = []
+    merged = {**stored, **new}
+    forms = list(dict.fromkeys(v.form for v in dictionary.variables if v.name in merged))
+    first = min(r for r, _ in rows.values())
+    names = set(dictionary.names())
+    seen: set[tuple[str | None, str]] = set()
+    for form in forms:
+        for q in validate_record(dictionary, form, merged, partial=True):
+            if (q.field, q.message) in seen or q.field not in names:
+                continue
+            seen.add((q.field, q.message))
+            if q.field in rows:
+                row, column = rows[q.field]
+                problems.append(Problem(q.message, file=file, row=row, field=column))
+            else:
+                problems.append(Problem(q.message, file=file, row=first,
+                                        field=f"{q.field} (stored value)"))
+    return problems
+
+
+def row_problems(session: Session, values: dict[str, Any], file: str) -> list[Problem]:
+    """Problems of one ``baseline`` row (the web's single-record path, as row 1 of ``file``)
+    against the stored study dictionary (none without one)."""
+    dictionary = latest_study_dictionary(session)
+    p, var = values.get(PSEUDONYM_COLUMN), values.get("variable")
+    if dictionary is None or not _given(p) or not _given(var):
+        return []
+    if dictionary.variable(str(var)) is None:
+        return [Problem(MESSAGES["unknown"]["en"], file=file, row=1, field="variable")]
+    value, text = values.get("value"), values.get("value_text")
+    column = "value" if _given(value) else "value_text"
+    new = {str(var): value if _given(value) else text}
+    stored = _stored(session, [str(p)]).get(str(p), {})
+    return _patient_problems(dictionary, stored, new, {str(var): (1, column)}, file)
 
 
 def study_problems(session: Session, parsed: dict[str, ParsedTable]) -> list[Problem]:
