@@ -28,9 +28,9 @@ from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.identifiers import normalize_values
 from regmed.registry.importer import _unique_columns
 from regmed.registry.locks import row_problems
-from regmed.registry.study_check import row_problems as study_row_problems
 from regmed.registry.models import Enrollment, Lot, Patient, Site
 from regmed.registry.rowcheck import check_row
+from regmed.registry.study_check import row_problems as study_row_problems
 from regmed.registry.tables import TABLE_MAPS, key_columns
 
 __all__ = ["SINGLE_TABLES", "SavedRow", "save_row"]
