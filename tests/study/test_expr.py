@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regmed.study import ExpressionError, evaluate, parse, references
 from regmed.study.expr import Binary, Var
@@ -97,3 +99,25 @@ def test_no_eval_in_the_module() -> None:
     code_lines = [ln for ln in source.splitlines() if not ln.strip().startswith(("#", '"'))]
     body = "\n".join(code_lines).split('"""', 2)[-1]
     assert "eval(" not in body.replace("evaluate(", "") and "exec(" not in body
+
+
+_PIECES = ["[a]", "[b]", "[cb(1)]", "'1'", "''", "2", "3.5", "=", "<>", "<", ">=", "and",
+           "or", "not", "(", ")", "+", "-", "*", "/", "__import__", "[", "]", "'", ";", "."]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.sampled_from(["branching",
+                                                                         "calculation"]))
+def test_any_input_parses_or_is_refused_cleanly(pieces: list[str], kind: str) -> None:
+    text = " ".join(pieces)
+    try:
+        tree = parse(text, kind=kind)  # type: ignore[arg-type]
+    except ExpressionError as exc:
+        (problem,) = exc.problems
+        assert problem.message and "Traceback" not in problem.message
+        return
+    result = evaluate(tree, {"a": "1", "b": "", "cb": {"1"}})
+    if kind == "branching":
+        assert isinstance(result, bool)
+    else:
+        assert result is None or isinstance(result, float)

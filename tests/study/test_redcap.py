@@ -58,7 +58,7 @@ def test_mapping_of_fields() -> None:
     assert consent.min == dt.date(2020, 1, 1) and consent.section_header == "同意 / Consent"
     bmi = d.variable("bmi")
     assert bmi is not None and bmi.field_type == "calculated" and bmi.unit == "kg/m2"
-    assert bmi.annotation == "@READONLY" and bmi.label_en is None
+    assert bmi.annotation == "@READONLY" and bmi.label_en is None and bmi.min is None
     assert d.variable("smoker").widget == "truefalse"  # type: ignore[union-attr]
     assert d.variable("medical_history").widget == "notes"  # type: ignore[union-attr]
     assert d.variable("height_cm").field_type == "number"  # type: ignore[union-attr]

@@ -402,6 +402,6 @@ def evaluate(node: Node, values: Mapping[str, Any]) -> Any:
     (empty) for a calculation. A checkbox's value is a collection of ticked codes (or a
     ``"1|3"`` text)."""
     out = _value(node, values)
-    if isinstance(out, float) and not math.isfinite(out):
-        return None
-    return out
+    if isinstance(out, bool):
+        return out
+    return _as_number(out)  # a calculation's value is a number, or empty

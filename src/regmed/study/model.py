@@ -186,9 +186,9 @@ def _variable_problems(v: Variable, known: dict[str, Variable]) -> list[Problem]
             continue
         if v.field_type == "date" and not isinstance(x, dt.date):
             bad(f"the {lim}imum of a date is a date (YYYY-MM-DD)", lim)
-        elif v.field_type in ("integer", "number", "calculated") and isinstance(x, dt.date):
+        elif v.field_type in ("integer", "number") and isinstance(x, dt.date):
             bad(f"the {lim}imum of a {v.field_type} field is a number", lim)
-        elif v.field_type not in ("date", "integer", "number", "calculated"):
+        elif v.field_type not in ("date", "integer", "number"):
             bad(f"a {v.field_type} field has no {lim}imum", lim)
     if (v.min is not None and v.max is not None and type(v.min) is type(v.max)
             and v.min > v.max):  # type: ignore[operator]

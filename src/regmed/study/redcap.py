@@ -200,12 +200,11 @@ def _row_variable(row: dict[str, str], problem: Any) -> Variable | None:
     if m:
         unit = m.group(1) if m.group(1) is not None else m.group(2)
         annotation = (annotation[:m.start()] + annotation[m.end():]).strip()
-    limit_kind = "number" if kind == "calculated" else kind
     return Variable(
         form=row[FORM].strip(), name=row[NAME].strip(), field_type=kind,  # type: ignore
         label_ja=ja, label_en=en, unit=unit or None,
-        min=_limit(row[VMIN], limit_kind, VMIN, problem),
-        max=_limit(row[VMAX], limit_kind, VMAX, problem),
+        min=_limit(row[VMIN], kind, VMIN, problem),
+        max=_limit(row[VMAX], kind, VMAX, problem),
         choices=choices, required=required, branching=row[BRANCH].strip() or None,
         calculation=calculation, widget=widget,  # type: ignore[arg-type]
         section_header=row[SECTION].strip() or None, field_note=row[NOTE].strip() or None,

@@ -274,7 +274,7 @@ def validate_record(dictionary: StudyDictionary, form: str, values: Mapping[str,
 
 def _range(v: Variable, value: Any, lang: str) -> list[Problem]:
     out: list[Problem] = []
-    if v.field_type not in ("integer", "number", "calculated", "date"):
+    if v.field_type not in ("integer", "number", "date"):
         return out
     shown = value.isoformat() if isinstance(value, dt.date) else _text(value)
     if v.min is not None and _below(value, v.min):
