@@ -185,3 +185,27 @@ def test_the_single_record_path_gives_the_importers_texts(session: Session) -> N
     saved = save_row(session, "baseline", {**row, "value_text": "C"}, actor="site",
                      reason="corrected")
     assert saved.action == "update"
+
+
+def test_cli_visits_from_a_locked_plan(loaded: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from regmed import demo
+    from regmed.registry.plans import lock_plan
+
+    text = demo.generate("sci", seed=0, n_treated=20, n_concurrent=40,
+                         n_historical=60).plan_yaml
+    engine = reg.make_engine(loaded)
+    with reg.session_scope(engine) as session:
+        lock_plan(text, session=session, name="sci", signer="Dr A", reason="agreed",
+                  actor="ana")
+    code, out, err = run(["dictionary", "import", str(FIXTURE), "--visits-from-plan", "sci"],
+                         capsys)
+    assert code == 0, err
+    assert "visits day49, day180" in out
+    with reg.session_scope(engine) as session:
+        stored = latest_study_dictionary(session)
+    engine.dispose()
+    assert stored is not None and [(v.name, v.day, v.window) for v in stored.visits] == [
+        ("day49", 49, 7), ("day180", 180, 30)]
+    code, _, err = run(["dictionary", "import", str(FIXTURE), "--visits-from-plan", "nope"],
+                       capsys)
+    assert code == 2 and "no locked plan 'nope'" in err

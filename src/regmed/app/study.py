@@ -33,15 +33,19 @@ REGISTRY_VARIABLES = ("death",)
 
 
 def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | None = None,
-                            encoding: str = "utf-8-sig") -> dict[str, Any]:
+                            encoding: str = "utf-8-sig", visits_from_plan: str | None = None,
+                            ) -> dict[str, Any]:
     """Read a REDCap data dictionary CSV and store it as the registry's next version.
 
-    Returns the stored version: ``version``, ``sha256``, ``variables``, ``forms``,
-    ``source_sha256``. Nothing is stored when the file is refused (every problem is named with
-    file, row and column) or identical to the latest version.
+    ``visits_from_plan`` names a locked plan of the registry whose visits (its endpoints'
+    baseline and outcome visits) become the dictionary's visit schedule (a REDCap data
+    dictionary has none). Returns the stored version: ``version``, ``sha256``, ``variables``,
+    ``forms``, ``visits``, ``source_sha256``. Nothing is stored when the file is refused
+    (every problem is named with file, row and column) or identical to the latest version.
     """
     from regmed.registry import session_scope
     from regmed.registry.opening import open_registry
+    from regmed.registry.plans import get_plan_version, plan_of
     from regmed.registry.study_dictionary import store_study_dictionary
 
     dictionary = read_redcap_csv(path, encoding=encoding)
@@ -49,11 +53,15 @@ def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | N
     engine = open_registry(url)
     try:
         with session_scope(engine) as session:
+            if visits_from_plan is not None:
+                plan = plan_of(get_plan_version(session, visits_from_plan))
+                dictionary = dictionary.model_copy(update={"visits": tuple(plan_visits(plan))})
             record = store_study_dictionary(dictionary, session=session, actor=actor,
                                             reason=reason, source_file=Path(path).name,
                                             source_sha256=source_sha)
             return {"version": record.version, "sha256": record.sha256,
                     "variables": record.n_variables, "forms": dictionary.forms(),
+                    "visits": [v.name for v in dictionary.visits],
                     "source_sha256": source_sha}
     finally:
         engine.dispose()

@@ -27,6 +27,9 @@ def import_cmd(
         "study dictionary imported"),
     encoding: Annotated[str, typer.Option("--encoding", help="The file's encoding.")] = (
         "utf-8-sig"),
+    visits_from_plan: Annotated[str | None, typer.Option(
+        "--visits-from-plan", help="A locked plan whose visits become the visit schedule")]
+    = None,
     actor: Actor = None,
 ) -> None:
     """Store FILE as the registry's next study dictionary version (audited)."""
@@ -34,9 +37,10 @@ def import_cmd(
     from regmed.cli.registry import _default_actor
 
     info = import_study_dictionary(file, actor=actor or _default_actor(), reason=reason,
-                                   encoding=encoding)
+                                   encoding=encoding, visits_from_plan=visits_from_plan)
+    visits = f"; visits {', '.join(info['visits'])}" if info["visits"] else ""
     typer.echo(f"stored study dictionary version {info['version']}: {info['variables']} "
-               f"variables on {len(info['forms'])} forms ({', '.join(info['forms'])}); "
+               f"variables on {len(info['forms'])} forms ({', '.join(info['forms'])}){visits}; "
                f"sha256 {info['sha256']} (audited)")
 
 
