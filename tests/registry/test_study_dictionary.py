@@ -209,3 +209,17 @@ def test_cli_visits_from_a_locked_plan(loaded: str, capsys: pytest.CaptureFixtur
     code, _, err = run(["dictionary", "import", str(FIXTURE), "--visits-from-plan", "nope"],
                        capsys)
     assert code == 2 and "no locked plan 'nope'" in err
+
+
+def test_a_stored_value_the_import_does_not_touch_is_not_its_problem(session: Session) -> None:
+    reg.import_tables(session, small_tables(), actor="tester")  # P001 (S01): ais_grade A
+    d = _dictionary()
+    strict = d.model_copy(update={"variables": tuple(
+        v.model_copy(update={"choices": v.choices[1:]}) if v.name == "ais_grade" else v
+        for v in d.variables)})  # A is no longer a code
+    store_study_dictionary(strict, session=session, actor="ana", reason="r")
+    reg.import_tables(session, _baseline([("S01", "P001", "injury_level", "", "C5")]),
+                      actor="tester")  # the stored, now unknown grade A is not this file's
+    with pytest.raises(DataError, match="Choose one of B = B"):
+        reg.import_tables(session, _baseline([("S01", "P001", "ais_grade", "", "A")]),
+                          actor="tester", reason="r")

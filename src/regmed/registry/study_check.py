@@ -83,16 +83,23 @@ def _patient_problems(dictionary: StudyDictionary, stored: dict[str, Any],
                       new: dict[str, Any], rows: dict[str, tuple[int, str]], file: str
                       ) -> list[Problem]:
     """A patient's new values checked with the stored ones; each problem at the row (and
-    column) that gave the variable, or at the patient's first row for a stored value."""
+    column) that gave the variable, or — for a stored value that the new values make wrong
+    (e.g. now hidden by a branching logic) — at the patient's first row. Problems the stored
+    values have without the new ones are not this import's."""
     problems: list[Problem] = []
     merged = {**stored, **new}
     forms = list(dict.fromkeys(v.form for v in dictionary.variables if v.name in merged))
     first = min(r for r, _ in rows.values())
     names = set(dictionary.names())
     seen: set[tuple[str | None, str]] = set()
+    before = {(q.field, q.message) for form in forms
+              for q in validate_record(dictionary, form, stored, partial=True)} if any(
+        k not in new for k in stored) else set()
     for form in forms:
         for q in validate_record(dictionary, form, merged, partial=True):
             if (q.field, q.message) in seen or q.field not in names:
+                continue
+            if q.field not in rows and (q.field, q.message) in before:
                 continue
             seen.add((q.field, q.message))
             if q.field in rows:

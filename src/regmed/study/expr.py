@@ -47,7 +47,7 @@ __all__ = ["Node", "Num", "Str", "Var", "Unary", "Binary", "parse", "evaluate",
 
 Kind = Literal["branching", "calculation"]
 _COMPARE = ("=", "==", "<>", "!=", "<", ">", "<=", ">=")
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CODE = re.compile(r"[A-Za-z0-9_.\-]+")
 _NUMBER = re.compile(r"\d+(\.\d*)?([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?")
 
@@ -138,7 +138,7 @@ def _tokens(text: str, where: str | None) -> list[_Token]:
             out.append(_Token("op", c, i))
             i += 1
         elif c.isalpha() or c == "_":
-            m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(text, i)
+            m = _WORD.match(text, i)
             word = m.group(0) if m else c
             if word.lower() not in ("and", "or", "not"):
                 raise _fail(f"unknown word {word!r} (only [variables], numbers, quoted "
