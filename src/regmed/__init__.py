@@ -22,6 +22,7 @@ _SUBPACKAGES = (
     "report",
     "quality",
     "singlecell",
+    "study",
     "demo",
     "errors",
     "results",

@@ -9,6 +9,7 @@ import pytest
 
 import regmed.registry as reg
 from regmed.cli import main
+from regmed.registry.study_dictionary import latest_study_dictionary, study_dictionary_history
 
 
 def test_demo_writes_both_reports_with_the_planted_links(tmp_path: Path, capsys,
@@ -43,7 +44,16 @@ def test_demo_writes_both_reports_with_the_planted_links(tmp_path: Path, capsys,
         with reg.session_scope(engine) as session:
             files = reg.lot_files(session, verify=True)
             check = reg.verify_audit(session)
+            dictionary = latest_study_dictionary(session)
+            history = study_dictionary_history(session)
     finally:
         engine.dispose()
     assert len(files) == 12 and set(files["lot_code"]) == set(sc["association"]["lot_values"])
     assert check.ok
+    # the demo registry comes with its study dictionary (stored before the data, which were
+    # checked against it), naming every covariate of the plan, with the plan's visits
+    assert dictionary is not None and [h["imported_by"] for h in history] == ["demo"]
+    assert {"age", "sex", "ais_grade", "injury_level", "days_from_injury",
+            "baseline_motor_score", "injury_year"} <= set(dictionary.names())
+    assert [v.name for v in dictionary.visits] == ["day49", "day180"]
+    assert "study dictionary version 1: 9 variables on 2 forms, 2 visits" in stdout

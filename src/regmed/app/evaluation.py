@@ -212,6 +212,7 @@ def _run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
               progress: Callable[[str], None] | None,
               ) -> tuple[dict[str, Any], dict[str, Path]]:
     from regmed import demo, registry
+    from regmed.app.study import store_demo_dictionary
     from regmed.registry.plans import lock_plan
 
     started = time.perf_counter()
@@ -228,6 +229,9 @@ def _run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
         data = demo.generate(scenario, seed=seed, **(params or {}))
         tick = progress or (lambda _label: None)
         tick("importing the demo registry")
+        stored = store_demo_dictionary(engine, scenario, data.plan_yaml)
+        if stored:
+            say(stored)
         with registry.session_scope(engine) as session:
             summary = registry.import_tables(session, data.tables, actor="demo",
                                              reason="demo data", key=key)

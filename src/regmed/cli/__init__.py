@@ -49,10 +49,12 @@ def _register() -> None:
         quality,
         registry,
         singlecell,
+        study,
         web,
     )
 
-    for module in (registry, backup, freeze, design, plan, evaluate, quality, web, singlecell):
+    for module in (registry, backup, freeze, design, plan, evaluate, quality, web, singlecell,
+                   study):
         module.register(app)
 
 

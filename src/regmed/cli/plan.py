@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -52,20 +52,45 @@ def check(
             "blinded_share …) to re-run the checks against the data.",
         ),
     ] = None,
+    study_dictionary: Annotated[
+        Path | None,
+        typer.Option(
+            "--study-dictionary",
+            help="A REDCap data dictionary CSV whose variables the plan's covariates and "
+            "endpoint variables must name (default: the study dictionary of the registry "
+            "named by REGMED_DATABASE_URL, when it is set and holds one).",
+        ),
+    ] = None,
 ) -> None:
     """Check PLAN_FILE against every item of the evaluation index.
 
+    With a study dictionary (``--study-dictionary``, or the registry's), every adjustment
+    covariate and endpoint measurement variable must be one of its variables.
     Exit code 0 only when nothing is missing or not met; 1 otherwise; 2 when the plan
     (or the facts file) cannot be read, or asks for an analysis the engine does not run.
     """
+    import os
+
+    from regmed.app.study import plan_dictionary_problems
+    from regmed.errors import Problem
     from regmed.plan import DataFacts, check_plan, compile_specs, load_plan
+    from regmed.study import StudyDictionary
 
     plan = load_plan(plan_file)
     compile_specs(plan, file=str(plan_file))  # refuses what the engine would not run exactly
     data_facts = DataFacts.from_mapping(_read_facts(facts), plan) if facts else None
     checklist = check_plan(plan, data_facts)
+    dictionary: StudyDictionary | None = None
+    missing: list[Problem] = []
+    if study_dictionary is not None or os.environ.get("REGMED_DATABASE_URL"):
+        dictionary, missing = plan_dictionary_problems(plan, file=str(plan_file),
+                                                       dictionary_file=study_dictionary)
     if format is OutputFormat.json:
-        typer.echo(json.dumps(checklist.to_json(), ensure_ascii=False, indent=2))
+        out: dict[str, Any] = dict(checklist.to_json())
+        if dictionary is not None:
+            out["study_dictionary"] = {"version": dictionary.version,
+                                       "problems": [p.to_dict() for p in missing]}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         table = Table(title=f"Evaluation plan checklist — {plan_file}", show_lines=False)
         table.add_column("item", no_wrap=True, min_width=4)
@@ -82,7 +107,14 @@ def check(
         console.print(table)
         counts = ", ".join(f"{k} {v}" for k, v in checklist.counts().items())
         console.print(("OK: " if checklist.ok else "NOT OK: ") + counts, highlight=False)
-    if not checklist.ok:
+        if dictionary is not None:
+            console.print(f"study dictionary (version {dictionary.version}): "
+                          + ("every plan variable is a dictionary variable" if not missing
+                             else f"{len(missing)} plan variable(s) not in it"),
+                          highlight=False, markup=False)
+            for p in missing:
+                console.print(f"  - {p.field}: {p.message}", highlight=False, markup=False)
+    if not checklist.ok or missing:
         # SystemExit, not typer.Exit: regmed.cli.main runs click with standalone_mode=False,
         # where click turns typer.Exit into a return value that main() drops.
         raise SystemExit(1)

@@ -32,6 +32,7 @@ from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
+from regmed.registry.study_check import study_problems
 from regmed.registry.sync import record_import
 from regmed.registry.tables import (
     TABLE_MAPS,
@@ -465,6 +466,7 @@ def prepare_import(
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
     problems += custody.import_problems(session, parsed)
+    problems += study_problems(session, parsed)
     problems += stored_problems(session, parsed)
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]],
                       dict[int, dict[str, Any]]]] = []

@@ -149,6 +149,9 @@ def check_record(session: Session, record: Base, action: str,
         if table == "evaluations":
             problems.append(Problem("a stored evaluation is sealed and never changes; run "
                                     "the evaluation again", field="evaluations"))
+        if table == "study_dictionary_versions":
+            problems.append(Problem("a stored study dictionary version never changes; import "
+                                    "a new version instead", field=table))
         if table == "plan_versions" and (old or {}).get("status") == "locked":
             problems.append(Problem("a locked plan version never changes; lock an amendment "
                                     "instead", field="plan_versions"))

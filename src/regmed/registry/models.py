@@ -46,6 +46,7 @@ __all__ = [
     "FollowUp",
     "User",
     "PlanVersion",
+    "StudyDictionaryVersion",
     "Evaluation",
     "Setting",
     "AuditEvent",
@@ -323,6 +324,24 @@ class PlanVersion(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class StudyDictionaryVersion(Base):
+    """One version of the study dictionary (canonical JSON of :class:`regmed.study
+    .StudyDictionary`) with its SHA-256, the file it came from, who imported it and why.
+    Versions are never changed; a new import is a new version (migration ``0010``)."""
+
+    __tablename__ = "study_dictionary_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    json_text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    n_variables: Mapped[int] = mapped_column(Integer)
+    source_file: Mapped[str | None] = mapped_column(String(512))
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    imported_by: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+
+
 class Evaluation(Base):
     """A stored evaluation run of a locked plan version (results as JSON text)."""
 
@@ -401,6 +420,7 @@ AUDITED_MODELS: dict[str, type[Base]] = {
         FollowUp,
         User,
         PlanVersion,
+        StudyDictionaryVersion,
         Evaluation,
         Setting,
     )

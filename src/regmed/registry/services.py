@@ -71,6 +71,7 @@ _SINGLE_KEYS = {
     "assessments": ("assessment_ref",),
     "users": ("username",),
     "plan_versions": ("name", "version"),
+    "study_dictionary_versions": ("version",),
     "settings": ("name",),
     "evaluations": ("id",),
 }

@@ -30,6 +30,7 @@ from regmed.registry.importer import _unique_columns
 from regmed.registry.locks import row_problems
 from regmed.registry.models import Enrollment, Lot, Patient, Site
 from regmed.registry.rowcheck import check_row
+from regmed.registry.study_check import row_problems as study_row_problems
 from regmed.registry.tables import TABLE_MAPS, key_columns
 
 __all__ = ["SINGLE_TABLES", "SavedRow", "save_row"]
@@ -188,6 +189,8 @@ def save_row(
                                 field="patient_ref"))
     ids, more = _refs(session, table, values, file)
     problems += more
+    if table == "baseline" and not problems:  # against the study dictionary, as the importer
+        problems += study_row_problems(session, values, file)
     find, add, change, ukey = _statements(table)
     db, source = _db_row(table, values, ids, given)
     keys = key_columns(spec)

@@ -1,0 +1,34 @@
+"""regmed.study — the study dictionary: forms, variables, types, units, ranges, coded choices
+(Japanese and English labels), branching logic and the visit schedule.
+
+:func:`read_redcap_csv` / :func:`write_redcap_csv` read and write REDCap's data dictionary
+CSV; :func:`parse` and :func:`evaluate` are the safe expression language of branching logic
+and calculations (no ``eval``); :func:`validate_record` is the one set of value rules every
+path (import, web forms, extraction) applies. ``regmed.study`` imports only ``regmed.errors``.
+"""
+
+from __future__ import annotations
+
+from regmed.study.expr import ExpressionError, evaluate, parse, references
+from regmed.study.model import (
+    FIELD_TYPES,
+    Choice,
+    StudyDictionary,
+    Variable,
+    Visit,
+    build_dictionary,
+    dictionary_problems,
+)
+from regmed.study.redcap import (
+    REDCAP_COLUMNS,
+    parse_redcap_text,
+    read_redcap_csv,
+    redcap_text,
+    write_redcap_csv,
+)
+from regmed.study.validate import MESSAGES, parse_field, validate_record, visible
+
+__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "StudyDictionary", "build_dictionary",
+           "dictionary_problems", "REDCAP_COLUMNS", "read_redcap_csv", "write_redcap_csv",
+           "parse_redcap_text", "redcap_text", "parse", "evaluate", "references",
+           "ExpressionError", "validate_record", "parse_field", "visible", "MESSAGES"]
