@@ -223,3 +223,39 @@ def test_a_stored_value_the_import_does_not_touch_is_not_its_problem(session: Se
     with pytest.raises(DataError, match="Choose one of B = B"):
         reg.import_tables(session, _baseline([("S01", "P001", "ais_grade", "", "A")]),
                           actor="tester", reason="r")
+
+
+def test_extract_refuses_stored_covariates_the_dictionary_does_not_allow(
+        session: Session) -> None:
+    """extract() reads the covariates only when their stored values follow the dictionary
+    (issue 17: imports, web forms and extract() validate with the same rules)."""
+    from types import SimpleNamespace
+
+    from regmed.registry.extract import _check_dictionary, extract
+    from regmed.study import Choice
+
+    reg.import_tables(session, small_tables(), actor="tester")  # stored before any dictionary
+    plan = SimpleNamespace(controls=[SimpleNamespace(adjustment=SimpleNamespace(
+        covariates=["ais_grade", "days_from_injury"]))])
+    d = _dictionary()
+    store_study_dictionary(d, session=session, actor="ana", reason="r")
+    _check_dictionary(session, reg.export_frames(session)["baseline"], plan)  # all allowed
+    # version 2 allows AIS grade A only and at most 10 days from injury
+    variables = [v.model_copy(update={"choices": (Choice(code="A", label_ja="A",
+                                                          label_en="A"),)})
+                 if v.name == "ais_grade" else
+                 v.model_copy(update={"max": 10.0}) if v.name == "days_from_injury" else v
+                 for v in d.variables]
+    store_study_dictionary(d.model_copy(update={"variables": tuple(variables)}), session=session,
+                           actor="ana", reason="narrowed")
+    with pytest.raises(DataError) as info:
+        extract(session, plan)
+    problems = info.value.problems
+    assert "version 2" in str(info.value)
+    got = sorted((p.field, p.message.split(": ", 1)[1]) for p in problems)
+    texts = {p.field: p.message for p in validate_record(
+        latest_study_dictionary(session), "baseline",
+        {"ais_grade": "B", "days_from_injury": 14.0}, partial=True)}
+    assert got == [("ais_grade", texts["ais_grade"]),
+                   ("days_from_injury", texts["days_from_injury"])]
+    assert all(p.file == "baseline" and p.message.startswith("patient S0") for p in problems)

@@ -19,6 +19,8 @@ from regmed.registry.dictionary import PSEUDONYM_COLUMN
 from regmed.registry.io import export_frames
 from regmed.registry.models import Adjudication, Assessment, AuditEvent, Evaluation
 from regmed.registry.services import add_record
+from regmed.registry.study_check import stored_problems
+from regmed.registry.study_dictionary import latest_study_dictionary
 from regmed.registry.web_models import AdjudicationAssignment
 from regmed.studydata import StudyData
 
@@ -44,8 +46,26 @@ def extract(session: Session, plan: Any) -> StudyData:
     assessment is set aside (:mod:`regmed.registry.adjudicated`).
     """
     tables = export_frames(session)
+    _check_dictionary(session, tables.get("baseline"), plan)
     tables["adjudications"] = _mark_stale(session, tables["adjudications"])
     return build_study_data(_with_refs(tables), plan)
+
+
+def _check_dictionary(session: Session, baseline: pd.DataFrame | None, plan: Any) -> None:
+    """Refuse an analysis whose stored covariates break the registry's study dictionary
+    (the importer's and the web forms' rules; see :mod:`regmed.registry.study_check`)."""
+    dictionary = latest_study_dictionary(session)
+    if dictionary is None or baseline is None:
+        return
+    names: list[str] = []
+    for control in getattr(plan, "controls", None) or []:
+        adjustment = getattr(control, "adjustment", None)
+        names += list(getattr(adjustment, "covariates", None) or [])
+    problems = stored_problems(baseline, dictionary, list(dict.fromkeys(names)))
+    if problems:
+        raise DataError(f"Stored baseline values do not follow the study dictionary "
+                        f"(version {dictionary.version}); correct them before the analysis",
+                        problems)
 
 
 def _mark_stale(session: Session, adjudications: pd.DataFrame) -> pd.DataFrame:

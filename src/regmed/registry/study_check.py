@@ -26,7 +26,7 @@ from regmed.registry.validate import ParsedTable
 from regmed.study import StudyDictionary, validate_record
 from regmed.study.validate import MESSAGES
 
-__all__ = ["study_problems", "baseline_problems", "row_problems"]
+__all__ = ["study_problems", "baseline_problems", "row_problems", "stored_problems"]
 
 _CHUNK = 500
 
@@ -136,3 +136,44 @@ def study_problems(session: Session, parsed: dict[str, ParsedTable]) -> list[Pro
     if dictionary is None:
         return []
     return baseline_problems(session, parsed["baseline"], dictionary)
+
+
+def stored_problems(baseline: pd.DataFrame, dictionary: StudyDictionary,
+                    variables: list[str]) -> list[Problem]:
+    """Problems of the stored ``baseline`` values of ``variables`` against ``dictionary``.
+
+    What :func:`regmed.registry.extract.extract` checks before an analysis reads the
+    covariates: each value's type, range and choice code, with the sentences of
+    :func:`regmed.study.validate_record` (so a value stored before the dictionary, or under an
+    older version, is named rather than analysed). Each distinct value is read once, so the
+    check is linear in the number of rows with a small constant. Problems name the table, the
+    patient (``site_code:pseudonym``) and the variable.
+    """
+    from regmed.study.validate import _range, parse_field
+
+    if baseline is None or baseline.empty or "variable" not in baseline:
+        return []
+    problems: list[Problem] = []
+    wanted = [v for v in (dictionary.variable(n) for n in variables) if v is not None]
+    for v in wanted:
+        rows = baseline[baseline["variable"] == v.name]
+        if rows.empty:
+            continue
+        value = rows["value"] if "value" in rows else pd.Series(None, index=rows.index)
+        text = rows["value_text"] if "value_text" in rows else pd.Series(None, index=rows.index)
+        raw = value.where(value.notna(), text)
+        messages: dict[Any, list[str]] = {}
+        for x in pd.unique(raw.dropna()):
+            parsed, message = parse_field(v, x)
+            found = [message] if message else [q.message for q in _range(v, parsed, "en")]
+            if found:
+                messages[x] = found
+        if not messages:
+            continue
+        bad = rows[raw.isin(list(messages))]
+        for site, ref, x in zip(bad.get("site_code", pd.Series("", index=bad.index)),
+                                bad[PSEUDONYM_COLUMN], raw[bad.index], strict=True):
+            for message in messages[x]:
+                problems.append(Problem(f"patient {site}:{ref}: {message}", file="baseline",
+                                        field=v.name))
+    return problems
