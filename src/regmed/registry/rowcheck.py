@@ -16,12 +16,13 @@ from typing import Any
 
 from regmed.errors import Problem
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
+from regmed.registry.jpvalues import nfkc
 from regmed.registry.validate import (
     _FALSE,
     _HEX,
     _TRUE,
     _to_date,
-    _type_message,
+    bad_cell_message,
     given_columns,
     source_column,
 )
@@ -52,6 +53,8 @@ def parse_value(raw: Any, spec: ColumnSpec) -> tuple[Any, bool, bool]:
     if _is_missing(raw):
         return None, True, False
     kind = spec.type
+    if kind != "string" and isinstance(raw, str):
+        raw = nfkc(raw)
     if kind in ("string", "enum"):
         if isinstance(raw, float) and raw.is_integer():
             text = str(int(raw))
@@ -67,12 +70,8 @@ def parse_value(raw: Any, spec: ColumnSpec) -> tuple[Any, bool, bool]:
         if not x.is_integer():
             return None, False, True
         return int(x), False, False
-    if kind == "date":
-        if isinstance(raw, str):  # text must be exactly YYYY-MM-DD, as in a CSV column
-            text = raw.strip()
-            d = _to_date(text) if len(text) == 10 else None
-        else:
-            d = _to_date(raw)
+    if kind == "date":  # as a CSV column is read (regmed.registry.jpvalues.read_date)
+        d = _to_date(raw)
         return d, False, d is None
     if isinstance(raw, bool):
         return raw, False, False
@@ -149,7 +148,7 @@ def check_row(
         if cs.required and missing:
             problems.append(Problem("required value is missing", file=file, row=1, field=source))
         if bad:
-            problems.append(Problem(f"{_type_message(cs)}: {raw!r}", file=file, row=1,
+            problems.append(Problem(f"{bad_cell_message(raw, cs)}: {raw!r}", file=file, row=1,
                                     field=source))
         problems += _range(value, cs, file, source)
         if source == PSEUDONYM_COLUMN and value is not None and (
