@@ -7,6 +7,8 @@ Every command works on the registry named by ``REGMED_DATABASE_URL`` (default
 
 from __future__ import annotations
 
+import datetime as dt
+
 import getpass
 from pathlib import Path
 from typing import Annotated, Any
@@ -155,7 +157,7 @@ def import_(
 
             summary = run_write(engine, lambda session: import_files(
                 session, files, actor=actor or _default_actor(), reason=reason,
-                progress=progress, overwrite=overwrite))
+                progress=progress, overwrite=overwrite, today=dt.date.today()))
     finally:
         engine.dispose()
     typer.echo(summary.summary())
@@ -172,7 +174,7 @@ def _dry_run(engine: Any, path: Path, actor: str, reason: str | None, overwrite:
     try:
         with session_scope(engine) as session:
             plan = plan_import(session, tables, actor=actor, reason=reason,
-                               overwrite=overwrite)
+                               overwrite=overwrite, today=dt.date.today())
             session.rollback()  # a dry run writes nothing
     finally:
         engine.dispose()

@@ -13,6 +13,7 @@ existing records (and empty on new ones).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
 from regmed.registry.sync import record_import
+from regmed.registry.unique import unique_columns, unique_problems
 from regmed.registry.tables import (
     TABLE_MAPS,
     existing_frame,
@@ -279,6 +281,26 @@ def _check_dates(p: ParsedTable, ctx: _Context) -> list[Problem]:
     return problems
 
 
+def _check_coded(p: ParsedTable, ctx: _Context) -> list[Problem]:
+    """An adjudication of an assessment of a coded endpoint gives one of its codes."""
+    if p.name != "adjudications" or not ({"value", "value_text"} & p.given):
+        return []
+    f, problems = p.frame, []
+    coded = load_dictionary().coded_values
+    endpoint = f["assessment_ref"].map(ctx.attr("assessments", "assessment_ref", "endpoint"))
+    for i in range(len(f)):
+        e = endpoint.iat[i]
+        found = rules.coded_problem(e if isinstance(e, str) else None, f["value"].iat[i],
+                                    f["value_text"].iat[i], coded)
+        if found and found[2] is not None:
+            f.iloc[i, f.columns.get_loc("value_text")] = found[2]
+        elif found:
+            text = f["value_text"].iat[i]
+            problems.append(Problem(found[1] if text is None else f"{found[1]}: {text!r}",
+                                    file=p.file, row=i + 1, field=found[0]))
+    return problems
+
+
 def _diff(
     p: ParsedTable, existing: pd.DataFrame
 ) -> tuple[pd.Series, list[tuple[int, int, list[str]]], dict[int, dict[str, Any]]]:
@@ -350,6 +372,7 @@ def import_tables(
     progress: Progress | None = None,
     overwrite: bool = False,
     sync: bool = True,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Validate and import tables of the column dictionary, writing audit events.
 
@@ -379,6 +402,10 @@ def import_tables(
         re-importing an old file cannot silently undo a correction. Needs a ``reason``.
     sync : bool
         Record the import as a file sync point (default; the web's forms pass False).
+    today : date, optional
+        Dates of the dictionary's ``not_future`` columns after this day are refused. The
+        command line and the web pass the real date; None (default) checks nothing, so that
+        a simulated registry (the demo's, whose dates run years ahead) can be loaded.
 
     Returns
     -------
@@ -393,7 +420,7 @@ def import_tables(
         :func:`regmed.registry.merge.plan_import` shows the same without raising.
     """
     prepared = prepare_import(session, tables, actor=actor, reason=reason, sources=sources,
-                              key=key, overwrite=overwrite)
+                              key=key, overwrite=overwrite, today=today)
     if prepared.problems:
         raise DataError("import refused: nothing was written", list(prepared.problems))
     plans = [(p, new, changes) for p, new, changes, _ in prepared.plans]
@@ -420,6 +447,7 @@ def prepare_import(
     sources: Mapping[str, str] | None = None,
     key: bytes | None = None,
     overwrite: bool = False,
+    today: dt.date | None = None,
 ) -> Prepared:
     """Every check of :func:`import_tables`, writing nothing; the problems are returned."""
     from regmed.registry.locks import load_freezes
@@ -435,7 +463,7 @@ def prepare_import(
         if name not in d.tables:
             problems.append(Problem(f"unknown table {name!r}", file=file))
             continue
-        parsed[name] = parse_table(name, frame, d.tables[name], file)
+        parsed[name] = parse_table(name, frame, d.tables[name], file, today=today)
         normalize_frame(parsed[name].frame)  # Ｐ００１ is P001, p001 is P001 (patient_ref)
         problems += parsed[name].problems
     needs_key = any("patient_ref" in p.given for p in parsed.values())
@@ -464,6 +492,9 @@ def prepare_import(
     for p in ordered:
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
+        problems += _check_coded(p, ctx)
+        if unique_columns(p.name) and p.header_ok:
+            problems += unique_problems(session, p.name, p.frame.to_dict("records"), p.file)
     problems += custody.import_problems(session, parsed)
     problems += stored_problems(session, parsed)
     plans: list[tuple[ParsedTable, pd.Series, list[tuple[int, int, list[str]]],

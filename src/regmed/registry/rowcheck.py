@@ -10,12 +10,14 @@ follow-up's death rules and "value or value_text". Problems are reported as row 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from regmed.errors import Problem
-from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
+from regmed.registry import rules
+from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec, load_dictionary
 from regmed.registry.jpvalues import nfkc
 from regmed.registry.validate import (
     _FALSE,
@@ -98,6 +100,32 @@ def _range(value: Any, cs: ColumnSpec, file: str, source: str) -> list[Problem]:
     return []
 
 
+def _value_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
+                 file: str, today: dt.date | None) -> list[Problem]:
+    """As :func:`regmed.registry.validate.value_rules`, on one row."""
+    problems = []
+    for col, cs in spec.columns.items():
+        msg = rules.future_problem(out.get(col), today) if cs.not_future else None
+        if msg:
+            problems.append(Problem(f"{msg}: {out[col].isoformat()!r}", file=file, row=1,
+                                    field=col))
+    by = rules.CODED_BY.get(name)
+    if by and {"value", "value_text"} & given:
+        text = out.get("value_text")
+        found = rules.coded_problem(out.get(by), out.get("value"), text,
+                                    load_dictionary().coded_values)
+        if found and found[2] is not None:
+            out["value_text"] = found[2]
+        elif found:
+            problems.append(Problem(found[1] if text is None else f"{found[1]}: {text!r}",
+                                    file=file, row=1, field=found[0]))
+    if name == "adverse_events":
+        msg = rules.fatal_problem(out.get("grade"), out.get("outcome"))
+        if msg:
+            problems.append(Problem(msg, file=file, row=1, field="outcome"))
+    return problems
+
+
 def _row_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
                file: str) -> list[Problem]:
     problems = []
@@ -126,9 +154,11 @@ def _row_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
 
 
 def check_row(
-    name: str, row: Mapping[str, Any], spec: TableSpec, file: str
+    name: str, row: Mapping[str, Any], spec: TableSpec, file: str,
+    today: dt.date | None = None,
 ) -> tuple[dict[str, Any], frozenset[str], list[Problem]]:
-    """Parse and check one row of table ``name`` at column level.
+    """Parse and check one row of table ``name`` at column level (dates of ``not_future``
+    columns after ``today`` refused; None: not checked).
 
     Returns ``(values, given, problems)``: the values in dictionary form (``patient_ref`` or
     ``patient_pseudonym`` as given; None for columns left out), the columns the row gave, and
@@ -158,4 +188,5 @@ def check_row(
                                     row=1, field=source))
         out[source] = value
     problems += _row_rules(name, out, given, spec, file)
+    problems += _value_rules(name, out, given, spec, file, today)
     return out, frozenset(given), problems

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from regmed.errors import Problem
-from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
+from regmed.registry import rules
+from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec, load_dictionary
 from regmed.registry.jpvalues import DATE_FORMS, FALSE_WORDS, TRUE_WORDS, nfkc, read_date
 
 __all__ = ["ParsedTable", "parse_table", "parse_column", "problems_at", "given_columns",
-           "source_column", "bad_cell_message"]
+           "source_column", "bad_cell_message", "value_rules"]
 
 _TRUE = set(TRUE_WORDS)
 _FALSE = set(FALSE_WORDS)
@@ -271,8 +272,10 @@ def source_column(col: str, given: set[str]) -> str:
     return col
 
 
-def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> ParsedTable:
-    """Parse and check one table at column level (see the module docstring)."""
+def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str,
+                today: dt.date | None = None) -> ParsedTable:
+    """Parse and check one table at column level (see the module docstring); dates of
+    ``not_future`` columns after ``today`` are refused (None: not checked)."""
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
     given, problems = given_columns(list(dict.fromkeys(raw.columns)), spec, file)
@@ -349,8 +352,42 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> Par
         if {"value", "value_text"} <= set(out.columns):
             neither = out["value"].isna() & out["value_text"].isna()
             problems += problems_at(neither, file, "value", "give value or value_text")
+    problems += value_rules(name, out, given, spec, file, today)
     problems += _duplicates(out, spec, file)
     return ParsedTable(name, file, out, frozenset(given), problems)
+
+
+def value_rules(name: str, out: pd.DataFrame, given: set[str] | frozenset[str],
+                spec: TableSpec, file: str, today: dt.date | None) -> list[Problem]:
+    """The value rules of :mod:`regmed.registry.rules` on parsed rows: dates after ``today``,
+    coded endpoints and variables (``value_text`` NFKC-normalized in place when that makes it
+    one of the codes), grade 5 adverse events with another outcome than fatal."""
+    problems: list[Problem] = []
+    for col, cs in spec.columns.items():
+        if cs.not_future and today is not None and col in out:
+            for i, v in enumerate(out[col].tolist()):
+                msg = rules.future_problem(v, today)
+                if msg:
+                    problems.append(Problem(f"{msg}: {v.isoformat()!r}", file=file, row=i + 1,
+                                            field=col))
+    by = rules.CODED_BY.get(name)
+    coded = load_dictionary().coded_values
+    if by and by in out and "value_text" in out and ({"value", "value_text"} & set(given)):
+        rows = np.flatnonzero(out[by].isin(list(coded)).to_numpy(dtype=bool))
+        for i in rows:
+            v, text = out["value"].iat[i] if "value" in out else None, out["value_text"].iat[i]
+            found = rules.coded_problem(out[by].iat[i], v, text, coded)
+            if found and found[2] is not None:
+                out.iloc[i, out.columns.get_loc("value_text")] = found[2]
+            elif found:
+                problems.append(Problem(f"{found[1]}: {text!r}" if text is not None else found[1],
+                                        file=file, row=int(i) + 1, field=found[0]))
+    if name == "adverse_events" and "grade" in out and "outcome" in out:
+        for i in np.flatnonzero(out["grade"].eq(rules.FATAL_GRADE).to_numpy(dtype=bool)):
+            msg = rules.fatal_problem(out["grade"].iat[i], out["outcome"].iat[i])
+            if msg:
+                problems.append(Problem(msg, file=file, row=int(i) + 1, field="outcome"))
+    return problems
 
 
 def _duplicates(out: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
@@ -362,17 +399,17 @@ def _duplicates(out: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
         return []
     first: dict[tuple[object, ...], int] = {}
     problems = []
-    for i, key in enumerate(keyed.itertuples(index=False, name=None)):
+    for i, k in enumerate(keyed.itertuples(index=False, name=None)):
         if not complete.iat[i]:
             continue
-        if key in first and dup.iat[i]:
+        if k in first and dup.iat[i]:
             problems.append(
                 Problem(
-                    f"duplicate key ({', '.join(map(str, key))}); also in row {first[key]}",
+                    f"duplicate key ({', '.join(map(str, k))}); also in row {first[k]}",
                     file=file,
                     row=i + 1,
                     field=", ".join(spec.key),
                 )
             )
-        first.setdefault(key, i + 1)
+        first.setdefault(k, i + 1)
     return problems
