@@ -39,7 +39,7 @@ __all__ = [
 CODED_BY = {"assessments": "endpoint", "baseline": "variable"}
 #: The adverse-event grade of death (CTCAE): its outcome must be ``fatal``.
 FATAL_GRADE = 5
-DUPLICATE_VISIT = "this patient's visit has an assessment of this endpoint by this assessor role"
+DUPLICATE_VISIT = "this assessor has assessed this endpoint at this visit of the patient"
 
 #: Date column (per table) whose year may not precede the patient's birth year.
 BIRTH_YEAR_CHECK = {

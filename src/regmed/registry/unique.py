@@ -1,8 +1,8 @@
 """Records that may not repeat one another besides their key (the dictionary's ``unique``).
 
-An assessment names its visit by patient, endpoint, visit and assessor role; a second one of
-the same four under another ``assessment_ref`` is a duplicate visit (entered twice, or on the
-wrong visit). :func:`unique_problems` checks a parsed table's rows against each other and
+An assessment names its visit by patient, endpoint, visit, assessor role and assessor; a second
+one of the same five under another ``assessment_ref`` is a duplicate visit (entered twice, or on
+the wrong visit). :func:`unique_problems` checks a parsed table's rows against each other and
 against the stored records, for the bulk importer and the single-record path alike.
 """
 
