@@ -31,7 +31,7 @@ from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.custody_changes import stored_problems
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
-from regmed.registry.models import Setting
+from regmed.registry.models import Assessment, Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
 from regmed.registry.sync import record_import
 from regmed.registry.unique import unique_columns, unique_problems
@@ -287,7 +287,16 @@ def _check_coded(p: ParsedTable, ctx: _Context) -> list[Problem]:
         return []
     f, problems = p.frame, []
     coded = load_dictionary().coded_values
-    endpoint = f["assessment_ref"].map(ctx.attr("assessments", "assessment_ref", "endpoint"))
+    refs = sorted({r for r in f["assessment_ref"] if r is not None})
+    endpoints: dict[Any, Any] = {}
+    for start in range(0, len(refs), 500):
+        q = select(Assessment.assessment_ref, Assessment.endpoint).where(
+            Assessment.assessment_ref.in_(refs[start:start + 500]))
+        endpoints.update(ctx.session.execute(q).tuples().all())
+    if "assessments" in ctx.parsed and "endpoint" in ctx.parsed["assessments"].given:
+        a = ctx.parsed["assessments"].frame
+        endpoints.update(zip(a["assessment_ref"], a["endpoint"], strict=True))
+    endpoint = f["assessment_ref"].map(endpoints)
     for i in range(len(f)):
         e = endpoint.iat[i]
         found = rules.coded_problem(e if isinstance(e, str) else None, f["value"].iat[i],
