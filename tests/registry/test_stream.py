@@ -80,7 +80,8 @@ def test_problems_of_every_chunk_with_file_rows_and_nothing_written(
     with pytest.raises(DataError) as err:
         _import(fresh_url, folder, chunk_rows=25)
     shown = [str(p) for p in err.value.problems]
-    assert "assessments.csv, row 4, assessed_on: not a date: no such day 2020-13-01: '2020-13-01'" in shown
+    assert ("assessments.csv, row 4, assessed_on: not a date: no such day 2020-13-01: "
+            "'2020-13-01'") in shown
     assert "assessments.csv, row 58, value: not a number: 'many'" in shown
     assert ("assessments.csv, row 91, assessment_ref: duplicate key (A0000010); also in row 11"
             in shown)

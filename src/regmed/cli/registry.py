@@ -8,7 +8,6 @@ Every command works on the registry named by ``REGMED_DATABASE_URL`` (default
 from __future__ import annotations
 
 import datetime as dt
-
 import getpass
 from pathlib import Path
 from typing import Annotated, Any

@@ -125,8 +125,9 @@ def format_dictionary() -> str:
     d = load_dictionary()
     lines = [
         f"regmed import column dictionary (version {d.version}); one file or sheet per table,",
-        "imported in this order. Dates are YYYY-MM-DD (also 2024/4/1, 2024年4月1日, 令和6年4月1日,",
-        "R6.4.1 or an Excel serial); booleans true/false, 1/0, yes/no, はい/いいえ, 有/無, あり/なし.",
+        "imported in this order. Dates are YYYY-MM-DD (also 2024/4/1, 2024年4月1日,",
+        "令和6年4月1日, R6.4.1 or an Excel serial); booleans true/false, 1/0, yes/no,",
+        "はい/いいえ, 有/無, あり/なし.",
         "Patients are named by site_code + patient_ref (pseudonymized on import); exports write",
         f"{PSEUDONYM_COLUMN} instead of patient_ref, and imports accept either.",
         "",

@@ -34,7 +34,6 @@ from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
 from regmed.registry.models import Assessment, Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
 from regmed.registry.sync import record_import
-from regmed.registry.unique import unique_columns, unique_problems
 from regmed.registry.tables import (
     TABLE_MAPS,
     existing_frame,
@@ -43,6 +42,7 @@ from regmed.registry.tables import (
     load_keys,
     record_keys,
 )
+from regmed.registry.unique import unique_columns, unique_problems
 from regmed.registry.validate import ParsedTable, parse_table, problems_at
 
 __all__ = ["ImportSummary", "import_tables", "prepare_import", "Prepared", "KEY_CHECK_SETTING"]

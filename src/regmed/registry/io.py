@@ -196,9 +196,9 @@ def read_folder(path: str | Path, encoding: str = "auto") -> dict[str, pd.DataFr
     workbooks whose sheets are named by table. A single ``.csv``/``.parquet`` file is the
     table its name says; a workbook's sheets are named by table (a one-sheet workbook named
     ``<table>.xlsx`` may use any sheet name). CSV cells are read as text in ``encoding`` (as
-    for :func:`open_folder`); validation does the typing. Each frame's ``attrs["source"]`` names its file (used in problem reports). Large
-    imports are better streamed: :func:`open_folder` and
-    :func:`regmed.registry.stream.import_files`.
+    for :func:`open_folder`); validation does the typing. Each frame's ``attrs["source"]``
+    names its file (used in problem reports). Large imports are better streamed:
+    :func:`open_folder` and :func:`regmed.registry.stream.import_files`.
 
     Raises
     ------

@@ -152,7 +152,8 @@ def read_date(raw: object) -> dt.date:
 
     Accepts ISO ``2024-04-01``, ``2024/4/1``, ``2024/04/01``, ``2024.4.1``, ``2024年4月1日``,
     era dates ``令和6年4月1日``, ``令和元年5月1日``, ``R6.4.1``, ``H31.4.30`` (明治–令和), an Excel
-    serial in :data:`SERIAL_PLAUSIBLE` (``45383``) and a time of exactly midnight after the day (``2024/4/1 0:00``).
+    serial in :data:`SERIAL_PLAUSIBLE` (``45383``) and a time of exactly midnight after the
+    day (``2024/4/1 0:00``).
 
     Raises
     ------

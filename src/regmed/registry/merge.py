@@ -16,7 +16,6 @@ record:
 from __future__ import annotations
 
 import datetime as dt
-
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field

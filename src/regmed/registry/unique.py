@@ -39,7 +39,7 @@ def stored_unique(session: Session, table: str, cols: Sequence[str],
     tmap = TABLE_MAPS[table]
     t = tmap.model.__table__
     key = load_dictionary().tables[table].key[0]
-    wanted = sorted({p for p in pseudonyms if p is not None})
+    wanted = sorted(set(pseudonyms))
     found: dict[tuple[Any, ...], Any] = {}
     others = [t.c[c] for c in cols if c != PSEUDONYM_COLUMN]
     for start in range(0, len(wanted), 500):
@@ -62,7 +62,9 @@ def unique_problems(session: Session, table: str, rows: Sequence[dict[str, Any]]
     mine = {r.get(key) for r in rows}
     for cols in unique_columns(table):
         where = "visit" if "visit" in cols else cols[-1]
-        stored = stored_unique(session, table, cols, (r.get(PSEUDONYM_COLUMN) for r in rows))
+        stored = stored_unique(session, table, cols,
+                               (str(r[PSEUDONYM_COLUMN]) for r in rows
+                                if r.get(PSEUDONYM_COLUMN) is not None))
         stored = {k: v for k, v in stored.items() if v not in mine}  # re-given: as in the file
         first: dict[tuple[Any, ...], int] = {}
         for n, r in zip(numbers, rows, strict=True):

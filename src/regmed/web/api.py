@@ -4,7 +4,6 @@ administrators and statisticians (:mod:`regmed.web.account`)."""
 from __future__ import annotations
 
 import datetime as dt
-
 import json
 from typing import Annotated, Any
 
