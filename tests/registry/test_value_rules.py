@@ -5,6 +5,7 @@ entered twice, a grade 5 (death) adverse event with another outcome than fatal."
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,8 @@ from regmed.errors import DataError, Problem
 
 from .conftest import TEST_KEY, table_counts
 from .data import small_tables
+from .test_cli import run
+from .test_mistakes import registry_state
 
 TODAY = dt.date(2021, 6, 30)
 
@@ -196,3 +199,19 @@ def test_every_problem_of_a_file_at_once_and_nothing_written(registry: Session) 
     assert found == {("assessments.csv", 1, "value_text"), ("assessments.csv", 2, "assessed_on"),
                      ("assessments.csv", 3, "assessed_on"), ("adverse_events.csv", 1, "outcome")}
     assert table_counts(registry) == before
+
+
+def test_cli_import_refuses_dates_after_today(loaded: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "late"
+    folder.mkdir()
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    pd.DataFrame([_assessment(assessed_on=tomorrow.strftime("%Y/%m/%d"))]).to_csv(
+        folder / "assessments.csv", index=False)
+    before = registry_state(loaded)
+    for extra in ([], ["--dry-run"]):
+        code, out, err = run(["import", str(folder), "--actor", "crc", *extra], capsys)
+        assert code != 0
+        assert (f"assessments.csv, row 1, assessed_on: is in the future (after today, "
+                f"{dt.date.today().isoformat()})") in out + err
+    assert registry_state(loaded) == before
