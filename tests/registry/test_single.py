@@ -25,6 +25,9 @@ RAW_VALUES: list[Any] = [
     1.0, 2.5, float("nan"), True, False, "true", "No", "T", "2026-01-05", "2026-13-01",
     "2026-1-5", "2026-01-05 00:00:00", dt.date(2026, 1, 5), dt.datetime(2026, 1, 5),
     dt.datetime(2026, 1, 5, 3), "recovered", "dead", "treating_physician",
+    # Japanese-style cells (regmed.registry.jpvalues): both paths read them alike
+    "令和6年4月1日", "R6.4.1", "平成31年5月1日", "2024/4/1", "45383", 45383, "60", "１２３",
+    "はい", "無", "ｔｒｅａｔｉｎｇ＿ｐｈｙｓｉｃｉａｎ", "Ｆ",
 ]
 
 
