@@ -31,7 +31,7 @@ from regmed.registry.bulk import bulk_insert, max_id
 from regmed.registry.custody_changes import stored_problems
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
-from regmed.registry.models import Assessment, Setting
+from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
 from regmed.registry.sync import record_import
 from regmed.registry.tables import (
@@ -42,7 +42,7 @@ from regmed.registry.tables import (
     load_keys,
     record_keys,
 )
-from regmed.registry.unique import unique_columns, unique_problems
+from regmed.registry.unique import adjudication_code_problems, unique_columns, unique_problems
 from regmed.registry.validate import ParsedTable, parse_table, problems_at
 
 __all__ = ["ImportSummary", "import_tables", "prepare_import", "Prepared", "KEY_CHECK_SETTING"]
@@ -281,35 +281,6 @@ def _check_dates(p: ParsedTable, ctx: _Context) -> list[Problem]:
     return problems
 
 
-def _check_coded(p: ParsedTable, ctx: _Context) -> list[Problem]:
-    """An adjudication of an assessment of a coded endpoint gives one of its codes."""
-    if p.name != "adjudications" or not ({"value", "value_text"} & p.given):
-        return []
-    f, problems = p.frame, []
-    coded = load_dictionary().coded_values
-    refs = sorted({r for r in f["assessment_ref"] if r is not None})
-    endpoints: dict[Any, Any] = {}
-    for start in range(0, len(refs), 500):
-        q = select(Assessment.assessment_ref, Assessment.endpoint).where(
-            Assessment.assessment_ref.in_(refs[start:start + 500]))
-        endpoints.update(ctx.session.execute(q).tuples().all())
-    if "assessments" in ctx.parsed and "endpoint" in ctx.parsed["assessments"].given:
-        a = ctx.parsed["assessments"].frame
-        endpoints.update(zip(a["assessment_ref"], a["endpoint"], strict=True))
-    endpoint = f["assessment_ref"].map(endpoints)
-    for i in range(len(f)):
-        e = endpoint.iat[i]
-        found = rules.coded_problem(e if isinstance(e, str) else None, f["value"].iat[i],
-                                    f["value_text"].iat[i], coded)
-        if found and found[2] is not None:
-            f.iloc[i, f.columns.get_loc("value_text")] = found[2]
-        elif found:
-            text = f["value_text"].iat[i]
-            problems.append(Problem(found[1] if text is None else f"{found[1]}: {text!r}",
-                                    file=p.file, row=i + 1, field=found[0]))
-    return problems
-
-
 def _diff(
     p: ParsedTable, existing: pd.DataFrame
 ) -> tuple[pd.Series, list[tuple[int, int, list[str]]], dict[int, dict[str, Any]]]:
@@ -501,7 +472,8 @@ def prepare_import(
     for p in ordered:
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
-        problems += _check_coded(p, ctx)
+        if p.name == "adjudications":
+            problems += adjudication_code_problems(session, p, parsed.get("assessments"))
         if unique_columns(p.name) and p.header_ok:
             problems += unique_problems(session, p.name, p.frame.to_dict("records"), p.file)
     problems += custody.import_problems(session, parsed)

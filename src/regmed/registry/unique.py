@@ -1,9 +1,13 @@
-"""Records that may not repeat one another besides their key (the dictionary's ``unique``).
+"""Checks of rows against stored records besides references: ``unique`` sets and codes.
+
+Records may not repeat one another besides their key (the dictionary's ``unique``).
 
 An assessment names its visit by patient, endpoint, visit, assessor role and assessor; a second
 one of the same five under another ``assessment_ref`` is a duplicate visit (entered twice, or on
 the wrong visit). :func:`unique_problems` checks a parsed table's rows against each other and
 against the stored records, for the bulk importer and the single-record path alike.
+:func:`adjudication_code_problems` checks that an adjudication of a coded endpoint's
+assessment gives one of its codes.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from sqlalchemy.orm import Session
 from regmed.errors import Problem
 from regmed.registry import rules
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
-from regmed.registry.models import Patient
+from regmed.registry.models import Assessment, Patient
 from regmed.registry.tables import TABLE_MAPS
+from regmed.registry.validate import ParsedTable
 
-__all__ = ["unique_columns", "stored_unique", "unique_problems"]
+__all__ = ["unique_columns", "stored_unique", "unique_problems", "adjudication_code_problems"]
 
 
 def unique_columns(table: str) -> list[tuple[str, ...]]:
@@ -82,4 +87,36 @@ def unique_problems(session: Session, table: str, rows: Sequence[dict[str, Any]]
                                         field=where))
             else:
                 first[k] = n
+    return problems
+
+
+def adjudication_code_problems(session: Session, p: ParsedTable,
+                               assessments: ParsedTable | None) -> list[Problem]:
+    """Adjudications of an assessment of a coded endpoint (``coded_values``) give one of its
+    codes (``value_text`` NFKC-normalized in place when that makes it one). The assessment's
+    endpoint is this import's (``assessments``) or the stored one."""
+    if not ({"value", "value_text"} & p.given):
+        return []
+    f, problems = p.frame, []
+    coded = load_dictionary().coded_values
+    refs = sorted({r for r in f["assessment_ref"] if r is not None})
+    endpoints: dict[Any, Any] = {}
+    for start in range(0, len(refs), 500):
+        q = select(Assessment.assessment_ref, Assessment.endpoint).where(
+            Assessment.assessment_ref.in_(refs[start:start + 500]))
+        endpoints.update(session.execute(q).tuples().all())
+    if assessments is not None and "endpoint" in assessments.given:
+        a = assessments.frame
+        endpoints.update(zip(a["assessment_ref"], a["endpoint"], strict=True))
+    endpoint = f["assessment_ref"].map(endpoints)
+    for i in range(len(f)):
+        e = endpoint.iat[i]
+        found = rules.coded_problem(e if isinstance(e, str) else None, f["value"].iat[i],
+                                    f["value_text"].iat[i], coded)
+        if found and found[2] is not None:
+            f.iloc[i, f.columns.get_loc("value_text")] = found[2]
+        elif found:
+            text = f["value_text"].iat[i]
+            problems.append(Problem(found[1] if text is None else f"{found[1]}: {text!r}",
+                                    file=p.file, row=i + 1, field=found[0]))
     return problems
