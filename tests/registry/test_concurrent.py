@@ -39,8 +39,9 @@ def _tables(n_patients: int, n_assessments: int) -> tuple[dict[str, pd.DataFrame
     who = rng.integers(0, n_patients, n_assessments)
     assessments = pd.DataFrame({
         "assessment_ref": [f"A{i:07d}" for i in range(n_assessments)],
-        "site_code": "S01", "patient_ref": [ref[i] for i in who], "endpoint": "ais_grade",
-        "visit": "day180", "assessed_on": "2020-07-01",
+        # a numeric endpoint (ais_grade is coded A-E); one assessment a visit
+        "site_code": "S01", "patient_ref": [ref[i] for i in who], "endpoint": "motor_score",
+        "visit": [f"v{i}" for i in range(n_assessments)], "assessed_on": "2020-07-01",
         "value": rng.integers(0, 5, n_assessments).astype(str), "assessor": "dr_a",
         "assessor_role": "treating_physician", "blinded": "false"})
     return base, assessments

@@ -60,6 +60,7 @@ def test_csv_with_five_kinds_of_bad_rows_is_refused_whole(session: Session, tmp_
     for i in range(7):
         row = dict(good)
         row["assessment_ref"] = f"N{i}"
+        row["visit"] = f"day{180 + i}"  # one assessment a visit (no duplicate visits)
         rows.append(row)
     rows[1]["assessor"] = ""  # 1. missing required value
     rows[2]["assessed_on"] = "2020-02-30"  # 2. wrong type (not a date)

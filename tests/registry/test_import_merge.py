@@ -89,7 +89,7 @@ def test_dry_run_shows_inserts_updates_and_refusals_and_writes_nothing(
     tables = small_tables()
     rows = tables["assessments"]
     rows.loc[rows["assessment_ref"] == "A1", "value_text"] = "D"  # an update
-    new = rows.iloc[[0]].assign(assessment_ref="A9", value_text="A")  # an insert
+    new = rows.iloc[[0]].assign(assessment_ref="A9", visit="day90", value_text="A")  # insert
     tables["assessments"] = pd.concat([rows, new], ignore_index=True)
     counts = table_counts(session)
     plan = plan_import(session, tables, actor="dm", reason="upload", key=KEY)

@@ -99,10 +99,9 @@ CASES = {
     "corrupt Parquet": (
         _corrupt_parquet,
         ["donors.parquet: not a readable Parquet file", "sites.parquet: not a readable Parquet"]),
-    "not UTF-8": (
+    "neither UTF-8 nor CP932": (  # CP932 and UTF-16 files are read (test_japanese_files)
         _encodings,
-        ["sites.csv: it is not UTF-8 text; save it as CSV UTF-8",
-         "donors.csv: it is UTF-16 text", "lots.csv: it is not UTF-8 text"]),
+        ["lots.csv, row 1: it is neither UTF-8 (byte 128 on line 2 does not decode) nor CP932"]),
 }
 
 

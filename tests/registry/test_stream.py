@@ -80,7 +80,8 @@ def test_problems_of_every_chunk_with_file_rows_and_nothing_written(
     with pytest.raises(DataError) as err:
         _import(fresh_url, folder, chunk_rows=25)
     shown = [str(p) for p in err.value.problems]
-    assert "assessments.csv, row 4, assessed_on: not a date (YYYY-MM-DD): '2020-13-01'" in shown
+    assert ("assessments.csv, row 4, assessed_on: not a date: no such day 2020-13-01: "
+            "'2020-13-01'") in shown
     assert "assessments.csv, row 58, value: not a number: 'many'" in shown
     assert ("assessments.csv, row 91, assessment_ref: duplicate key (A0000010); also in row 11"
             in shown)
@@ -97,13 +98,13 @@ def test_a_file_unreadable_part_way_writes_nothing(fresh_url: str, tmp_path: Pat
     base, assessments = _tables(10, 60)
     folder = _write(tmp_path / "in", {**base, "assessments": assessments})
     path = folder / "assessments.csv"
-    path.write_bytes(path.read_bytes() + "A9,S01,P00001,x,y,2020-01-01,1,\xff".encode("latin-1")
-                     + b"\n")
+    # bytes that are neither UTF-8 nor CP932, after the first chunks
+    path.write_bytes(path.read_bytes() + b"A9,S01,P00001,x,y,2020-01-01,1,\x85\x86\n")
     before = registry_state(fresh_url)
     with pytest.raises(DataError) as err:
         _import(fresh_url, folder, chunk_rows=10)
     assert [str(p) for p in err.value.problems][-1].startswith(
-        "assessments.csv: it is not UTF-8 text")
+        "assessments.csv, row 61: it is neither UTF-8 (byte")
     assert registry_state(fresh_url) == before
 
 

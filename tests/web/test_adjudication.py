@@ -51,10 +51,11 @@ def _lock(app: Any, block: str) -> None:
         s.commit()
 
 
-def _assessment(client: TestClient, headers: dict[str, str], pid: int, endpoint: str) -> int:
+def _assessment(client: TestClient, headers: dict[str, str], pid: int, endpoint: str,
+                assessor: str = "Dr. Treating") -> int:
     r = client.post(f"/api/patients/{pid}/assessments", headers=headers, json={
         "endpoint": endpoint, "visit": "day49", "assessed_on": "2026-02-18", "value_text": "x",
-        "assessor": "Dr. Treating", "assessor_role": "treating_physician", "blinded": False})
+        "assessor": assessor, "assessor_role": "treating_physician", "blinded": False})
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
@@ -90,8 +91,9 @@ def test_agreement_through_http_matches_r(app: Any) -> None:
     rows, ref = _ref()
     h = login(client, "inv1")
     pid = client.get("/api/patients").json()[0]["id"]
-    k3 = [_assessment(client, h, pid, "k3") for _ in rows]
-    k2 = [_assessment(client, h, pid, "k2") for _ in rows]
+    # one visit assessed once by each of many assessors (a visit is not entered twice)
+    k3 = [_assessment(client, h, pid, "k3", f"Dr. {i}") for i in range(len(rows))]
+    k2 = [_assessment(client, h, pid, "k2", f"Dr. {i}") for i in range(len(rows))]
     h = login(client, "stat")
     for a in k3:
         assert client.post(f"/api/assessments/{a}/assignments", headers=h,

@@ -63,8 +63,10 @@ def test_assessment_visits_windows_and_changes(client: TestClient) -> None:
                     json={**base, "value_text": None})
     assert r.status_code == 422  # value or value_text (importer rule)
     ok = client.post(f"/api/patients/{pid}/assessments", headers=h, json=base)
-    late = client.post(f"/api/patients/{pid}/assessments", headers=h,
-                       json={**base, "assessed_on": "2026-09-30"})
+    late = client.post(f"/api/patients/{pid}/assessments", headers=h,  # another assessor's
+                       json={**base, "assessed_on": "2026-09-30", "assessor": "Dr. C"})
+    again = client.post(f"/api/patients/{pid}/assessments", headers=h, json=base)
+    assert again.status_code == 422 and "assessed this endpoint at this visit" in again.text
     assert ok.status_code == late.status_code == 201
     rows = {a["id"]: a for a in client.get(f"/api/patients/{pid}").json()["assessments"]}
     assert rows[ok.json()["id"]]["in_window"] is True  # day 180 ± 30

@@ -7,6 +7,7 @@ Every command works on the registry named by ``REGMED_DATABASE_URL`` (default
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 from pathlib import Path
 from typing import Annotated, Any
@@ -111,6 +112,10 @@ def import_(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Update fields changed since the records were last imported or "
                             "exported (needs --reason)")] = False,
+    encoding: Annotated[str, typer.Option(
+        "--encoding", help="Text encoding of CSV files: auto (detects UTF-8, UTF-8/UTF-16 "
+                           "with a BOM and CP932), utf-8, utf-8-sig, cp932, shift_jis or "
+                           "utf-16")] = "auto",
 ) -> None:
     """Import CSV/Excel/Parquet tables; all problems are listed and nothing is written.
 
@@ -128,10 +133,10 @@ def import_(
         return
     if path is None:
         raise RegmedError("give a folder or file to import (or --schema to see the columns)")
-    files = open_folder(path)
+    files = open_folder(path, encoding=encoding)
     engine = _engine()
     if dry_run:
-        _dry_run(engine, path, actor or _default_actor(), reason, overwrite)
+        _dry_run(engine, path, actor or _default_actor(), reason, overwrite, encoding)
         return
     if has_history(path):
         loaded = _load_history(engine, path)
@@ -151,24 +156,24 @@ def import_(
 
             summary = run_write(engine, lambda session: import_files(
                 session, files, actor=actor or _default_actor(), reason=reason,
-                progress=progress, overwrite=overwrite))
+                progress=progress, overwrite=overwrite, today=dt.date.today()))
     finally:
         engine.dispose()
     typer.echo(summary.summary())
 
 
-def _dry_run(engine: Any, path: Path, actor: str, reason: str | None, overwrite: bool
-             ) -> None:
+def _dry_run(engine: Any, path: Path, actor: str, reason: str | None, overwrite: bool,
+             encoding: str = "auto") -> None:
     """What the import would do (the files read whole: a dry run writes nothing)."""
     from regmed.registry import read_folder, session_scope
     from regmed.registry.merge import plan_import
 
-    tables = read_folder(path)
+    tables = read_folder(path, encoding=encoding)
 
     try:
         with session_scope(engine) as session:
             plan = plan_import(session, tables, actor=actor, reason=reason,
-                               overwrite=overwrite)
+                               overwrite=overwrite, today=dt.date.today())
             session.rollback()  # a dry run writes nothing
     finally:
         engine.dispose()

@@ -37,6 +37,8 @@ class ColumnSpec:
     max_length: int | None = None
     ref: str | None = None
     after: str | None = None
+    #: A date that may not be after today (see ``dictionary.yaml``).
+    not_future: bool = False
     description: str = ""
 
 
@@ -48,6 +50,9 @@ class TableSpec:
     description: str
     key: tuple[str, ...]
     columns: dict[str, ColumnSpec] = field(default_factory=dict)
+    #: Column sets that no two records may share besides the key (e.g. one assessment of a
+    #: patient's visit per endpoint and assessor role).
+    unique: tuple[tuple[str, ...], ...] = ()
 
     @property
     def has_patient(self) -> bool:
@@ -66,6 +71,8 @@ class ColumnDictionary:
     identifiers: tuple[str, ...] = ()
     #: Identifier columns compared case-insensitively (folded to upper case).
     case_insensitive: tuple[str, ...] = ()
+    #: The values of coded endpoints and baseline variables (``value_text``), by name.
+    coded_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _column(name: str, raw: dict[str, Any]) -> ColumnSpec:
@@ -82,6 +89,7 @@ def _column(name: str, raw: dict[str, Any]) -> ColumnSpec:
         max_length=None if raw.get("max_length") is None else int(raw["max_length"]),
         ref=raw.get("ref"),
         after=raw.get("after"),
+        not_future=bool(raw.get("not_future", False)),
         description=str(raw.get("description", "")),
     )
 
@@ -96,6 +104,7 @@ def load_dictionary() -> ColumnDictionary:
             description=str(t.get("description", "")),
             key=tuple(t["key"]),
             columns={c: _column(c, spec or {}) for c, spec in t["columns"].items()},
+            unique=tuple(tuple(u) for u in t.get("unique", ())),
         )
         for name, t in raw["tables"].items()
     }
@@ -103,9 +112,12 @@ def load_dictionary() -> ColumnDictionary:
     if set(order) != set(tables):
         raise ValueError("dictionary: `order` must list every table once")
     ids = raw.get("identifiers") or {}
+    coded = {str(name): tuple(str(v) for v in c["values"])
+             for name, c in (raw.get("coded_values") or {}).items()}
     return ColumnDictionary(version=int(raw["version"]), order=order, tables=tables,
                             identifiers=tuple(ids.get("columns", ())),
-                            case_insensitive=tuple(ids.get("case_insensitive", ())))
+                            case_insensitive=tuple(ids.get("case_insensitive", ())),
+                            coded_values=coded)
 
 
 def format_dictionary() -> str:
@@ -113,7 +125,9 @@ def format_dictionary() -> str:
     d = load_dictionary()
     lines = [
         f"regmed import column dictionary (version {d.version}); one file or sheet per table,",
-        "imported in this order. Dates are YYYY-MM-DD; booleans true/false, 1/0 or yes/no.",
+        "imported in this order. Dates are YYYY-MM-DD (also 2024/4/1, 2024年4月1日,",
+        "令和6年4月1日, R6.4.1 or an Excel serial); booleans true/false, 1/0, yes/no,",
+        "はい/いいえ, 有/無, あり/なし.",
         "Patients are named by site_code + patient_ref (pseudonymized on import); exports write",
         f"{PSEUDONYM_COLUMN} instead of patient_ref, and imports accept either.",
         "",
@@ -122,6 +136,8 @@ def format_dictionary() -> str:
         t = d.tables[name]
         lines.append(f"{name}.csv — {t.description}")
         lines.append(f"  key: {', '.join(t.key)}")
+        for u in t.unique:
+            lines.append(f"  unique: {', '.join(u)}")
         for c in t.columns.values():
             kind = c.type
             if c.values:
@@ -139,8 +155,13 @@ def format_dictionary() -> str:
                 extra.append(f"refers to {c.ref}")
             if c.after:
                 extra.append(f"not before {c.after}")
+            if c.not_future:
+                extra.append("not after today")
             desc = f" — {c.description}" if c.description else ""
             more = f" [{'; '.join(extra)}]" if extra else ""
             lines.append(f"  {c.name}: {kind}{more}{desc}")
         lines.append("")
+    lines.append("coded endpoints and baseline variables (value_text is one of):")
+    for name, values in d.coded_values.items():
+        lines.append(f"  {name}: {', '.join(values)}")
     return "\n".join(lines).rstrip() + "\n"

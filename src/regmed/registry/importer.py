@@ -13,6 +13,7 @@ existing records (and empty on new ones).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ from regmed.registry.tables import (
     load_keys,
     record_keys,
 )
+from regmed.registry.unique import adjudication_code_problems, unique_columns, unique_problems
 from regmed.registry.validate import ParsedTable, parse_table, problems_at
 
 __all__ = ["ImportSummary", "import_tables", "prepare_import", "Prepared", "KEY_CHECK_SETTING"]
@@ -351,6 +353,7 @@ def import_tables(
     progress: Progress | None = None,
     overwrite: bool = False,
     sync: bool = True,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Validate and import tables of the column dictionary, writing audit events.
 
@@ -380,6 +383,10 @@ def import_tables(
         re-importing an old file cannot silently undo a correction. Needs a ``reason``.
     sync : bool
         Record the import as a file sync point (default; the web's forms pass False).
+    today : date, optional
+        Dates of the dictionary's ``not_future`` columns after this day are refused. The
+        command line and the web pass the real date; None (default) checks nothing, so that
+        a simulated registry (the demo's, whose dates run years ahead) can be loaded.
 
     Returns
     -------
@@ -394,7 +401,7 @@ def import_tables(
         :func:`regmed.registry.merge.plan_import` shows the same without raising.
     """
     prepared = prepare_import(session, tables, actor=actor, reason=reason, sources=sources,
-                              key=key, overwrite=overwrite)
+                              key=key, overwrite=overwrite, today=today)
     if prepared.problems:
         raise DataError("import refused: nothing was written", list(prepared.problems))
     plans = [(p, new, changes) for p, new, changes, _ in prepared.plans]
@@ -421,6 +428,7 @@ def prepare_import(
     sources: Mapping[str, str] | None = None,
     key: bytes | None = None,
     overwrite: bool = False,
+    today: dt.date | None = None,
 ) -> Prepared:
     """Every check of :func:`import_tables`, writing nothing; the problems are returned."""
     from regmed.registry.locks import load_freezes
@@ -436,7 +444,7 @@ def prepare_import(
         if name not in d.tables:
             problems.append(Problem(f"unknown table {name!r}", file=file))
             continue
-        parsed[name] = parse_table(name, frame, d.tables[name], file)
+        parsed[name] = parse_table(name, frame, d.tables[name], file, today=today)
         normalize_frame(parsed[name].frame)  # Ｐ００１ is P001, p001 is P001 (patient_ref)
         problems += parsed[name].problems
     needs_key = any("patient_ref" in p.given for p in parsed.values())
@@ -465,6 +473,10 @@ def prepare_import(
     for p in ordered:
         problems += _check_refs(p, ctx)
         problems += _check_dates(p, ctx)
+        if p.name == "adjudications":
+            problems += adjudication_code_problems(session, p, parsed.get("assessments"))
+        if unique_columns(p.name) and p.header_ok:
+            problems += unique_problems(session, p.name, p.frame.to_dict("records"), p.file)
     problems += custody.import_problems(session, parsed)
     problems += study_problems(session, parsed)
     problems += stored_problems(session, parsed)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from regmed.errors import DataError, Problem
 from regmed.registry.dictionary import load_dictionary
 from regmed.registry.tables import existing_frame, file_columns
+from regmed.registry.textfile import ENCODINGS, file_encoding
 
 __all__ = [
     "TableFile",
@@ -33,26 +34,19 @@ __all__ = [
 _EXCEL = (".xlsx", ".xlsm", ".xls")
 
 
-def _not_utf8(path: Path) -> DataError:
-    with path.open("rb") as fh:
-        head = fh.read(2)
-    kind = "UTF-16 text" if head in (b"\xff\xfe", b"\xfe\xff") else "not UTF-8 text"
-    return DataError(
-        f"cannot read {path.name}: it is {kind}; save it as CSV UTF-8 "
-        "(Excel: Save As → CSV UTF-8)"
-    )
-
-
-def _csv_chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+def _csv_chunks(path: Path, rows: int, codec: str = "utf-8-sig") -> Iterator[pd.DataFrame]:
+    """The CSV file's rows, decoded as text by ``codec`` (a text stream: characters split
+    across chunks decode whole)."""
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                             encoding="utf-8-sig", chunksize=rows)
-        with reader:
-            yield from reader
+        with path.open("r", encoding=codec, errors="strict", newline="") as fh:
+            reader = pd.read_csv(fh, dtype=str, keep_default_na=False, na_filter=False,
+                                 chunksize=rows)
+            with reader:
+                yield from reader
     except pd.errors.EmptyDataError:
         yield pd.DataFrame()
-    except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+    except UnicodeDecodeError:  # checked before reading: only when the file changed meanwhile
+        raise DataError(f"cannot read {path.name}: it is not {codec} text") from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"cannot read {path.name}: {exc}") from None
 
@@ -99,7 +93,10 @@ def _read_excel(path: Path, table: str | None) -> dict[str, pd.DataFrame]:
 
 
 def unreadable(exc: DataError, source: str) -> Problem:
-    """The problem of a file that cannot be read, named by ``source``."""
+    """The problem of a file that cannot be read, named by ``source`` (the error's own problem
+    when it names the file, e.g. with the row of a byte that does not decode)."""
+    if len(exc.problems) == 1 and exc.problems[0].file == source:
+        return exc.problems[0]
     return Problem(exc.message.split(": ", 1)[-1], file=source)
 
 
@@ -132,13 +129,17 @@ def _slices(frame: pd.DataFrame, rows: int) -> Callable[[], Iterator[pd.DataFram
     return read
 
 
-def open_folder(path: str | Path, chunk_rows: int = 100_000) -> list[TableFile]:
+def open_folder(path: str | Path, chunk_rows: int = 100_000, encoding: str = "auto"
+                ) -> list[TableFile]:
     """Open the tables of an import: a folder, a workbook, or one file (see
     :func:`read_folder`), to be read ``chunk_rows`` rows at a time.
 
     CSV and Parquet files are streamed (memory stays bounded whatever their size); workbooks
-    are read whole (a sheet holds at most about a million rows). Broken files, unreadable
-    encodings and tables given twice are all reported at once, before anything is read.
+    are read whole (a sheet holds at most about a million rows). CSV files are read in
+    ``encoding`` (:data:`regmed.registry.textfile.ENCODINGS`; ``auto``, the default, detects
+    UTF-8, UTF-8/UTF-16 with a BOM and CP932: :func:`~regmed.registry.textfile.file_encoding`).
+    Broken files, undecodable bytes and tables given twice are all reported at once, before
+    anything is read.
 
     Raises
     ------
@@ -146,6 +147,8 @@ def open_folder(path: str | Path, chunk_rows: int = 100_000) -> list[TableFile]:
         When the path does not exist, a file cannot be opened, or a table comes twice.
     """
     path = Path(path)
+    if encoding not in ENCODINGS:
+        raise DataError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})")
     if not path.exists():
         raise DataError(f"{str(path)!r} does not exist")
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
@@ -158,9 +161,11 @@ def open_folder(path: str | Path, chunk_rows: int = 100_000) -> list[TableFile]:
             continue
         try:
             if suffix == ".csv":
-                first = next(_csv_chunks(f, 1), None)  # header and encoding of the start
+                codec = file_encoding(f, encoding)
+                first = next(_csv_chunks(f, 1, codec), None)  # the header can be read
                 del first
-                found.append(TableFile(f.stem, f.name, partial(_csv_chunks, f, chunk_rows)))
+                found.append(TableFile(f.stem, f.name, partial(_csv_chunks, f, chunk_rows,
+                                                               codec)))
             elif suffix == ".parquet":
                 _parquet_file(f)
                 found.append(TableFile(f.stem, f.name, partial(_parquet_chunks, f, chunk_rows)))
@@ -184,16 +189,16 @@ def open_folder(path: str | Path, chunk_rows: int = 100_000) -> list[TableFile]:
     return found
 
 
-def read_folder(path: str | Path) -> dict[str, pd.DataFrame]:
+def read_folder(path: str | Path, encoding: str = "auto") -> dict[str, pd.DataFrame]:
     """Read the tables of an import: a folder, a workbook, or one file.
 
     A folder holds ``<table>.csv``, ``<table>.xlsx`` or ``<table>.parquet`` files and/or
     workbooks whose sheets are named by table. A single ``.csv``/``.parquet`` file is the
     table its name says; a workbook's sheets are named by table (a one-sheet workbook named
-    ``<table>.xlsx`` may use any sheet name). CSV cells are read as text; validation does the
-    typing. Each frame's ``attrs["source"]`` names its file (used in problem reports). Large
-    imports are better streamed: :func:`open_folder` and
-    :func:`regmed.registry.stream.import_files`.
+    ``<table>.xlsx`` may use any sheet name). CSV cells are read as text in ``encoding`` (as
+    for :func:`open_folder`); validation does the typing. Each frame's ``attrs["source"]``
+    names its file (used in problem reports). Large imports are better streamed:
+    :func:`open_folder` and :func:`regmed.registry.stream.import_files`.
 
     Raises
     ------
@@ -202,7 +207,7 @@ def read_folder(path: str | Path) -> dict[str, pd.DataFrame]:
     """
     tables: dict[str, pd.DataFrame] = {}
     problems: list[Problem] = []
-    for t in open_folder(path, chunk_rows=1_000_000):
+    for t in open_folder(path, chunk_rows=1_000_000, encoding=encoding):
         try:
             parts = list(t.chunks())
         except DataError as exc:

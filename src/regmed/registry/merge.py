@@ -15,6 +15,7 @@ record:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -184,7 +185,8 @@ def conflict_problems(session: Session, p: ParsedTable, changes: list[Change],
 
 def plan_import(session: Session, tables: Mapping[str, pd.DataFrame], *, actor: str,
                 reason: str | None = None, sources: Mapping[str, str] | None = None,
-                key: bytes | None = None, overwrite: bool = False) -> ImportPlan:
+                key: bytes | None = None, overwrite: bool = False,
+                today: dt.date | None = None) -> ImportPlan:
     """What :func:`regmed.registry.import_tables` would do with the same arguments: every
     check runs, nothing is written (no record, no audit event).
 
@@ -195,7 +197,7 @@ def plan_import(session: Session, tables: Mapping[str, pd.DataFrame], *, actor: 
     from regmed.registry.importer import prepare_import
 
     prepared = prepare_import(session, tables, actor=actor, reason=reason, sources=sources,
-                              key=key, overwrite=overwrite)
+                              key=key, overwrite=overwrite, today=today)
     inserted, unchanged, updated = {}, {}, []
     for p, new, changes, before in prepared.plans:
         spec = load_dictionary().tables[p.name]

@@ -10,18 +10,21 @@ follow-up's death rules and "value or value_text". Problems are reported as row 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from regmed.errors import Problem
-from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
+from regmed.registry import rules
+from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec, load_dictionary
+from regmed.registry.jpvalues import nfkc
 from regmed.registry.validate import (
     _FALSE,
     _HEX,
     _TRUE,
     _to_date,
-    _type_message,
+    bad_cell_message,
     given_columns,
     source_column,
 )
@@ -52,6 +55,8 @@ def parse_value(raw: Any, spec: ColumnSpec) -> tuple[Any, bool, bool]:
     if _is_missing(raw):
         return None, True, False
     kind = spec.type
+    if kind != "string" and isinstance(raw, str):
+        raw = nfkc(raw)
     if kind in ("string", "enum"):
         if isinstance(raw, float) and raw.is_integer():
             text = str(int(raw))
@@ -67,12 +72,8 @@ def parse_value(raw: Any, spec: ColumnSpec) -> tuple[Any, bool, bool]:
         if not x.is_integer():
             return None, False, True
         return int(x), False, False
-    if kind == "date":
-        if isinstance(raw, str):  # text must be exactly YYYY-MM-DD, as in a CSV column
-            text = raw.strip()
-            d = _to_date(text) if len(text) == 10 else None
-        else:
-            d = _to_date(raw)
+    if kind == "date":  # as a CSV column is read (regmed.registry.jpvalues.read_date)
+        d = _to_date(raw)
         return d, False, d is None
     if isinstance(raw, bool):
         return raw, False, False
@@ -97,6 +98,32 @@ def _range(value: Any, cs: ColumnSpec, file: str, source: str) -> list[Problem]:
     if cs.max is not None and value > cs.max:
         return [Problem(f"above the maximum {cs.max}: {value!r}", file=file, row=1, field=source)]
     return []
+
+
+def _value_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
+                 file: str, today: dt.date | None) -> list[Problem]:
+    """As :func:`regmed.registry.validate.value_rules`, on one row."""
+    problems = []
+    for col, cs in spec.columns.items():
+        msg = rules.future_problem(out.get(col), today) if cs.not_future else None
+        if msg:
+            problems.append(Problem(f"{msg}: {out[col].isoformat()!r}", file=file, row=1,
+                                    field=col))
+    by = rules.CODED_BY.get(name)
+    if by and {"value", "value_text"} & given:
+        text = out.get("value_text")
+        found = rules.coded_problem(out.get(by), out.get("value"), text,
+                                    load_dictionary().coded_values)
+        if found and found[2] is not None:
+            out["value_text"] = found[2]
+        elif found:
+            problems.append(Problem(found[1] if text is None else f"{found[1]}: {text!r}",
+                                    file=file, row=1, field=found[0]))
+    if name == "adverse_events":
+        msg = rules.fatal_problem(out.get("grade"), out.get("outcome"))
+        if msg:
+            problems.append(Problem(msg, file=file, row=1, field="outcome"))
+    return problems
 
 
 def _row_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
@@ -127,9 +154,11 @@ def _row_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
 
 
 def check_row(
-    name: str, row: Mapping[str, Any], spec: TableSpec, file: str
+    name: str, row: Mapping[str, Any], spec: TableSpec, file: str,
+    today: dt.date | None = None,
 ) -> tuple[dict[str, Any], frozenset[str], list[Problem]]:
-    """Parse and check one row of table ``name`` at column level.
+    """Parse and check one row of table ``name`` at column level (dates of ``not_future``
+    columns after ``today`` refused; None: not checked).
 
     Returns ``(values, given, problems)``: the values in dictionary form (``patient_ref`` or
     ``patient_pseudonym`` as given; None for columns left out), the columns the row gave, and
@@ -149,7 +178,7 @@ def check_row(
         if cs.required and missing:
             problems.append(Problem("required value is missing", file=file, row=1, field=source))
         if bad:
-            problems.append(Problem(f"{_type_message(cs)}: {raw!r}", file=file, row=1,
+            problems.append(Problem(f"{bad_cell_message(raw, cs)}: {raw!r}", file=file, row=1,
                                     field=source))
         problems += _range(value, cs, file, source)
         if source == PSEUDONYM_COLUMN and value is not None and (
@@ -159,4 +188,5 @@ def check_row(
                                     row=1, field=source))
         out[source] = value
     problems += _row_rules(name, out, given, spec, file)
+    problems += _value_rules(name, out, given, spec, file, today)
     return out, frozenset(given), problems

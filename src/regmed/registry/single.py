@@ -11,6 +11,7 @@ for appending the one event, so concurrent forms hold the chain for a moment onl
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -32,6 +33,7 @@ from regmed.registry.models import Enrollment, Lot, Patient, Site
 from regmed.registry.rowcheck import check_row
 from regmed.registry.study_check import row_problems as study_row_problems
 from regmed.registry.tables import TABLE_MAPS, key_columns
+from regmed.registry.unique import unique_columns, unique_problems
 
 __all__ = ["SINGLE_TABLES", "SavedRow", "save_row"]
 
@@ -151,6 +153,7 @@ def save_row(
     actor: str,
     reason: str | None = None,
     file: str = "form",
+    today: dt.date | None = None,
 ) -> SavedRow:
     """Validate and write one row of a patient table, with its audit event.
 
@@ -168,6 +171,9 @@ def save_row(
         Who writes, and why (needed for a change).
     file : str
         How problems name the source (default ``form``).
+    today : date, optional
+        Dates of ``not_future`` columns after this day are refused (default: the real date;
+        a form is filled in today).
 
     Returns
     -------
@@ -182,7 +188,8 @@ def save_row(
         raise DataError(f"{table!r} is not written one row at a time (one of "
                         f"{', '.join(SINGLE_TABLES)})")
     spec = load_dictionary().tables[table]
-    values, given, problems = check_row(table, row, spec, file)
+    values, given, problems = check_row(table, row, spec, file,
+                                        today=dt.date.today() if today is None else today)
     normalize_values(values)  # as the importer: Ｐ００１ is P001
     if "patient_ref" in given:
         problems.append(Problem(f"name the patient by {PSEUDONYM_COLUMN}", file=file,
@@ -191,6 +198,8 @@ def save_row(
     problems += more
     if table == "baseline" and not problems:  # against the study dictionary, as the importer
         problems += study_row_problems(session, values, file)
+    if unique_columns(table) and not problems:
+        problems += unique_problems(session, table, [values], file)
     find, add, change, ukey = _statements(table)
     db, source = _db_row(table, values, ids, given)
     keys = key_columns(spec)

@@ -13,6 +13,7 @@ nothing is written.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -80,7 +81,7 @@ class _SeenKeys:
 
 def _import_the_rest(session: Session, t: TableFile, chunk: pd.DataFrame,
                      problems: Sequence[Problem], actor: str, reason: str | None,
-                     key: bytes | None, overwrite: bool) -> None:
+                     key: bytes | None, overwrite: bool, today: dt.date | None) -> None:
     """Import a refused chunk's other rows, so that later tables' references to them are not
     reported as unknown (the import is refused already: all of it is rolled back)."""
     bad = {q.row - 1 for q in problems if q.row is not None}
@@ -88,7 +89,8 @@ def _import_the_rest(session: Session, t: TableFile, chunk: pd.DataFrame,
     if len(rest):
         try:
             import_tables(session, {t.name: rest}, actor=actor, reason=reason, key=key,
-                          sources={t.name: t.source}, overwrite=overwrite, sync=False)
+                          sources={t.name: t.source}, overwrite=overwrite, sync=False,
+                          today=today)
         except DataError:
             pass  # rows that pass alone but not together (a duplicate, ...): left out
 
@@ -102,6 +104,7 @@ def import_files(
     key: bytes | None = None,
     progress: Progress | None = None,
     overwrite: bool = False,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Import opened tables chunk by chunk in the caller's unit of work (never commits).
 
@@ -114,8 +117,9 @@ def import_files(
         The caller's unit of work; on any problem it is left as it was (savepoints).
     files : sequence of TableFile
         From :func:`regmed.registry.io.open_folder`.
-    actor, reason, key, overwrite
-        As for :func:`~regmed.registry.importer.import_tables`.
+    actor, reason, key, overwrite, today
+        As for :func:`~regmed.registry.importer.import_tables` (``regmed import`` passes the
+        real date as ``today``: dates after it are refused).
     progress : callable, optional
         Called as ``progress(table, rows_done)`` after each chunk.
 
@@ -154,7 +158,7 @@ def import_files(
                         done = import_tables(session, {t.name: chunk}, actor=actor,
                                              reason=reason, key=key,
                                              sources={t.name: t.source},
-                                             overwrite=overwrite, sync=False)
+                                             overwrite=overwrite, sync=False, today=today)
                     except DataError as exc:
                         found = [q if q.row is None else replace(q, row=q.row + offset)
                                  for q in exc.problems] or [Problem(exc.message, file=t.source)]
@@ -164,7 +168,7 @@ def import_files(
                         if any(q.row is None for q in found):
                             break  # the header is wrong: the other chunks say nothing new
                         _import_the_rest(session, t, chunk, exc.problems, actor, reason, key,
-                                         overwrite)
+                                         overwrite, today)
                     else:
                         inserted[t.name] += done.inserted.get(t.name, 0)
                         updated[t.name] += done.updated.get(t.name, 0)

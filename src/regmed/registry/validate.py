@@ -18,13 +18,15 @@ import numpy as np
 import pandas as pd
 
 from regmed.errors import Problem
-from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec
+from regmed.registry import rules
+from regmed.registry.dictionary import PSEUDONYM_COLUMN, ColumnSpec, TableSpec, load_dictionary
+from regmed.registry.jpvalues import DATE_FORMS, FALSE_WORDS, TRUE_WORDS, nfkc, read_date
 
 __all__ = ["ParsedTable", "parse_table", "parse_column", "problems_at", "given_columns",
-           "source_column"]
+           "source_column", "bad_cell_message", "value_rules"]
 
-_TRUE = {"true", "1", "yes", "y", "t", "1.0"}
-_FALSE = {"false", "0", "no", "n", "f", "0.0"}
+_TRUE = set(TRUE_WORDS)
+_FALSE = set(FALSE_WORDS)
 _HEX = set("0123456789abcdef")
 #: How pandas names a column whose header cell is empty (or covered by a merged cell).
 _UNNAMED = re.compile(r"Unnamed: (\d+)(?:_level_\d+)?")
@@ -79,19 +81,38 @@ def _text(raw: pd.Series, missing: pd.Series) -> pd.Series:
 
 
 def _to_date(v: object) -> object:
-    if isinstance(v, dt.datetime):
-        return v.date() if (v.hour, v.minute, v.second, v.microsecond) == (0, 0, 0, 0) else None
-    if isinstance(v, dt.date):
-        return v
-    s = str(v).strip()
-    if len(s) == 19 and s.endswith(" 00:00:00"):
-        s = s[:10]
-    if len(s) != 10 or s[4] != "-" or s[7] != "-":
-        return None
+    """The day of a date cell (:func:`regmed.registry.jpvalues.read_date`), None if unreadable."""
     try:
-        return dt.date.fromisoformat(s)
+        return read_date(v)
     except ValueError:
         return None
+
+
+def _nfkc_text(text: pd.Series) -> pd.Series:
+    """NFKC of the cells that are not plain ASCII (full-width digits, letters, signs)."""
+    wide = text.map(lambda v: isinstance(v, str) and not v.isascii()).astype(bool)
+    if wide.any():
+        text = text.copy()
+        text[wide] = text[wide].map(nfkc)
+    return text
+
+
+def _nfkc_cells(raw: pd.Series) -> pd.Series:
+    """NFKC of the text cells of a column of mixed cells (other cells as they are)."""
+    return raw.map(lambda v: nfkc(v) if isinstance(v, str) and not v.isascii() else v)
+
+
+def _dates(text: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Read a column of date texts: the ISO ones fast, the others one distinct text at a time."""
+    shaped = text.str.len().eq(10) & text.str[4].eq("-") & text.str[7].eq("-")
+    ts = pd.to_datetime(text.where(shaped & ~missing, None), format="%Y-%m-%d", errors="coerce")
+    values = pd.Series(None, index=text.index, dtype=object)
+    good = ts.notna()
+    values[good] = ts[good].dt.date
+    rest = ~missing & ~good
+    if rest.any():
+        values[rest] = text[rest].map({t: _to_date(t) for t in text[rest].unique()})
+    return values, ~missing & values.isna()
 
 
 def parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -111,6 +132,8 @@ def _parse_text_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.
     text = raw.str.strip()
     missing = text.eq("")
     kind = spec.type
+    if kind != "string":
+        text = _nfkc_text(text)
     if kind in ("string", "enum"):
         values = text.where(~missing, None)
         bad = ~missing & ~values.isin(list(spec.values)) if kind == "enum" else missing & False
@@ -126,12 +149,7 @@ def _parse_text_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.
         values[ok] = [int(x) for x in num[ok].tolist()]
         return values, missing, bad
     if kind == "date":
-        shaped = text.str.len().eq(10) & text.str[4].eq("-") & text.str[7].eq("-")
-        ts = pd.to_datetime(text.where(shaped & ~missing, None), format="%Y-%m-%d", errors="coerce")
-        bad = ~missing & ts.isna()
-        values = pd.Series(None, index=raw.index, dtype=object)
-        good = ts.notna()
-        values[good] = ts[good].dt.date
+        values, bad = _dates(text, missing)
         return values, missing, bad
     low = text.str.lower()
     values = pd.Series(None, index=raw.index, dtype=object)
@@ -148,6 +166,8 @@ def _parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Serie
     missing = _missing(raw)
     none = pd.Series(False, index=raw.index)
     kind = spec.type
+    if kind != "string" and raw.dtype == object:
+        raw = _nfkc_cells(raw)
     if kind in ("string", "enum"):
         values = _text(raw, missing)
         bad = none
@@ -182,7 +202,7 @@ def _parse_column(raw: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Serie
     if kind == "boolean":
         if pd.api.types.is_bool_dtype(raw.dtype):
             return raw.astype(object).where(~missing, None), missing, none
-        low = raw.map(lambda v: str(v).strip().lower())
+        low = raw.map(lambda v: nfkc(str(v)).lower())
         values = pd.Series(None, index=raw.index, dtype=object)
         values[low.isin(_TRUE) & ~missing] = True
         values[low.isin(_FALSE) & ~missing] = False
@@ -195,10 +215,31 @@ def _type_message(spec: ColumnSpec) -> str:
     return {
         "integer": "not a whole number",
         "number": "not a number",
-        "date": "not a date (YYYY-MM-DD)",
-        "boolean": "not a boolean (true/false, 1/0, yes/no)",
+        "date": f"not a date ({DATE_FORMS})",
+        "boolean": "not a boolean (true/false, 1/0, yes/no, はい/いいえ, 有/無, あり/なし)",
         "enum": f"not one of {', '.join(spec.values)}",
     }.get(spec.type, "not valid")
+
+
+def bad_cell_message(raw: object, spec: ColumnSpec) -> str:
+    """Why a cell of column ``spec`` cannot be read (for a date, the particular reason: no such
+    day, outside its era, Excel serial 60, ...)."""
+    if spec.type == "date":
+        try:
+            read_date(raw)
+        except ValueError as exc:
+            return str(exc)
+    return _type_message(spec)
+
+
+def _bad_cells(bad: pd.Series, raw: pd.Series, spec: ColumnSpec, file: str, field: str
+               ) -> list[Problem]:
+    if spec.type != "date":
+        return problems_at(bad, file, field, _type_message(spec), raw)
+    vals = raw.reset_index(drop=True).to_numpy(dtype=object)
+    return [Problem(f"{bad_cell_message(vals[i], spec)}: {vals[i]!r}", file=file,
+                    row=int(i) + 1, field=field)
+            for i in np.flatnonzero(bad.to_numpy(dtype=bool))]
 
 
 def given_columns(columns: list[str], spec: TableSpec, file: str
@@ -231,8 +272,10 @@ def source_column(col: str, given: set[str]) -> str:
     return col
 
 
-def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> ParsedTable:
-    """Parse and check one table at column level (see the module docstring)."""
+def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str,
+                today: dt.date | None = None) -> ParsedTable:
+    """Parse and check one table at column level (see the module docstring); dates of
+    ``not_future`` columns after ``today`` are refused (None: not checked)."""
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
     given, problems = given_columns(list(dict.fromkeys(raw.columns)), spec, file)
@@ -252,7 +295,7 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> Par
         values, missing, bad = parse_column(raw[source], cs)
         if cs.required:
             problems += problems_at(missing, file, source, "required value is missing")
-        problems += problems_at(bad, file, source, _type_message(cs), raw[source])
+        problems += _bad_cells(bad, raw[source], cs, file, source)
         if cs.max_length is not None and source != PSEUDONYM_COLUMN:
             lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
             problems += problems_at(lengths > cs.max_length, file, source,
@@ -309,8 +352,42 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str) -> Par
         if {"value", "value_text"} <= set(out.columns):
             neither = out["value"].isna() & out["value_text"].isna()
             problems += problems_at(neither, file, "value", "give value or value_text")
+    problems += value_rules(name, out, given, spec, file, today)
     problems += _duplicates(out, spec, file)
     return ParsedTable(name, file, out, frozenset(given), problems)
+
+
+def value_rules(name: str, out: pd.DataFrame, given: set[str] | frozenset[str],
+                spec: TableSpec, file: str, today: dt.date | None) -> list[Problem]:
+    """The value rules of :mod:`regmed.registry.rules` on parsed rows: dates after ``today``,
+    coded endpoints and variables (``value_text`` NFKC-normalized in place when that makes it
+    one of the codes), grade 5 adverse events with another outcome than fatal."""
+    problems: list[Problem] = []
+    for col, cs in spec.columns.items():
+        if cs.not_future and today is not None and col in out:
+            for i, v in enumerate(out[col].tolist()):
+                msg = rules.future_problem(v, today)
+                if msg:
+                    problems.append(Problem(f"{msg}: {v.isoformat()!r}", file=file, row=i + 1,
+                                            field=col))
+    by = rules.CODED_BY.get(name)
+    coded = load_dictionary().coded_values
+    if by and by in out and "value_text" in out and ({"value", "value_text"} & set(given)):
+        rows = np.flatnonzero(out[by].isin(list(coded)).to_numpy(dtype=bool))
+        for i in rows:
+            v, text = out["value"].iat[i] if "value" in out else None, out["value_text"].iat[i]
+            found = rules.coded_problem(out[by].iat[i], v, text, coded)
+            if found and found[2] is not None:
+                out.iloc[i, out.columns.get_loc("value_text")] = found[2]
+            elif found:
+                problems.append(Problem(f"{found[1]}: {text!r}" if text is not None else found[1],
+                                        file=file, row=int(i) + 1, field=found[0]))
+    if name == "adverse_events" and "grade" in out and "outcome" in out:
+        for i in np.flatnonzero(out["grade"].eq(rules.FATAL_GRADE).to_numpy(dtype=bool)):
+            msg = rules.fatal_problem(out["grade"].iat[i], out["outcome"].iat[i])
+            if msg:
+                problems.append(Problem(msg, file=file, row=int(i) + 1, field="outcome"))
+    return problems
 
 
 def _duplicates(out: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
@@ -322,17 +399,17 @@ def _duplicates(out: pd.DataFrame, spec: TableSpec, file: str) -> list[Problem]:
         return []
     first: dict[tuple[object, ...], int] = {}
     problems = []
-    for i, key in enumerate(keyed.itertuples(index=False, name=None)):
+    for i, k in enumerate(keyed.itertuples(index=False, name=None)):
         if not complete.iat[i]:
             continue
-        if key in first and dup.iat[i]:
+        if k in first and dup.iat[i]:
             problems.append(
                 Problem(
-                    f"duplicate key ({', '.join(map(str, key))}); also in row {first[key]}",
+                    f"duplicate key ({', '.join(map(str, k))}); also in row {first[k]}",
                     file=file,
                     row=i + 1,
                     field=", ".join(spec.key),
                 )
             )
-        first.setdefault(key, i + 1)
+        first.setdefault(k, i + 1)
     return problems

@@ -3,6 +3,7 @@ administrators and statisticians (:mod:`regmed.web.account`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -284,7 +285,8 @@ def import_rows(table: str, rows: FiniteRows, user: Admin,
     if not rows:
         raise HTTPException(status_code=422, detail="no rows")
     s = import_tables(session, {table: pd.DataFrame(rows)}, actor=user.username,
-                      reason=reason, sources={table: "request"}, overwrite=overwrite)
+                      reason=reason, sources={table: "request"}, overwrite=overwrite,
+                      today=dt.date.today())
     return {"inserted": s.inserted.get(table, 0), "updated": s.updated.get(table, 0)}
 
 

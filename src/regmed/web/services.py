@@ -132,7 +132,7 @@ def _import(
         tables[name] = pd.DataFrame([dict(r)])
     sources = {name: "form" for name in tables}
     import_tables(session, tables, actor=actor, reason=reason, sources=sources, key=key,
-                  sync=False)
+                  sync=False, today=dt.date.today())  # a form's dates are not in the future
 
 
 def _key(session: Session, settings: WebSettings) -> bytes:
