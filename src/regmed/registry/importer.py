@@ -33,7 +33,7 @@ from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
 from regmed.registry.identifiers import near_duplicate_problems, normalize_frame
 from regmed.registry.models import Setting
 from regmed.registry.pseudonym import key_check_value, load_key, pseudonymize_many
-from regmed.registry.study_check import study_problems
+from regmed.registry.study_check import governed_variables, study_problems
 from regmed.registry.sync import record_import
 from regmed.registry.tables import (
     TABLE_MAPS,
@@ -439,12 +439,14 @@ def prepare_import(
     sources = dict(sources or {})
     problems: list[Problem] = []
     parsed: dict[str, ParsedTable] = {}
+    governed = governed_variables(session) if "baseline" in tables else frozenset()
     for name, frame in tables.items():
         file = sources.get(name) or frame.attrs.get("source") or f"{name}.csv"
         if name not in d.tables:
             problems.append(Problem(f"unknown table {name!r}", file=file))
             continue
-        parsed[name] = parse_table(name, frame, d.tables[name], file, today=today)
+        parsed[name] = parse_table(name, frame, d.tables[name], file, today=today,
+                                   governed=governed)
         normalize_frame(parsed[name].frame)  # Ｐ００１ is P001, p001 is P001 (patient_ref)
         problems += parsed[name].problems
     needs_key = any("patient_ref" in p.given for p in parsed.values())

@@ -101,7 +101,7 @@ def _range(value: Any, cs: ColumnSpec, file: str, source: str) -> list[Problem]:
 
 
 def _value_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
-                 file: str, today: dt.date | None) -> list[Problem]:
+                 file: str, today: dt.date | None, governed: frozenset[str]) -> list[Problem]:
     """As :func:`regmed.registry.validate.value_rules`, on one row."""
     problems = []
     for col, cs in spec.columns.items():
@@ -116,7 +116,7 @@ def _value_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpe
                                     load_dictionary().coded_values)
         if found and found[2] is not None:
             out["value_text"] = found[2]
-        elif found:
+        elif found and not (name == "baseline" and out.get(by) in governed):
             problems.append(Problem(found[1] if text is None else f"{found[1]}: {text!r}",
                                     file=file, row=1, field=found[0]))
     if name == "adverse_events":
@@ -156,6 +156,7 @@ def _row_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
 def check_row(
     name: str, row: Mapping[str, Any], spec: TableSpec, file: str,
     today: dt.date | None = None,
+    governed: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], frozenset[str], list[Problem]]:
     """Parse and check one row of table ``name`` at column level (dates of ``not_future``
     columns after ``today`` refused; None: not checked).
@@ -188,5 +189,5 @@ def check_row(
                                     row=1, field=source))
         out[source] = value
     problems += _row_rules(name, out, given, spec, file)
-    problems += _value_rules(name, out, given, spec, file, today)
+    problems += _value_rules(name, out, given, spec, file, today, governed)
     return out, frozenset(given), problems

@@ -31,6 +31,7 @@ from regmed.registry.importer import _unique_columns
 from regmed.registry.locks import row_problems
 from regmed.registry.models import Enrollment, Lot, Patient, Site
 from regmed.registry.rowcheck import check_row
+from regmed.registry.study_check import governed_variables
 from regmed.registry.study_check import row_problems as study_row_problems
 from regmed.registry.tables import TABLE_MAPS, key_columns
 from regmed.registry.unique import unique_columns, unique_problems
@@ -188,8 +189,10 @@ def save_row(
         raise DataError(f"{table!r} is not written one row at a time (one of "
                         f"{', '.join(SINGLE_TABLES)})")
     spec = load_dictionary().tables[table]
+    governed = governed_variables(session) if table == "baseline" else frozenset()
     values, given, problems = check_row(table, row, spec, file,
-                                        today=dt.date.today() if today is None else today)
+                                        today=dt.date.today() if today is None else today,
+                                        governed=governed)
     normalize_values(values)  # as the importer: Ｐ００１ is P001
     if "patient_ref" in given:
         problems.append(Problem(f"name the patient by {PSEUDONYM_COLUMN}", file=file,

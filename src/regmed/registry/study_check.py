@@ -26,7 +26,8 @@ from regmed.registry.validate import ParsedTable
 from regmed.study import StudyDictionary, validate_record
 from regmed.study.validate import MESSAGES
 
-__all__ = ["study_problems", "baseline_problems", "row_problems", "stored_problems"]
+__all__ = ["study_problems", "baseline_problems", "row_problems", "stored_problems",
+           "governed_variables"]
 
 _CHUNK = 500
 
@@ -125,6 +126,14 @@ def row_problems(session: Session, values: dict[str, Any], file: str) -> list[Pr
     new = {str(var): value if _given(value) else text}
     stored = _stored(session, [str(p)]).get(str(p), {})
     return _patient_problems(dictionary, stored, new, {str(var): (1, column)}, file)
+
+
+def governed_variables(session: Session) -> frozenset[str]:
+    """The baseline variables the stored study dictionary defines: its rules (and sentences)
+    govern their values, in place of the registry's own ``coded_values`` (one rule, one
+    sentence per value); empty without a dictionary."""
+    dictionary = latest_study_dictionary(session)
+    return frozenset() if dictionary is None else frozenset(dictionary.names())
 
 
 def study_problems(session: Session, parsed: dict[str, ParsedTable]) -> list[Problem]:

@@ -273,9 +273,12 @@ def source_column(col: str, given: set[str]) -> str:
 
 
 def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str,
-                today: dt.date | None = None) -> ParsedTable:
+                today: dt.date | None = None,
+                governed: frozenset[str] = frozenset()) -> ParsedTable:
     """Parse and check one table at column level (see the module docstring); dates of
-    ``not_future`` columns after ``today`` are refused (None: not checked)."""
+    ``not_future`` columns after ``today`` are refused (None: not checked). Baseline variables
+    in ``governed`` (those the stored study dictionary defines) are checked by the dictionary,
+    not by the registry's ``coded_values``."""
     raw = raw.reset_index(drop=True)
     raw.columns = [str(c).strip() for c in raw.columns]
     given, problems = given_columns(list(dict.fromkeys(raw.columns)), spec, file)
@@ -352,13 +355,14 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str,
         if {"value", "value_text"} <= set(out.columns):
             neither = out["value"].isna() & out["value_text"].isna()
             problems += problems_at(neither, file, "value", "give value or value_text")
-    problems += value_rules(name, out, given, spec, file, today)
+    problems += value_rules(name, out, given, spec, file, today, governed)
     problems += _duplicates(out, spec, file)
     return ParsedTable(name, file, out, frozenset(given), problems)
 
 
 def value_rules(name: str, out: pd.DataFrame, given: set[str] | frozenset[str],
-                spec: TableSpec, file: str, today: dt.date | None) -> list[Problem]:
+                spec: TableSpec, file: str, today: dt.date | None,
+                governed: frozenset[str] = frozenset()) -> list[Problem]:
     """The value rules of :mod:`regmed.registry.rules` on parsed rows: dates after ``today``,
     coded endpoints and variables (``value_text`` NFKC-normalized in place when that makes it
     one of the codes), grade 5 adverse events with another outcome than fatal."""
@@ -379,7 +383,7 @@ def value_rules(name: str, out: pd.DataFrame, given: set[str] | frozenset[str],
             found = rules.coded_problem(out[by].iat[i], v, text, coded)
             if found and found[2] is not None:
                 out.iloc[i, out.columns.get_loc("value_text")] = found[2]
-            elif found:
+            elif found and not (name == "baseline" and out[by].iat[i] in governed):
                 problems.append(Problem(f"{found[1]}: {text!r}" if text is not None else found[1],
                                         file=file, row=int(i) + 1, field=found[0]))
     if name == "adverse_events" and "grade" in out and "outcome" in out:
