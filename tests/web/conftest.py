@@ -207,7 +207,8 @@ def app(backends: _Backends, backend: str, settings: WebSettings) -> Iterator[An
 
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
-    with TestClient(app) as c:
+    """A client that prefers English (the app's default is Japanese; see test_i18n.py)."""
+    with TestClient(app, headers={"Accept-Language": "en"}) as c:
         yield c
 
 
