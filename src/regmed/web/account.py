@@ -31,8 +31,8 @@ from regmed.web.auth import (
     keep_failure,
     start_session,
 )
-from regmed.web.i18n import DATE_STYLES, DATES_COOKIE, LANG_COOKIE, LANGUAGES
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.i18n import DATE_STYLES, DATES_COOKIE, LANG_COOKIE, LANGUAGES
 from regmed.web.pages import error_list, form_data, render
 from regmed.web.schemas import OtpIn, PasswordChange
 from regmed.web.settings import WebSettings

@@ -9,19 +9,22 @@ shown only in the answer to the request that typed it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, MutableMapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry import Assessment, Enrollment, FollowUp, Patient, Site, User, pseudonymize
+from regmed.registry.identifiers import normalize_identifier
 from regmed.web import services as svc
 from regmed.web.planview import locked_plan, schedule
 from regmed.web.settings import WebSettings
 
-__all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "check_dates", "due_visits",
+T = TypeVar("T")
+
+__all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "future_dates", "checked_write", "due_visits",
            "timeline", "endpoint_choices", "DUE_AHEAD_DAYS"]
 
 #: The ASIA Impairment Scale grades (an ``ais_grade`` assessment's category).
@@ -48,14 +51,15 @@ def find_by_ref(session: Session, user: User, settings: WebSettings, ref: str,
     if not wanted:
         return []
     q = svc.visible_patients(user).where(Patient.pseudonym.in_(list(wanted)))
-    return [{"id": p.id, "site_code": wanted[p.pseudonym], "patient_ref": ref.strip()}
+    shown = normalize_identifier(ref, "patient_ref")
+    return [{"id": p.id, "site_code": wanted[p.pseudonym], "patient_ref": shown}
             for p in session.execute(q).scalars()]
 
 
-def check_dates(data: MutableMapping[str, Any], fields: Iterable[str], settings: WebSettings,
-                what: str) -> None:
-    """Refuse dates after today (the app's clock) in ``fields`` of a form, all at once."""
-    today = dt.datetime.fromtimestamp(settings.clock(), dt.UTC).date()
+def future_dates(data: Mapping[str, Any], fields: Iterable[str], settings: WebSettings
+                 ) -> list[Problem]:
+    """The dates after today (the app's clock) among ``fields`` of a form."""
+    today = _today(settings)
     problems = []
     for f in fields:
         raw = data.get(f)
@@ -65,8 +69,22 @@ def check_dates(data: MutableMapping[str, Any], fields: Iterable[str], settings:
             continue  # the importer's rules name a malformed date
         if day is not None and day > today:
             problems.append(Problem("is in the future", field=f))
+    return problems
+
+
+def checked_write(data: Mapping[str, Any], dates: Iterable[str], settings: WebSettings,
+                  what: str, write: Callable[[], T], extra: list[Problem] | None = None) -> T:
+    """Run ``write`` (the importer's rules) and refuse, with every problem at once, when it
+    or the web's own checks (no future ``dates``; ``extra`` problems) find any; the caller
+    rolls back."""
+    problems = future_dates(data, dates, settings) + list(extra or [])
+    try:
+        result = write()
+    except DataError as exc:
+        raise DataError(exc.message, [*problems, *exc.problems]) from exc
     if problems:
         raise DataError(what, problems)
+    return result
 
 
 def _today(settings: WebSettings) -> dt.date:

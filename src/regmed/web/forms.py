@@ -16,7 +16,7 @@ from regmed.errors import DataError, Problem
 from regmed.registry import User
 from regmed.web import records as rec
 from regmed.web import services as svc
-from regmed.web.crc import check_dates
+from regmed.web.crc import checked_write
 from regmed.web.deps import SessionDep, SettingsDep, check_csrf, require
 from regmed.web.pages import error_list, form_data, patient_page, render
 from regmed.web.schemas import Id
@@ -40,9 +40,7 @@ def _save(request: Request, user: User, session: Session, settings: WebSettings,
           patient_id: int, write: Callable[[], object], *, form: str | None = None,
           values: dict[str, Any] | None = None, dates: tuple[str, ...] = ()) -> Response:
     try:
-        if values is not None and dates:
-            check_dates(values, dates, settings, "refused")
-        write()
+        checked_write(values or {}, dates, settings, "refused", write)
     except DataError as exc:
         session.rollback()
         return patient_page(request, user, session, settings, patient_id, 422,
@@ -63,7 +61,8 @@ async def adverse_event(patient_id: Id, request: Request, user: Investigator,
                         session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
     return _save(request, user, session, settings, patient_id,
-                 lambda: svc.record_adverse_event(session, user, patient_id, _ae_checked(data)),
+                 lambda: svc.record_adverse_event(session, user, patient_id,
+                                                  _ae_checked(data)),
                  form="adverse-event", values=data, dates=("onset_on",))
 
 

@@ -33,10 +33,13 @@ LANG_COOKIE = "regmed_lang"
 DATES_COOKIE = "regmed_dates"
 _LOCALE_DIR = Path(__file__).parent / "locale"
 
-#: Japanese eras (first day in the Gregorian calendar), newest first.
-_ERAS = ((dt.date(2019, 5, 1), "令和", "Reiwa", "R"), (dt.date(1989, 1, 8), "平成", "Heisei", "H"),
-         (dt.date(1926, 12, 25), "昭和", "Showa", "S"), (dt.date(1912, 7, 30), "大正", "Taisho", "T"),
-         (dt.date(1873, 1, 1), "明治", "Meiji", "M"))
+#: Japanese eras (first day, first year), newest first; 明治 counts from 1868 but dates are
+#: Gregorian only from 1873-01-01.
+_ERAS = ((dt.date(2019, 5, 1), 2019, "令和", "Reiwa", "R"),
+         (dt.date(1989, 1, 8), 1989, "平成", "Heisei", "H"),
+         (dt.date(1926, 12, 25), 1926, "昭和", "Showa", "S"),
+         (dt.date(1912, 7, 30), 1912, "大正", "Taisho", "T"),
+         (dt.date(1873, 1, 1), 1868, "明治", "Meiji", "M"))
 
 
 def load_catalogues(directory: Path = _LOCALE_DIR) -> dict[str, gettext.NullTranslations]:
@@ -103,9 +106,9 @@ def era_of(day: dt.date) -> tuple[str, str, str, int]:
     >>> era_of(dt.date(2019, 5, 1)), era_of(dt.date(2019, 4, 30))
     (('令和', 'Reiwa', 'R', 1), ('平成', 'Heisei', 'H', 31))
     """
-    for start, kanji, romaji, letter in _ERAS:
+    for start, first, kanji, romaji, letter in _ERAS:
         if day >= start:
-            return kanji, romaji, letter, day.year - start.year + 1
+            return kanji, romaji, letter, day.year - first + 1
     raise ValueError(f"{day} is before the Gregorian calendar in Japan (1873)")
 
 

@@ -18,10 +18,10 @@ from regmed.web import records as rec
 from regmed.web import services as svc
 from regmed.web.auth import LoginRefused, csrf_token, end_session, login_user
 from regmed.web.dashboard import dashboard
-from regmed.web.i18n import Translator, translator_for
-from regmed.web.problems import field_errors, summary
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.i18n import Translator, translator_for
 from regmed.web.planview import schedule
+from regmed.web.problems import field_errors, summary
 from regmed.web.schemas import Id
 from regmed.web.settings import WebSettings
 from regmed.web.views import patient_view
@@ -49,6 +49,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
     t = translator(request)
     context.setdefault("user", None)
     context.setdefault("values", {})
+    context.setdefault("form", None)
     problems = [e if isinstance(e, Problem) else Problem(str(e))
                 for e in context.get("errors") or []]
     refused = DataError("refused", problems)
@@ -135,8 +136,8 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
                  settings: SettingsDep) -> Response:
     data = await form_data(request)
     try:
-        crc.check_dates(data, ("index_on", "enrolled_on"), settings, "cannot enroll")
-        p = svc.enroll_patient(session, user, data, settings)
+        p = crc.checked_write(data, ("index_on", "enrolled_on"), settings, "cannot enroll",
+                              lambda: svc.enroll_patient(session, user, data, settings))
     except DataError as exc:
         session.rollback()
         return _patients_page(request, user, session, settings, status=422,
@@ -198,11 +199,12 @@ async def add_assessment(patient_id: Id, request: Request, user: Investigator,
     typed = dict(data)
     data["blinded"] = data.get("blinded") == "true"
     try:
-        crc.check_dates(data, ("assessed_on",), settings, "assessment refused")
-        if data.get("endpoint") == "ais_grade" and data.get("value_text") not in crc.AIS_GRADES:
-            raise DataError("assessment refused", [Problem(
-                "not one of " + ", ".join(crc.AIS_GRADES), field="value_text")])
-        svc.record_assessment(session, user, patient_id, data, settings)
+        extra = [] if data.get("endpoint") != "ais_grade" or data.get("value_text") in \
+            crc.AIS_GRADES else [Problem("not one of " + ", ".join(crc.AIS_GRADES),
+                                         field="value_text")]
+        crc.checked_write(data, ("assessed_on",), settings, "assessment refused",
+                          lambda: svc.record_assessment(session, user, patient_id, data,
+                                                        settings), extra)
     except DataError as exc:
         session.rollback()
         return patient_page(request, user, session, settings, patient_id, 422, error_list(exc),
