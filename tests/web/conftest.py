@@ -41,7 +41,9 @@ USERS = {
 }
 #: Words that must never reach an adjudicator (cohort, product, lot, site, treating physician).
 SECRETS = ("treated", "concurrent_control", "PROD-X", "Stemcell", "LOT-0", "S01", "S02",
-           "Hokkaido", "Kyushu", "Dr. Treating", "treating_physician")
+           "Hokkaido", "Kyushu", "Dr. Treating", "treating_physician",
+           # and their labels on the pages (English, Japanese)
+           "concurrent control", "treating physician", "治療群", "同時対照", "主治医")
 
 
 class Clock:

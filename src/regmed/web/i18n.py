@@ -43,7 +43,8 @@ _ERAS = ((dt.date(2019, 5, 1), 2019, "令和", "Reiwa", "R"),
 
 
 def load_catalogues(directory: Path = _LOCALE_DIR) -> dict[str, gettext.NullTranslations]:
-    """The compiled catalogue of each language (English: the message ids themselves).
+    """The compiled catalogue of each language (English: the message ids themselves, but
+    for the labels of coded values).
 
     Examples
     --------
@@ -54,7 +55,7 @@ def load_catalogues(directory: Path = _LOCALE_DIR) -> dict[str, gettext.NullTran
     out: dict[str, gettext.NullTranslations] = {"en": gettext.NullTranslations()}
     for lang in LANGUAGES:
         po = directory / lang / "LC_MESSAGES" / "messages.po"
-        if lang == "en" or not po.exists():
+        if not po.exists():
             continue
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=lang)
