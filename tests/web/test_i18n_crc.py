@@ -199,6 +199,11 @@ def test_fixed_lists_and_web_checks_on_the_patient_page(client: TestClient) -> N
               assessed_on="2027-02-27", value_text="C", assessor="Dr. Treating",
               assessor_role="treating_physician", blinded="false")
     assert r.status_code == 422 and 'id="err-assess-assessed_on"' in r.text
+    r = _post(client, f"{url}/assessments", url, visit="day49", endpoint="ais_grade",
+              assessed_on="2026-02-20", value_text="C", assessor="Dr. Treating",
+              assessor_role="treating_physician", blinded="false")  # seeded already
+    assert r.status_code == 422 and 'id="err-assess-visit"' in r.text
+    assert "recorded already" in r.text
     r = _post(client, f"{url}/adverse-events", url, term="sepsis", onset_on="2026-02-01",
               serious="true", grade="5", outcome="recovered")
     assert r.status_code == 422 and 'id="err-adverse-event-outcome"' in r.text

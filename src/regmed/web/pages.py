@@ -202,6 +202,7 @@ async def add_assessment(patient_id: Id, request: Request, user: Investigator,
         extra = [] if data.get("endpoint") != "ais_grade" or data.get("value_text") in \
             crc.AIS_GRADES else [Problem("not one of " + ", ".join(crc.AIS_GRADES),
                                          field="value_text")]
+        extra += crc.duplicate_assessment(session, patient_id, data)
         crc.checked_write(data, ("assessed_on",), settings, "assessment refused",
                           lambda: svc.record_assessment(session, user, patient_id, data,
                                                         settings), extra)
