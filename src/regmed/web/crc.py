@@ -24,8 +24,9 @@ from regmed.web.settings import WebSettings
 
 T = TypeVar("T")
 
-__all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "future_dates", "checked_write", "duplicate_assessment", "due_visits",
-           "timeline", "endpoint_choices", "DUE_AHEAD_DAYS"]
+__all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "future_dates", "checked_write",
+           "duplicate_assessment", "due_visits", "timeline", "endpoint_choices",
+           "DUE_AHEAD_DAYS"]
 
 #: The ASIA Impairment Scale grades (an ``ais_grade`` assessment's category).
 AIS_GRADES = ("A", "B", "C", "D", "E")
