@@ -40,9 +40,10 @@ def register(app: typer.Typer) -> None:
             raise RegmedError(
                 ("REGMED_WEB_SECRET_KEY is not set" if not key else
                  "REGMED_WEB_SECRET_KEY is too short (at least 16 characters)")
-                + ": the web app signs its login cookies with it, so set it to a long random "
-                "text before `regmed serve`, e.g. `export REGMED_WEB_SECRET_KEY=$(python3 -c "
-                "'import secrets; print(secrets.token_urlsafe(32))')`")
+                + ": it is the web secret key that signs the login cookies, so set it to a "
+                "long random text before `regmed serve`, for example with `export "
+                "REGMED_WEB_SECRET_KEY=$(python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')`")
         settings = WebSettings.from_env(secure_cookies=not insecure_cookies,
                                         **({"database_url": database} if database else {}))
         from regmed.registry.db import sqlite_path
