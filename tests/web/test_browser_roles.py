@@ -209,3 +209,56 @@ def test_keyboard_reaches_the_content_first(server: str) -> None:  # noqa: F811
                 break
         assert page.evaluate("document.activeElement.id") == "username"
         browser.close()
+
+
+@pytest.fixture
+def secure_server(tmp_path: Path) -> Any:
+    """The app as `regmed serve` runs it by default: secure cookies, plain HTTP on loopback."""
+    import threading
+    import time
+
+    import uvicorn
+
+    import regmed.registry as reg
+    from regmed.web import WebSettings, create_app
+
+    from .conftest import KEY, seed
+    from .test_browser import _free_port
+
+    url = f"sqlite:///{tmp_path / 'secure.sqlite'}"
+    engine = reg.make_engine(url)
+    reg.upgrade(engine)
+    seed(engine)
+    app = create_app(WebSettings(secret_key="browser-test-secret-0123456789", database_url=url,
+                                 pseudonym_key=KEY), engine=engine)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        lifespan="off"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        srv.should_exit = True
+        thread.join(5)
+        engine.dispose()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_login_on_localhost_over_http_with_secure_cookies(secure_server: int) -> None:
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        page = browser.new_page(locale="en-US")
+        base = f"http://localhost:{secure_server}"
+        page.goto(f"{base}/login")
+        assert page.locator("#cookie-notice").count() == 0
+        page.fill("#username", "inv1")
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        page.wait_for_url(f"{base}/")
+        assert "Welcome, inv1" in page.inner_text("h1")
+        browser.close()

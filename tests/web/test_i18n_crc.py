@@ -253,8 +253,17 @@ def test_login_over_plain_http_with_secure_cookies_says_what_to_do(app: Any) -> 
     assert settings.secure_cookies
     secure = create_app(settings, engine=app.state.engine)
     with TestClient(secure, base_url="http://192.0.2.10") as c:
+        assert 'id="cookie-notice"' in c.get("/login").text  # said before the first try
         token = _token(c, "/login")
         r = c.post("/login", data={"username": "inv1", "password": "x", "csrf_token": token},
                    headers=HTML)
         assert r.status_code == 403
         assert "--insecure-cookies" in html.unescape(r.text) and "CSRF" not in r.text
+
+
+def test_no_cookie_notice_where_the_cookie_is_kept(app: Any) -> None:
+    settings = WebSettings(secret_key="web-test-secret-0123456789", pseudonym_key=KEY)
+    secure = create_app(settings, engine=app.state.engine)
+    for base in ("http://localhost:8000", "https://registry.example.jp"):
+        with TestClient(secure, base_url=base) as c:
+            assert 'id="cookie-notice"' not in c.get("/login").text, base

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from regmed.web.security import https_request
 from regmed.web.settings import WebSettings
 
-__all__ = ["error_page", "csrf_help", "TITLES"]
+__all__ = ["error_page", "csrf_help", "cookie_dropped", "TITLES", "COOKIE_HELP"]
 
 #: The heading of each error page (message ids).
 TITLES = {400: "The request was not understood", 401: "Please log in",
@@ -16,11 +16,20 @@ TITLES = {400: "The request was not understood", 401: "Please log in",
           405: "This page does not accept that", 429: "Too many attempts",
           500: "Something went wrong"}
 
-_COOKIE_HELP = ("This server sends its login cookie only over HTTPS, so the browser did not "
+COOKIE_HELP = ("This server sends its login cookie only over HTTPS, so the browser did not "
                 "keep it on this plain-HTTP address: open the site over https://, or, for a "
                 "trial on a local network, start it with `regmed serve --insecure-cookies`.")
 _STALE_HELP = ("The form had expired (or your session ended): reload the page and send it "
                "again.")
+
+
+def cookie_dropped(request: Request, settings: WebSettings) -> bool:
+    """True when the browser will not keep the login cookie: secure cookies over plain HTTP
+    on a host other than localhost (browsers treat localhost as secure)."""
+    proto = request.headers.get("x-forwarded-proto", "")
+    tls = https_request(request.url.scheme, proto, settings.trust_proxy)
+    local = (request.url.hostname or "") in ("localhost", "127.0.0.1", "::1", "[::1]")
+    return settings.secure_cookies and not tls and not local
 
 
 def csrf_help(request: Request, settings: WebSettings) -> str:
@@ -29,7 +38,7 @@ def csrf_help(request: Request, settings: WebSettings) -> str:
     proto = request.headers.get("x-forwarded-proto", "")
     tls = https_request(request.url.scheme, proto, settings.trust_proxy)
     if settings.secure_cookies and not tls:
-        return _COOKIE_HELP
+        return COOKIE_HELP
     return _STALE_HELP
 
 

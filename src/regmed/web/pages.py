@@ -74,8 +74,11 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> Response:
-    return render(request, "login.html")
+def login_form(request: Request, settings: SettingsDep) -> Response:
+    from regmed.web.errorpages import COOKIE_HELP, cookie_dropped
+
+    return render(request, "login.html",
+                  notice=COOKIE_HELP if cookie_dropped(request, settings) else None)
 
 
 @router.post("/login", dependencies=[Csrf])
