@@ -67,9 +67,17 @@ def test_api_errors_speak_the_requested_language(client: TestClient) -> None:
     r = client.get("/api/me", headers={"Accept-Language": "ja"})
     assert r.status_code == 401 and r.json() == {"detail": "ログインしていません"}
     assert client.get("/api/me").json() == {"detail": "not logged in"}
-    login(client, "inv1")
+    h = login(client, "inv1")
     r = client.get("/api/patients/999999", headers={"Accept-Language": "ja"})
     assert r.status_code == 404 and r.json()["detail"] == "見つかりません"
+    ids = [p["id"] for p in client.get("/api/patients").json()]
+    r = client.post(f"/api/patients/{ids[0]}/adverse-events", headers={
+        **h, "Accept-Language": "ja"}, json={"term": "rash", "onset_on": "2025-12-01",
+                                            "serious": False})
+    assert r.status_code == 422, r.text
+    problem = next(p for p in r.json()["problems"] if p["field"] == "onset_on")
+    assert "before the patient's index date" in problem["message"]  # machine-readable
+    assert problem["text"] == "患者の起算日より前の日付です"
 
 
 def test_wareki_dates_on_request(client: TestClient) -> None:

@@ -170,7 +170,9 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:
-        return JSONResponse({"detail": t(request)(exc.message), "problems": _problems(exc)},
+        tr = t(request)  # each problem also in plain words of the request's language
+        problems = [{**p.to_dict(), "text": plain(p.message, tr)} for p in exc.problems]
+        return JSONResponse({"detail": plain(exc.message, tr), "problems": problems},
                             status_code=422)
 
     @app.exception_handler(DBDataError)
