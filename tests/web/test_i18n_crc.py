@@ -229,7 +229,7 @@ def test_html_error_pages_for_browsers_json_for_the_api(client: TestClient) -> N
     assert client.get("/api/patients/999999").json() == {"detail": "not found"}
     r = client.get("/audit", headers=HTML)
     assert r.status_code == 403 and "You may not open this page" in r.text
-    assert "investigator" in r.text
+    assert "investigator" in r.text and 'id="logout"' in r.text  # still logged in
     assert client.get("/api/audit").status_code == 403
     assert client.get("/api/audit").headers["content-type"].startswith("application/json")
 

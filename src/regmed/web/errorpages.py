@@ -48,4 +48,4 @@ def error_page(request: Request, status: int, detail: str) -> Response:
 
     title = TITLES.get(status, "Something went wrong")
     return render(request, "error.html", status=status, title=title, detail=detail,
-                  code=status)
+                  code=status, user=getattr(request.state, "user_shown", None))
