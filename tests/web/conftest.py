@@ -41,7 +41,9 @@ USERS = {
 }
 #: Words that must never reach an adjudicator (cohort, product, lot, site, treating physician).
 SECRETS = ("treated", "concurrent_control", "PROD-X", "Stemcell", "LOT-0", "S01", "S02",
-           "Hokkaido", "Kyushu", "Dr. Treating", "treating_physician")
+           "Hokkaido", "Kyushu", "Dr. Treating", "treating_physician",
+           # and their labels on the pages (English, Japanese)
+           "concurrent control", "treating physician", "治療群", "同時対照", "主治医")
 
 
 class Clock:
@@ -207,7 +209,8 @@ def app(backends: _Backends, backend: str, settings: WebSettings) -> Iterator[An
 
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
-    with TestClient(app) as c:
+    """A client that prefers English (the app's default is Japanese; see test_i18n.py)."""
+    with TestClient(app, headers={"Accept-Language": "en"}) as c:
         yield c
 
 

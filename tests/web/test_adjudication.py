@@ -87,7 +87,7 @@ def _s01_assessment(client: TestClient) -> int:
 
 def test_agreement_through_http_matches_r(app: Any) -> None:
     _lock(app, "{reviewers: 2, categories: {k3: [A, B, C], k2: [A, B, C]}}")
-    client = TestClient(app)
+    client = TestClient(app, headers={"Accept-Language": "en"})
     rows, ref = _ref()
     h = login(client, "inv1")
     pid = client.get("/api/patients").json()[0]["id"]
@@ -196,7 +196,7 @@ def test_one_adjudicator_cannot_complete_a_consensus(client: TestClient) -> None
 
 def test_the_plans_chair_settles_when_the_plan_says_so(app: Any) -> None:
     _lock(app, "{reviewers: 2, consensus: chair, chair: adj4}")
-    client = TestClient(app)
+    client = TestClient(app, headers={"Accept-Language": "en"})
     h = login(client, "admin")
     assert client.post("/api/users", headers=h, json={
         "username": "adj4", "role": "adjudicator", "password": PASSWORD}).status_code == 201
@@ -321,7 +321,7 @@ def test_the_plans_number_of_reviewers_and_only_complete_events_reach_the_analys
     analysis keeps the site's value), the third completes it; the third reviewer sees nothing
     of the others until their own verdict is in."""
     _lock(app, "{reviewers: 3}")
-    client = TestClient(app)
+    client = TestClient(app, headers={"Accept-Language": "en"})
     aid = _s01_assessment(client)
     h = login(client, "stat")
     pending = client.get("/api/dashboard").json()["adjudications"]["pending"]

@@ -97,9 +97,9 @@ def test_enter_assess_adjudicate_dashboard(server: str, screenshots: Path) -> No
         page.wait_for_url("**/patients/*")
         page.screenshot(path=str(shots / "1_patient.png"))
         form = page.locator("#assess")
-        form.locator("[name=endpoint]").fill("ais_grade")
+        form.locator("[name=endpoint]").select_option("ais_grade")
         form.locator("[name=assessed_on]").fill("2026-02-28")
-        form.locator("[name=value_text]").fill("C")
+        form.locator("[name=value_text]").select_option("C")
         form.locator("[name=assessor]").fill("Dr. Treating")
         form.locator("button").click()
         page.wait_for_selector("#assessments >> text=2026-02-28")
@@ -109,7 +109,8 @@ def test_enter_assess_adjudicate_dashboard(server: str, screenshots: Path) -> No
 
         _login(page, server, "stat")
         page.goto(patient_url)
-        page.locator("form.assign [name=reviewers]").fill("adj1, adj2")
+        page.locator("form.assign [name=reviewer][value=adj1]").check()
+        page.locator("form.assign [name=reviewer][value=adj2]").check()
         page.locator("form.assign button").click()
         page.wait_for_load_state()
         _logout(page)
@@ -132,7 +133,7 @@ def test_enter_assess_adjudicate_dashboard(server: str, screenshots: Path) -> No
 
         _login(page, server, "stat")  # a third adjudicator settles the disagreement
         page.goto(patient_url)
-        page.locator("form.assign [name=reviewers]").fill("adj3")
+        page.locator("form.assign [name=reviewer][value=adj3]").check()
         page.locator("form.assign [name=kind]").select_option("consensus")
         page.locator("form.assign button").click()
         page.wait_for_load_state()
@@ -171,7 +172,7 @@ def test_patient_forms_and_a_data_query(server: str, screenshots: Path) -> None:
         form = page.locator("#adverse-event")
         form.locator("[name=term]").fill("headache")
         form.locator("[name=onset_on]").fill("2026-01-15")
-        form.locator("[name=grade]").fill("2")
+        form.locator("[name=grade]").select_option("2")
         form.locator("button").click()
         page.wait_for_selector("#adverse-events >> text=headache")
         form = page.locator("#administer")
@@ -197,7 +198,7 @@ def test_patient_forms_and_a_data_query(server: str, screenshots: Path) -> None:
         form = page.locator("#raise-query")
         record = form.locator("[name=record] option[value^=assessments]").first
         form.locator("[name=record]").select_option(record.get_attribute("value"))
-        form.locator("[name=field]").fill("value_text")
+        form.locator("[name=field]").select_option("value_text")
         form.locator("[name=question]").fill("Source document for the grade?")
         form.locator("button").click()
         page.wait_for_url(f"{server}/queries")

@@ -58,3 +58,13 @@ def test_serve_check_never_creates_files(tmp_path: Path, monkeypatch: pytest.Mon
     r = CliRunner().invoke(_app(), ["serve", "--check", "--database",
                                     f"sqlite:///{tmp_path / 'other.sqlite'}"])
     assert r.exit_code != 0 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key", ["", "short"])
+def test_serve_explains_a_missing_secret_key(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    monkeypatch.setenv("REGMED_WEB_SECRET_KEY", key)
+    r = CliRunner().invoke(_app(), ["serve", "--check"])
+    assert r.exit_code != 0 and isinstance(r.exception, RegmedError)
+    text = str(r.exception)
+    assert text.startswith("REGMED_WEB_SECRET_KEY is ")
+    assert "export REGMED_WEB_SECRET_KEY=" in text and text.count(". ") == 0  # one sentence

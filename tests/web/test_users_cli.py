@@ -65,3 +65,29 @@ def test_set_password_and_revoke_sessions_end_web_sessions(url: str) -> None:
         assert r.exit_code != 0 and "no user 'nobody'" in str(r.exception)
     finally:
         web.state.engine.dispose()
+
+
+def test_first_admin_on_a_new_registry_then_a_password_later(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`users add --role admin` on a fresh folder creates the registry (and its keys); a user
+    added without a password gets one from `users set-password` and can then log in."""
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    monkeypatch.setenv("REGMED_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    r = runner.invoke(app, ["users", "add", "boss", "--role", "admin"])
+    assert r.exit_code == 0, r.output
+    assert "added user boss (admin)" in r.output
+    assert "regmed users set-password boss" in r.output  # says how to get a password
+    assert reg.current_revision(reg.make_engine(url)) == reg.head_revision()
+    web = create_app(WebSettings(secret_key="cli-web-secret-0123456789", database_url=url,
+                                 secure_cookies=False))
+    try:
+        with TestClient(web) as c:
+            assert c.post("/api/login", json={"username": "boss", "password": GOOD}
+                          ).status_code == 401
+            r = runner.invoke(app, ["users", "set-password", "boss"], input=f"{GOOD}\n{GOOD}\n")
+            assert r.exit_code == 0, r.output
+            assert c.post("/api/login", json={"username": "boss", "password": GOOD}).is_success
+    finally:
+        web.state.engine.dispose()

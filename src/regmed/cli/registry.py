@@ -47,6 +47,16 @@ def _engine(require_schema: bool = True) -> Any:
     return engine
 
 
+def _first_run(engine: Any) -> bool:
+    """True when the registry has no schema yet (a new SQLite file or an empty database)."""
+    from regmed.registry import current_revision
+
+    try:
+        return current_revision(engine) is None
+    except Exception as exc:
+        raise RegmedError(f"cannot open the registry at {_shown(str(engine.url))}: {exc}") from exc
+
+
 def _default_actor() -> str:
     try:
         return getpass.getuser()
@@ -396,8 +406,12 @@ def users_add(
     password = None
     if set_password:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    engine = _engine()
+    engine = _engine(require_schema=False)
     try:
+        if _first_run(engine):
+            engine.dispose()
+            init()  # the first administrator of a new registry: create it first
+            engine = _engine()
         with session_scope(engine) as session:
             user = add_user(
                 username,
@@ -412,6 +426,8 @@ def users_add(
     finally:
         engine.dispose()
     typer.echo(f"added user {name} ({user_role}{', site ' + site if site else ''})")
+    if password is None:
+        typer.echo(f"{name} has no password yet: set one with `regmed users set-password {name}`")
 
 
 @users_app.command("set-password")

@@ -35,6 +35,15 @@ def register(app: typer.Typer) -> None:
         import regmed.registry as reg
         from regmed.web import WebSettings, create_app
 
+        key = os.environ.get("REGMED_WEB_SECRET_KEY", "")
+        if len(key) < 16:
+            raise RegmedError(
+                ("REGMED_WEB_SECRET_KEY is not set" if not key else
+                 "REGMED_WEB_SECRET_KEY is too short (at least 16 characters)")
+                + ": it is the web secret key that signs the login cookies, so set it to a "
+                "long random text before `regmed serve`, for example with `export "
+                "REGMED_WEB_SECRET_KEY=$(python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))')`")
         settings = WebSettings.from_env(secure_cookies=not insecure_cookies,
                                         **({"database_url": database} if database else {}))
         from regmed.registry.db import sqlite_path

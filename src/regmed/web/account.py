@@ -32,6 +32,7 @@ from regmed.web.auth import (
     start_session,
 )
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.i18n import DATE_STYLES, DATES_COOKIE, LANG_COOKIE, LANGUAGES
 from regmed.web.pages import error_list, form_data, render
 from regmed.web.schemas import OtpIn, PasswordChange
 from regmed.web.settings import WebSettings
@@ -156,6 +157,24 @@ async def account_password(request: Request, user: UserDep, session: SessionDep,
                   done="The password is changed; every other session has ended.")
 
 
+@router.post("/preferences", dependencies=[Csrf], include_in_schema=False)
+async def preferences(request: Request) -> Response:
+    """Keep the visitor's language and date style (cookies of this browser, a year; the
+    language switch of every page and the account page post here)."""
+    data = await form_data(request)
+    back = str(data.get("next") or "/")
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/"
+    page = RedirectResponse(back, status_code=303)
+    secure = request.app.state.settings.secure_cookies
+    for name, value, allowed in ((LANG_COOKIE, data.get("lang"), LANGUAGES),
+                                 (DATES_COOKIE, data.get("dates"), DATE_STYLES)):
+        if value in allowed:
+            page.set_cookie(name, str(value), max_age=365 * 86400, samesite="strict",
+                            httponly=True, secure=secure)
+    return page
+
+
 @router.post("/account/totp", dependencies=[Csrf], include_in_schema=False)
 async def account_totp(request: Request, user: UserDep, session: SessionDep,
                        settings: SettingsDep) -> Response:
@@ -167,7 +186,7 @@ async def account_totp(request: Request, user: UserDep, session: SessionDep,
         setup = start_totp(session, user)
     except (DataError, AccessDenied) as exc:
         session.rollback()
-        errors = error_list(exc) if isinstance(exc, DataError) else [exc.message]
+        errors = error_list(exc) if isinstance(exc, DataError) else [Problem(exc.message)]
         return render(request, "account.html", status=422, user=user, totp=None,
                       totp_roles=TOTP_ROLES, errors=errors)
     return render(request, "account.html", user=user, totp=None, totp_roles=TOTP_ROLES,

@@ -11,6 +11,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from regmed.registry import AuditEvent, User, add_user, import_tables, list_users
 from regmed.web import adjudication as adj
@@ -48,9 +49,10 @@ from regmed.web.schemas import (
     VerdictIn,
 )
 from regmed.web.security import pseudonym_of
+from regmed.web.settings import WebSettings
 from regmed.web.views import patient_view
 
-__all__ = ["router", "NAMED_FIELDS"]
+__all__ = ["router", "NAMED_FIELDS", "audit_events"]
 
 router = APIRouter(prefix="/api", tags=["api"])
 Csrf = Depends(check_csrf)
@@ -231,12 +233,10 @@ def _pseudo(settings: SettingsDep, values: str | None) -> Any:
     return d
 
 
-@router.get("/audit")
-def audit(user: Auditor, session: SessionDep, settings: SettingsDep,
-          table: Annotated[str | None, Query(max_length=64)] = None,
-          after: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
-          limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
-    """The audit trail (for regulators every person's name is pseudonymized)."""
+def audit_events(session: Session, user: User, settings: WebSettings, *,
+                 table: str | None = None, after: int = 0, limit: int = 200
+                 ) -> list[dict[str, Any]]:
+    """Audit events after ``after`` (for regulators every person's name is pseudonymized)."""
     q = select(AuditEvent).where(AuditEvent.seq > after)
     if table:
         q = q.where(AuditEvent.table_name == table)
@@ -258,6 +258,15 @@ def audit(user: Auditor, session: SessionDep, settings: SettingsDep,
                     "old_values": old, "new_values": new, "reason": e.reason,
                     "hash": e.hash})
     return out
+
+
+@router.get("/audit")
+def audit(user: Auditor, session: SessionDep, settings: SettingsDep,
+          table: Annotated[str | None, Query(max_length=64)] = None,
+          after: Annotated[int, Query(ge=0, le=2_147_483_647)] = 0,
+          limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    """The audit trail (for regulators every person's name is pseudonymized)."""
+    return audit_events(session, user, settings, table=table, after=after, limit=limit)
 
 
 @router.get("/users")

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError as DBDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +19,8 @@ from regmed.errors import AccessDenied, DataError, RegmedError
 from regmed.registry import database_url, make_engine
 from regmed.web.auth import dummy_hash
 from regmed.web.deps import NotAuthenticated
+from regmed.web.i18n import Translator, load_catalogues, translator_for
+from regmed.web.problems import plain
 from regmed.web.security import LoginThrottle, https_request
 from regmed.web.services import NotFound
 from regmed.web.settings import WebSettings
@@ -28,9 +32,9 @@ def _problems(exc: RegmedError) -> list[dict[str, Any]]:
     return [p.to_dict() for p in exc.problems]
 
 
-#: Content-Security-Policy of the pages: no scripts at all, styles only inline (base.html),
+#: Content-Security-Policy of the pages: no scripts at all, styles only from /static,
 #: forms only to this site, no framing, no plugins.
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
             (b"cache-control", b"no-store"), (b"referrer-policy", b"same-origin"),
@@ -93,7 +97,8 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import account, api, forms, freezes, pages, signatures
+    from regmed.web import account, api, crcpages, forms, freezes, pages, signatures
+    from regmed.web.errorpages import csrf_help, error_page
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None,
                   openapi_url=None)  # served to admins and statisticians by web.account
@@ -108,6 +113,9 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
         max_delay_s=settings.max_delay_s, clock=settings.clock)
     app.state.dummy_hash = dummy_hash()
     app.state.templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    app.state.catalogues = load_catalogues()
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
+              name="static")
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -119,6 +127,18 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
 
     app.add_middleware(_SecurityHeaders, trust_proxy=settings.trust_proxy)
 
+    def t(request: Request) -> Translator:
+        return translator_for(app.state.catalogues, request.headers.get("accept-language"),
+                              request.cookies)
+
+    def page_or_json(request: Request, status: int, detail: str, **extra: Any) -> Response:
+        """JSON for the API, an HTML page in the request's language for browsers."""
+        if request.url.path.startswith("/api") or "text/html" not in request.headers.get(
+                "accept", ""):
+            return JSONResponse({"detail": plain(detail, t(request)), **extra},
+                                status_code=status)
+        return error_page(request, status, plain(detail, t(request)))
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
@@ -126,28 +146,46 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     @app.exception_handler(NotAuthenticated)
     async def _unauth(request: Request, exc: NotAuthenticated) -> Response:
         if request.url.path.startswith("/api"):
-            return JSONResponse({"detail": "not logged in"}, status_code=401)
+            return JSONResponse({"detail": t(request)("not logged in")}, status_code=401)
         return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
-        return JSONResponse({"detail": "not found"}, status_code=404)
+        return page_or_json(request, 404, "not found")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = str(exc.detail)
+        if exc.status_code == 404:
+            detail = "not found"
+        elif detail == "missing or wrong CSRF token" and not request.url.path.startswith("/api"):
+            detail = csrf_help(request, settings)
+        response = page_or_json(request, exc.status_code, detail)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
-        return JSONResponse({"detail": exc.message}, status_code=403)
+        return page_or_json(request, 403, exc.message)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:
-        return JSONResponse({"detail": exc.message, "problems": _problems(exc)},
+        tr = t(request)  # each problem also in plain words of the request's language
+        problems = [{**p.to_dict(), "text": plain(p.message, tr)} for p in exc.problems]
+        return JSONResponse({"detail": plain(exc.message, tr), "problems": problems},
                             status_code=422)
 
     @app.exception_handler(DBDataError)
     async def _db_data(request: Request, exc: DBDataError) -> Response:
         # a value the database cannot hold (PostgreSQL: a NUL character in text); the unit
         # of work has rolled back
-        return JSONResponse({"detail": "a value cannot be stored (e.g. it contains a NUL "
-                                       "character)"}, status_code=422)
+        return JSONResponse({"detail": t(request)("a value cannot be stored (e.g. it contains "
+                                                  "a NUL character)")}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        return page_or_json(request, 500, "something went wrong on the server; the change "
+                                          "was not saved")
 
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -156,6 +194,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(signatures.router)
     app.include_router(freezes.router)
     app.include_router(freezes.pages)
+    app.include_router(crcpages.router)
     return app
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -87,6 +88,8 @@ def current_user(request: Request, session: SessionDep, settings: SettingsDep) -
     if found is None:
         raise NotAuthenticated()
     request.state.web_session = found[0]
+    # for the error pages' header (a copy: a failed request's session expires the row)
+    request.state.user_shown = SimpleNamespace(username=found[1].username, role=found[1].role)
     return found[1]
 
 

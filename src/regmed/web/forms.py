@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from regmed.errors import DataError
+from regmed.errors import DataError, Problem
 from regmed.registry import User
 from regmed.web import records as rec
 from regmed.web import services as svc
+from regmed.web.crc import checked_write
 from regmed.web.deps import SessionDep, SettingsDep, check_csrf, require
 from regmed.web.pages import error_list, form_data, patient_page, render
 from regmed.web.schemas import Id
@@ -36,14 +37,23 @@ def _flag(data: dict[str, Any], name: str) -> None:
 
 
 def _save(request: Request, user: User, session: Session, settings: WebSettings,
-          patient_id: int, write: Callable[[], object]) -> Response:
+          patient_id: int, write: Callable[[], object], *, form: str | None = None,
+          values: dict[str, Any] | None = None, dates: tuple[str, ...] = ()) -> Response:
     try:
-        write()
+        checked_write(values or {}, dates, settings, "refused", write)
     except DataError as exc:
         session.rollback()
         return patient_page(request, user, session, settings, patient_id, 422,
-                            error_list(exc))
+                            error_list(exc), values=values, form=form)
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+
+def _ae_checked(data: dict[str, Any]) -> dict[str, Any]:
+    """A grade-5 event is fatal: its outcome cannot be another."""
+    if str(data.get("grade") or "") == "5" and data.get("outcome") not in (None, "fatal"):
+        raise DataError("adverse event refused", [Problem(
+            "a grade 5 event is fatal: the outcome must be fatal", field="outcome")])
+    return data
 
 
 @router.post("/patients/{patient_id}/adverse-events", dependencies=[Csrf])
@@ -51,7 +61,9 @@ async def adverse_event(patient_id: Id, request: Request, user: Investigator,
                         session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
     return _save(request, user, session, settings, patient_id,
-                 lambda: svc.record_adverse_event(session, user, patient_id, data))
+                 lambda: svc.record_adverse_event(session, user, patient_id,
+                                                  _ae_checked(data)),
+                 form="adverse-event", values=data, dates=("onset_on",))
 
 
 @router.post("/patients/{patient_id}/follow-up", dependencies=[Csrf])
@@ -60,7 +72,8 @@ async def follow_up(patient_id: Id, request: Request, user: Investigator,
     data = await form_data(request)
     reason = data.pop("reason", None)
     return _save(request, user, session, settings, patient_id,
-                 lambda: svc.record_follow_up(session, user, patient_id, data, reason=reason))
+                 lambda: svc.record_follow_up(session, user, patient_id, data, reason=reason),
+                 form="follow-up-form", values=data, dates=("last_contact_on", "death_on"))
 
 
 @router.post("/patients/{patient_id}/administrations", dependencies=[Csrf])
@@ -70,7 +83,8 @@ async def administration(patient_id: Id, request: Request, user: Investigator,
     _flag(data, "oos_request_documented")
     _flag(data, "surgery")
     return _save(request, user, session, settings, patient_id,
-                 lambda: svc.record_administration(session, user, patient_id, data))
+                 lambda: svc.record_administration(session, user, patient_id, data),
+                 form="administer", values=data, dates=("administered_on",))
 
 
 @router.post("/assessments/change", dependencies=[Csrf])
@@ -106,7 +120,7 @@ async def raise_query(request: Request, user: Statistician, session: SessionDep,
                         str(data.get("question") or ""))
     except (DataError, svc.NotFound) as exc:
         session.rollback()
-        errors = error_list(exc) if isinstance(exc, DataError) else ["no such record"]
+        errors = error_list(exc) if isinstance(exc, DataError) else [Problem("no such record")]
         if patient_id:
             return patient_page(request, user, session, settings, patient_id, 422, errors)
         return render(request, "queries.html", status=422, user=user, errors=errors,

@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regmed.errors import DataError
+from regmed.errors import DataError, Problem
 from regmed.registry import Site, User
 from regmed.registry.freeze import active_freezes, freeze_data, unfreeze_data
 from regmed.web.deps import SessionDep, check_csrf, require
@@ -61,7 +61,7 @@ def unfreeze(body: FreezeIn, user: DataManager, session: SessionDep) -> list[dic
 
 
 def _page(request: Request, user: User, session: Session, status: int = 200,
-          errors: list[str] | None = None) -> Response:
+          errors: list[Problem] | None = None) -> Response:
     sites = list(session.execute(select(Site.site_code).order_by(Site.site_code)).scalars())
     return render(request, "freezes.html", status=status, user=user, sites=sites,
                   freezes=active_freezes(session), errors=errors or [])

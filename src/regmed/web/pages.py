@@ -13,17 +13,20 @@ from sqlalchemy.orm import Session
 from regmed.errors import DataError, Problem
 from regmed.registry import Indication, User, load_dictionary
 from regmed.web import adjudication as adj
+from regmed.web import crc
 from regmed.web import records as rec
 from regmed.web import services as svc
 from regmed.web.auth import LoginRefused, csrf_token, end_session, login_user
 from regmed.web.dashboard import dashboard
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
+from regmed.web.i18n import Translator, translator_for
 from regmed.web.planview import schedule
+from regmed.web.problems import field_errors, summary
 from regmed.web.schemas import Id
 from regmed.web.settings import WebSettings
 from regmed.web.views import patient_view
 
-__all__ = ["router", "patient_page", "render", "form_data", "error_list"]
+__all__ = ["router", "patient_page", "render", "form_data", "error_list", "translator"]
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(check_csrf)
@@ -33,16 +36,35 @@ Adjudicator = Annotated[User, Depends(require("adjudicator"))]
 Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 
 
+def translator(request: Request) -> Translator:
+    """The request's language and date style (see :mod:`regmed.web.i18n`)."""
+    return translator_for(request.app.state.catalogues, request.headers.get("accept-language"),
+                          request.cookies)
+
+
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """A page in the request's language; ``errors`` (problems or texts) are listed at the top
+    and each problem with a field is shown beside its field too (``field_errors``);
+    ``values`` are what the user typed, shown again in a refused form."""
+    t = translator(request)
     context.setdefault("user", None)
-    context.setdefault("errors", [])
+    context.setdefault("values", {})
+    context.setdefault("form", None)
+    problems = [e if isinstance(e, Problem) else Problem(str(e))
+                for e in context.get("errors") or []]
+    refused = DataError("refused", problems)
+    context["errors"] = summary(refused, t) if problems else []
+    context["field_errors"] = {k: v for k, v in field_errors(refused, t).items() if k} \
+        if problems else {}
+    context.update(_=t, t=t, lang=t.lang, date=t.date, date_style=t.dates)
     context["csrf_token"] = csrf_token(request)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status)  # type: ignore
 
 
-def error_list(exc: DataError) -> list[str]:
-    return [str(p) for p in exc.problems] or [exc.message]
+def error_list(exc: DataError) -> list[Problem]:
+    """The problems of a refused request, for :func:`render`'s ``errors``."""
+    return list(exc.problems) or [Problem(exc.message)]
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -52,8 +74,11 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> Response:
-    return render(request, "login.html")
+def login_form(request: Request, settings: SettingsDep) -> Response:
+    from regmed.web.errorpages import COOKIE_HELP, cookie_dropped
+
+    return render(request, "login.html",
+                  notice=COOKIE_HELP if cookie_dropped(request, settings) else None)
 
 
 @router.post("/login", dependencies=[Csrf])
@@ -80,14 +105,33 @@ def home(request: Request, user: UserDep) -> Response:
     return render(request, "home.html", user=user)
 
 
-@router.get("/patients", response_class=HTMLResponse)
-def patients(request: Request, user: Reader, session: SessionDep,
-             settings: SettingsDep) -> Response:
+def _patients_page(request: Request, user: User, session: Session, settings: WebSettings,
+                   status: int = 200, **context: Any) -> Response:
     rows = [patient_view(session, user, p, settings)
             for p in session.execute(svc.visible_patients(user)).scalars()]
     indications = session.execute(select(Indication.indication_code)).scalars().all()
-    return render(request, "patients.html", user=user, patients=rows,
-                   indications=indications)
+    return render(request, "patients.html", status=status, user=user, patients=rows,
+                  indications=indications, sites=crc.site_codes(session, user),
+                  cohorts=_enum("enrollments", "cohort"),
+                  directions=_enum("enrollments", "direction"), **context)
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients(request: Request, user: Reader, session: SessionDep,
+             settings: SettingsDep) -> Response:
+    return _patients_page(request, user, session, settings)
+
+
+@router.post("/patients/search", dependencies=[Csrf])
+async def search(request: Request, user: Reader, session: SessionDep,
+                 settings: SettingsDep) -> Response:
+    """Find a patient by the site's own id (hashed with the pseudonym key, never stored)."""
+    data = await form_data(request)
+    ref = str(data.get("q") or "")[:64]
+    site = str(data.get("site") or "")[:32] or None
+    found = crc.find_by_ref(session, user, settings, ref, site) if ref else []
+    return _patients_page(request, user, session, settings, searched=ref, found=found,
+                          search_site=site)
 
 
 @router.post("/patients", dependencies=[Csrf])
@@ -95,13 +139,29 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
                  settings: SettingsDep) -> Response:
     data = await form_data(request)
     try:
-        p = svc.enroll_patient(session, user, data, settings)
+        p = crc.checked_write(data, ("index_on", "enrolled_on"), settings, "cannot enroll",
+                              lambda: svc.enroll_patient(session, user, data, settings))
     except DataError as exc:
         session.rollback()
-        indications = session.execute(select(Indication.indication_code)).scalars().all()
-        return render(request, "patients.html", status=422, user=user, patients=[],
-                       indications=indications, errors=error_list(exc))
+        return _patients_page(request, user, session, settings, status=422,
+                              errors=error_list(exc), values=data)
     return RedirectResponse(f"/patients/{p.id}", status_code=303)
+
+
+#: Fields a data query may name, by record table (the forms' columns).
+QUERY_FIELDS = {
+    "enrollments": ("cohort", "direction", "index_on", "enrolled_on", "source"),
+    "assessments": ("visit", "endpoint", "assessed_on", "value", "value_text", "assessor",
+                    "assessor_role", "blinded"),
+    "adverse_events": ("term", "onset_on", "serious", "grade", "related", "outcome"),
+    "follow_ups": ("last_contact_on", "status", "death_on", "death_cause"),
+}
+
+
+def adj_names(session: Session) -> list[str]:
+    """The active adjudicators' user names (the reviewers an assessment can be assigned to)."""
+    return list(session.execute(select(User.username).where(
+        User.role == "adjudicator", User.active.is_(True)).order_by(User.username)).scalars())
 
 
 def _enum(table: str, column: str) -> tuple[str, ...]:
@@ -109,8 +169,8 @@ def _enum(table: str, column: str) -> tuple[str, ...]:
 
 
 def patient_page(request: Request, user: User, session: Session, settings: WebSettings,
-                 patient_id: int, status: int = 200, errors: list[str] | None = None
-                 ) -> Response:
+                 patient_id: int, status: int = 200, errors: list[Problem] | None = None,
+                 values: dict[str, Any] | None = None, form: str | None = None) -> Response:
     """The patient page with the forms the user's role may use (re-shown with ``errors``)."""
     view = patient_view(session, user, svc.get_patient(session, user, patient_id), settings)
     lots = svc.available_lots(session, user, patient_id) if user.role == "investigator" else []
@@ -118,6 +178,10 @@ def patient_page(request: Request, user: User, session: Session, settings: WebSe
                if q["patient_id"] == patient_id]
     return render(request, "patient.html", status=status, user=user, p=view,
                    visits=schedule(session, settings), lots=lots, queries=queries,
+                   timeline=crc.timeline(view, queries), values=values or {}, form=form,
+                   endpoints=crc.endpoint_choices(session, settings), grades=crc.AIS_GRADES,
+                   adjudicators=adj_names(session) if user.role in ("statistician", "admin")
+                   else [], query_fields=QUERY_FIELDS,
                    errors=errors or [], routes=_enum("administrations", "route"),
                    related=_enum("adverse_events", "related"),
                    outcomes=_enum("adverse_events", "outcome"),
@@ -135,12 +199,20 @@ def patient(patient_id: Id, request: Request, user: Reader, session: SessionDep,
 async def add_assessment(patient_id: Id, request: Request, user: Investigator,
                          session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
+    typed = dict(data)
     data["blinded"] = data.get("blinded") == "true"
     try:
-        svc.record_assessment(session, user, patient_id, data, settings)
+        extra = [] if data.get("endpoint") != "ais_grade" or data.get("value_text") in \
+            crc.AIS_GRADES else [Problem("not one of " + ", ".join(crc.AIS_GRADES),
+                                         field="value_text")]
+        extra += crc.duplicate_assessment(session, patient_id, data)
+        crc.checked_write(data, ("assessed_on",), settings, "assessment refused",
+                          lambda: svc.record_assessment(session, user, patient_id, data,
+                                                        settings), extra)
     except DataError as exc:
         session.rollback()
-        return patient_page(request, user, session, settings, patient_id, 422, error_list(exc))
+        return patient_page(request, user, session, settings, patient_id, 422, error_list(exc),
+                            values=typed, form="assess")
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
@@ -197,6 +269,7 @@ async def assign_page(assessment_id: Id, request: Request, user: Coordinator,
                       session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
     names = [n.strip() for n in str(data.get("reviewers") or "").split(",") if n.strip()]
+    names += [str(n) for n in (await request.form()).getlist("reviewer") if str(n) not in names]
     back = str(request.headers.get("referer") or "/patients")
     try:
         adj.assign(session, user, assessment_id, names, str(data.get("kind") or "review"),

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from regmed.errors import DataError
+from regmed.errors import DataError, Problem
 from regmed.registry import User
 from regmed.web import signing as sig
 from regmed.web.auth import keep_failure
@@ -34,7 +34,7 @@ Table = Annotated[str, Path(max_length=64)]
 
 
 def _sign_page(request: Request, user: User, session: Session, table: str, record_id: int,
-               status: int = 200, errors: list[str] | None = None) -> Response:
+               status: int = 200, errors: list[Problem] | None = None) -> Response:
     record = _record(session, user, table, record_id)
     values = {c: getattr(record, c) for c in record.__table__.columns.keys()
               if c not in ("id", "patient_id")}
