@@ -24,6 +24,10 @@ def test_demo_writes_both_reports_with_the_planted_links(tmp_path: Path, capsys,
         assert not exc.code, capsys.readouterr().err
     stdout = " ".join(capsys.readouterr().out.split())
     assert "Verdict: MET" in stdout and "audit trail intact" in stdout
+    # how to open the web app on the demo registry (issue 17)
+    assert f"export REGMED_DATABASE_URL=sqlite:///{out / 'regmed.sqlite'}" in stdout
+    assert "regmed users add admin --role admin --set-password" in stdout
+    assert "regmed serve" in stdout and "REGMED_WEB_SECRET_KEY" in stdout
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["verdict"]["overall"] == "met"
     quality = json.loads((out / "quality.json").read_text())["quality"]

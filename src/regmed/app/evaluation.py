@@ -269,4 +269,10 @@ def _run_demo(*, out: Path, scenario: str, seed: int, lang: str, pdf: bool,
         _checkpoint_sqlite(url)
     say(f"demo finished in {time.perf_counter() - started:.1f} s; open {files['html']}; "
         f"explore its registry with REGMED_DATABASE_URL={url}")
+    say("open it in the web app (the demo creates no users):\n"
+        f"  export REGMED_DATABASE_URL={url}\n"
+        "  export REGMED_WEB_SECRET_KEY=$(python3 -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))')\n"
+        "  .venv/bin/regmed users add admin --role admin --set-password\n"
+        "  .venv/bin/regmed serve      # then http://localhost:8000 (日本語 / English)")
     return doc, files
