@@ -24,7 +24,7 @@ from regmed.web.settings import WebSettings
 
 T = TypeVar("T")
 
-__all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "future_dates", "checked_write",
+__all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "checked_write",
            "duplicate_assessment", "due_visits", "timeline", "endpoint_choices",
            "DUE_AHEAD_DAYS"]
 
@@ -57,28 +57,16 @@ def find_by_ref(session: Session, user: User, settings: WebSettings, ref: str,
             for p in session.execute(q).scalars()]
 
 
-def future_dates(data: Mapping[str, Any], fields: Iterable[str], settings: WebSettings
-                 ) -> list[Problem]:
-    """The dates after today (the app's clock) among ``fields`` of a form."""
-    today = _today(settings)
-    problems = []
-    for f in fields:
-        raw = data.get(f)
-        try:
-            day = dt.date.fromisoformat(str(raw)) if raw else None
-        except ValueError:
-            continue  # the importer's rules name a malformed date
-        if day is not None and day > today:
-            problems.append(Problem("is in the future", field=f))
-    return problems
-
-
 def checked_write(data: Mapping[str, Any], dates: Iterable[str], settings: WebSettings,
                   what: str, write: Callable[[], T], extra: list[Problem] | None = None) -> T:
     """Run ``write`` (the importer's rules) and refuse, with every problem at once, when it
-    or the web's own checks (no future ``dates``; ``extra`` problems) find any; the caller
-    rolls back."""
-    problems = future_dates(data, dates, settings) + list(extra or [])
+    or the web's own ``extra`` problems find any; the caller rolls back.
+
+    Dates after today, coded categories (AIS grade A–E) and grade-5 outcomes are the
+    registry's rules (:mod:`regmed.registry.rules`), the same for a form and an import, so
+    they are not checked a second time here; ``dates`` and ``settings`` are kept for the
+    callers' signature."""
+    problems = list(extra or [])
     try:
         result = write()
     except DataError as exc:

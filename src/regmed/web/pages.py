@@ -202,10 +202,8 @@ async def add_assessment(patient_id: Id, request: Request, user: Investigator,
     typed = dict(data)
     data["blinded"] = data.get("blinded") == "true"
     try:
-        extra = [] if data.get("endpoint") != "ais_grade" or data.get("value_text") in \
-            crc.AIS_GRADES else [Problem("not one of " + ", ".join(crc.AIS_GRADES),
-                                         field="value_text")]
-        extra += crc.duplicate_assessment(session, patient_id, data)
+        # AIS grade A–E is the registry's coded_values rule (the same for an import)
+        extra = crc.duplicate_assessment(session, patient_id, data)
         crc.checked_write(data, ("assessed_on",), settings, "assessment refused",
                           lambda: svc.record_assessment(session, user, patient_id, data,
                                                         settings), extra)

@@ -25,6 +25,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^below the minimum (?P<n>[^:]+)(?::.*)?$", "below the minimum %(n)s"),
         (r"^not one of (?P<values>[^:]+)(?::.*)?$", "not one of %(values)s"),
         (r"^not a date \(YYYY-MM-DD\)(?::.*)?$", "not a date (YYYY-MM-DD)"),
+        (r"^is in the future \(after today, [0-9-]+\)(?::.*)?$", "is in the future"),
+        (r"^not a [a-z_]+ \(one of (?P<values>[^)]*)\)(?::.*)?$", "not one of %(values)s"),
         (r"^not a whole number(?::.*)?$", "not a whole number"),
         (r"^not a number(?::.*)?$", "not a number"),
         (r"^not a boolean.*$", "not a boolean (yes or no)"),
