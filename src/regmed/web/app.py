@@ -32,10 +32,10 @@ def _problems(exc: RegmedError) -> list[dict[str, Any]]:
     return [p.to_dict() for p in exc.problems]
 
 
-#: Content-Security-Policy of the pages: no scripts at all, styles only from /static,
-#: forms only to this site, no framing, no plugins.
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+#: Content-Security-Policy of the pages: scripts and styles only from /static (no inline
+#: script), requests only to this site, forms only to this site, no framing, no plugins.
+CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+       "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
             (b"cache-control", b"no-store"), (b"referrer-policy", b"same-origin"),
             (b"content-security-policy", CSP.encode())]
@@ -97,7 +97,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import account, api, crcpages, forms, freezes, pages, signatures
+    from regmed.web import account, api, crcpages, formpages, forms, freezes, pages, signatures
     from regmed.web.errorpages import csrf_help, error_page
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None,
@@ -195,6 +195,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(freezes.router)
     app.include_router(freezes.pages)
     app.include_router(crcpages.router)
+    app.include_router(formpages.router)
     return app
 
 

@@ -176,6 +176,8 @@ def patient_page(request: Request, user: User, session: Session, settings: WebSe
     lots = svc.available_lots(session, user, patient_id) if user.role == "investigator" else []
     queries = [q for q in rec.list_queries(session, user, secret=settings.secret_key)
                if q["patient_id"] == patient_id]
+    from regmed.web.formpages import form_links
+
     return render(request, "patient.html", status=status, user=user, p=view,
                    visits=schedule(session, settings), lots=lots, queries=queries,
                    timeline=crc.timeline(view, queries), values=values or {}, form=form,
@@ -186,7 +188,8 @@ def patient_page(request: Request, user: User, session: Session, settings: WebSe
                    related=_enum("adverse_events", "related"),
                    outcomes=_enum("adverse_events", "outcome"),
                    statuses=_enum("follow_ups", "status"),
-                   changeable=svc.ASSESSMENT_FIELDS)
+                   changeable=svc.ASSESSMENT_FIELDS,
+                   study_forms=form_links(session))
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
