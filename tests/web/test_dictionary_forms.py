@@ -98,6 +98,7 @@ def test_every_field_type_has_its_widget_and_label_in_the_page_language(
     age = _field(en, "age")
     assert 'inputmode="numeric"' in age and 'min="0"' in age and 'max="120"' in age
     assert "Age" in age and "(years)" in age and "年齢" not in age
+    assert "range 0–120 years" in age
     height = _field(en, "height_cm")
     assert 'inputmode="decimal"' in height and 'min="100"' in height and "(cm)" in height
     assert 'type="date"' in _field(en, "injury_date")
@@ -119,6 +120,7 @@ def test_every_field_type_has_its_widget_and_label_in_the_page_language(
     assert 'type="date"' in consent and 'min="2020-01-01"' in consent
     ja = client.get(f"/patients/{pid}/forms/baseline", headers={"Accept-Language": "ja"}).text
     assert '<html lang="ja"' in ja and "年齢" in _field(ja, "age")
+    assert '<h2 class="section">身体計測</h2>' in ja and "Body measures" in en
     assert "高血圧" in _field(ja, "comorbidities") and "保存して次へ" in ja
     assert '<script src="/static/forms.js"' in ja
     assert client.get("/static/forms.js").status_code == 200

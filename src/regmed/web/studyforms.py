@@ -21,6 +21,7 @@ from regmed.errors import DataError, Problem
 from regmed.registry import Baseline, Patient, User, save_row
 from regmed.study import StudyDictionary, Variable, validate_record
 from regmed.study.expr import is_empty
+from regmed.study.model import LABEL_SEPARATOR
 from regmed.study.validate import _environment, parse_field, record_values, visible
 from regmed.web import services as svc
 
@@ -42,6 +43,26 @@ class FormField:
     value: Any = None
     choices: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    low: str | None = None
+    high: str | None = None
+    section: str | None = None
+
+
+def _limit(x: Any) -> str | None:
+    """A minimum or maximum as a form shows it (``120.0`` → ``"120"``)."""
+    if x is None:
+        return None
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _in_lang(text: str | None, lang: str) -> str | None:
+    """A bilingual ``日本語 / English`` text in ``lang`` (as it is when not bilingual)."""
+    if not text or LABEL_SEPARATOR not in text:
+        return text
+    ja, en = text.split(LABEL_SEPARATOR, 1)
+    return en.strip() if lang == "en" and en.strip() else ja.strip()
 
 
 def widget_of(v: Variable) -> str:
@@ -140,7 +161,9 @@ def form_fields(dictionary: StudyDictionary, form: str, stored: Mapping[str, Any
                    for c in v.codes()]
         out.append(FormField(var=v, widget=widget_of(v), label=v.label(lang),
                              shown=shown[v.name], value=value, choices=choices,
-                             errors=list((errors or {}).get(v.name, []))))
+                             errors=list((errors or {}).get(v.name, [])),
+                             low=_limit(v.min), high=_limit(v.max),
+                             section=_in_lang(v.section_header, lang)))
     return out
 
 
