@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,14 +30,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+@contextmanager
+def live_server(tmp_path: Path, name: str, **options: object) -> Iterator[int]:
+    """A seeded SQLite registry served by uvicorn on a free loopback port (yields the port);
+    ``options`` are :class:`WebSettings` fields."""
+    url = f"sqlite:///{tmp_path / name}"
     engine = reg.make_engine(url)
     reg.upgrade(engine)
     seed(engine)
     settings = WebSettings(secret_key="browser-test-secret-0123456789", database_url=url,
-                           secure_cookies=False, pseudonym_key=KEY)
+                           pseudonym_key=KEY, **options)  # type: ignore[arg-type]
     app = create_app(settings, engine=engine)
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
@@ -48,11 +51,17 @@ def server(tmp_path: Path) -> Iterator[str]:
             break
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield port
     finally:
         srv.should_exit = True
         thread.join(5)
         engine.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with live_server(tmp_path, "browser.sqlite", secure_cookies=False) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def _launch(pw: Playwright) -> Browser:

@@ -214,38 +214,10 @@ def test_keyboard_reaches_the_content_first(server: str) -> None:  # noqa: F811
 @pytest.fixture
 def secure_server(tmp_path: Path) -> Any:
     """The app as `regmed serve` runs it by default: secure cookies, plain HTTP on loopback."""
-    import threading
-    import time
+    from .test_browser import live_server
 
-    import uvicorn
-
-    import regmed.registry as reg
-    from regmed.web import WebSettings, create_app
-
-    from .conftest import KEY, seed
-    from .test_browser import _free_port
-
-    url = f"sqlite:///{tmp_path / 'secure.sqlite'}"
-    engine = reg.make_engine(url)
-    reg.upgrade(engine)
-    seed(engine)
-    app = create_app(WebSettings(secret_key="browser-test-secret-0123456789", database_url=url,
-                                 pseudonym_key=KEY), engine=engine)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    try:
+    with live_server(tmp_path, "secure.sqlite") as port:
         yield port
-    finally:
-        srv.should_exit = True
-        thread.join(5)
-        engine.dispose()
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
