@@ -161,6 +161,15 @@ def table_counts(session: Session) -> dict[str, int]:
 
 
 @pytest.fixture
+def registry(session: Session) -> Session:
+    """The session holding the small example registry (imported by ``tester``)."""
+    from .data import small_tables
+
+    reg.import_tables(session, small_tables(), actor="tester")
+    return session
+
+
+@pytest.fixture
 def loaded(fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
            capsys: pytest.CaptureFixture[str]) -> str:
     """A registry holding the small example registry, named by REGMED_DATABASE_URL."""

@@ -18,7 +18,6 @@ from regmed.registry.rowcheck import check_row, parse_value
 from regmed.registry.validate import parse_column, parse_table
 
 from .conftest import TEST_KEY
-from .data import small_tables
 
 RAW_VALUES: list[Any] = [
     None, "", "  ", "abc", "1", " 2 ", "1.5", "1e3", "inf", "nan", "-1", "6", 0, 1, 6, -3,
@@ -97,12 +96,6 @@ def test_one_row_has_the_problems_the_table_reader_finds(table: str, i: int) -> 
     _, _, problems = check_row(table, row, spec, "form")
     assert expected, "the row is meant to be bad"
     assert _shape(problems) == _shape(expected)
-
-
-@pytest.fixture
-def registry(session: Session) -> Session:
-    reg.import_tables(session, small_tables(), actor="tester")
-    return session
 
 
 def _pseudo(site: str, ref: str) -> str:

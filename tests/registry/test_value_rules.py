@@ -16,22 +16,12 @@ from sqlalchemy.orm import Session
 import regmed.registry as reg
 from regmed.errors import DataError, Problem
 
-from .conftest import TEST_KEY, table_counts
-from .data import small_tables
+from .conftest import table_counts
 from .test_cli import run
 from .test_mistakes import registry_state
+from .test_single import _pseudo
 
 TODAY = dt.date(2021, 6, 30)
-
-
-@pytest.fixture
-def registry(session: Session) -> Session:
-    reg.import_tables(session, small_tables(), actor="tester")
-    return session
-
-
-def _pseudo(site: str, ref: str) -> str:
-    return reg.pseudonymize(TEST_KEY.encode(), site, ref)
 
 
 def _assessment(**over: Any) -> dict[str, Any]:
