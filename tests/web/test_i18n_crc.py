@@ -80,6 +80,26 @@ def test_api_errors_speak_the_requested_language(client: TestClient) -> None:
     assert problem["text"] == "患者の起算日より前の日付です"
 
 
+def test_schema_refusals_speak_the_requested_language(client: TestClient) -> None:
+    """A body the API's schema refuses: pydantic's sentences stay, with each field's key
+    path and a text in the request's language (all problems at once)."""
+    h = login(client, "inv1")
+    body = {"patient_ref": "", "sex": "X", "birth_year": 1800, "indication_code": "SCI",
+            "cohort": "treated", "direction": "prospective", "index_on": "2025/13/01"}
+    r = client.post("/api/patients", headers={**h, "Accept-Language": "ja"}, json=body)
+    assert r.status_code == 422, r.text
+    got = {p["field"]: p["text"] for p in r.json()["problems"]}
+    assert got == {"patient_ref": "1 文字より短いです", "sex": "選択肢（'F' or 'M'）から選んでください",
+                   "birth_year": "1900 より小さい値です", "index_on": "日付（年-月-日）として読めません",
+                   "enrolled_on": "入力してください"}
+    assert {d["type"] for d in r.json()["detail"]} >= {"missing", "literal_error"}
+    r = client.post("/api/patients", headers=h, json=body)
+    texts = {p["field"]: p["text"] for p in r.json()["problems"]}
+    assert texts["birth_year"] == "below the minimum 1900"
+    assert texts["enrolled_on"] == "required value is missing"
+    assert "1800" not in r.text  # the input values are not echoed
+
+
 def test_wareki_dates_on_request(client: TestClient) -> None:
     login(client, "inv1")
     assert "2026-01-05" in client.get("/patients").text
@@ -211,7 +231,16 @@ def test_fixed_lists_and_web_checks_on_the_patient_page(client: TestClient) -> N
               assessed_on="2026-02-20", value_text="C", assessor="Dr. Treating",
               assessor_role="treating_physician", blinded="false")  # seeded already
     assert r.status_code == 422 and 'id="err-assess-visit"' in r.text
-    assert "recorded already" in r.text
+    assert "this assessor has assessed this endpoint at this visit already" in r.text
+    r = _post(client, f"{url}/assessments", url, headers={"Accept-Language": "ja"},
+              visit="day49", endpoint="ais_grade", assessed_on="2026-02-20", value_text="C",
+              assessor="Dr. Treating", assessor_role="treating_physician", blinded="false")
+    assert r.status_code == 422 and "この評価者はこの来院のこの評価項目を評価済みです" in r.text
+    # a second assessor of the same visit is the registry's rule too: accepted, as on import
+    r = _post(client, f"{url}/assessments", url, visit="day49", endpoint="ais_grade",
+              assessed_on="2026-02-20", value_text="C", assessor="Dr. Second",
+              assessor_role="treating_physician", blinded="false")
+    assert r.status_code == 303, r.text
     r = _post(client, f"{url}/adverse-events", url, term="sepsis", onset_on="2026-02-01",
               serious="true", grade="5", outcome="recovered")
     assert r.status_code == 422 and 'id="err-adverse-event-outcome"' in r.text

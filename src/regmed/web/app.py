@@ -24,6 +24,7 @@ from regmed.web.problems import plain
 from regmed.web.security import LoginThrottle, https_request
 from regmed.web.services import NotFound
 from regmed.web.settings import WebSettings
+from regmed.web.validation import validation_answer
 
 __all__ = ["create_app", "app_from_env"]
 
@@ -67,13 +68,6 @@ class _SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """The errors of a refused request without the input values (an infinity there would
-    break the JSON answer; a password would be echoed)."""
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
-             "type": str(e.get("type", ""))} for e in exc.errors()]
 
 
 def _engine(settings: WebSettings) -> Any:
@@ -141,7 +135,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
+        return JSONResponse(validation_answer(exc, t(request)), status_code=422)
 
     @app.exception_handler(NotAuthenticated)
     async def _unauth(request: Request, exc: NotAuthenticated) -> Response:

@@ -25,7 +25,7 @@ from regmed.web.settings import WebSettings
 T = TypeVar("T")
 
 __all__ = ["AIS_GRADES", "site_codes", "find_by_ref", "checked_write",
-           "duplicate_assessment", "due_visits", "timeline", "endpoint_choices",
+           "due_visits", "timeline", "endpoint_choices",
            "DUE_AHEAD_DAYS"]
 
 #: The ASIA Impairment Scale grades (an ``ais_grade`` assessment's category).
@@ -74,20 +74,6 @@ def checked_write(data: Mapping[str, Any], dates: Iterable[str], settings: WebSe
     if problems:
         raise DataError(what, problems)
     return result
-
-
-def duplicate_assessment(session: Session, patient_id: int, data: Mapping[str, Any]
-                         ) -> list[Problem]:
-    """A form's assessment that repeats one of the patient's (same visit, endpoint and
-    assessor role): a correction is a change of the saved one, with a reason."""
-    found = session.execute(select(Assessment.id).where(
-        Assessment.patient_id == patient_id, Assessment.visit == data.get("visit"),
-        Assessment.endpoint == data.get("endpoint"),
-        Assessment.assessor_role == data.get("assessor_role"))).first()
-    if found is None:
-        return []
-    return [Problem("this visit is recorded already for this endpoint and assessor role: "
-                    "change the saved assessment instead", field="visit")]
 
 
 def _today(settings: WebSettings) -> dt.date:

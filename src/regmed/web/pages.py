@@ -205,11 +205,11 @@ async def add_assessment(patient_id: Id, request: Request, user: Investigator,
     typed = dict(data)
     data["blinded"] = data.get("blinded") == "true"
     try:
-        # AIS grade A–E is the registry's coded_values rule (the same for an import)
-        extra = crc.duplicate_assessment(session, patient_id, data)
+        # AIS grade A–E and one assessment per patient, endpoint, visit, assessor role and
+        # assessor are the registry's rules (the same for an import)
         crc.checked_write(data, ("assessed_on",), settings, "assessment refused",
                           lambda: svc.record_assessment(session, user, patient_id, data,
-                                                        settings), extra)
+                                                        settings))
     except DataError as exc:
         session.rollback()
         return patient_page(request, user, session, settings, patient_id, 422, error_list(exc),

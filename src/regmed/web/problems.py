@@ -41,6 +41,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^'(?P<name>[^']*)' is not an active adjudicator$",
          "%(name)s is not an active adjudicator"),
         (r"^not allowed for an? (?P<role>[a-z_]+)$", "not allowed for the role %(role)s"),
+        (r"^this assessor has assessed this endpoint at this visit of the patient .*$",
+         "this assessor has assessed this endpoint at this visit already: change the saved "
+         "assessment instead"),
     ))
 
 #: Labels of the form fields (message ids), for problems that have no field of their own.
