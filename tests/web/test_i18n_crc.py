@@ -89,8 +89,10 @@ def test_schema_refusals_speak_the_requested_language(client: TestClient) -> Non
     r = client.post("/api/patients", headers={**h, "Accept-Language": "ja"}, json=body)
     assert r.status_code == 422, r.text
     got = {p["field"]: p["text"] for p in r.json()["problems"]}
-    assert got == {"patient_ref": "1 文字より短いです", "sex": "選択肢（'F' or 'M'）から選んでください",
-                   "birth_year": "1900 より小さい値です", "index_on": "日付（年-月-日）として読めません",
+    assert got == {"patient_ref": "1 文字より短いです",
+                   "sex": "選択肢（'F' or 'M'）から選んでください",
+                   "birth_year": "1900 より小さい値です",
+                   "index_on": "日付（年-月-日）として読めません",
                    "enrolled_on": "入力してください"}
     assert {d["type"] for d in r.json()["detail"]} >= {"missing", "literal_error"}
     r = client.post("/api/patients", headers=h, json=body)

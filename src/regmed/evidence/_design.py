@@ -11,7 +11,8 @@ from regmed.errors import DataError, Problem
 
 _NUMERIC = object()
 
-__all__ = ["check_columns", "treatment_array", "is_categorical", "levels_of", "model_matrix"]
+__all__ = ["check_columns", "treatment_array", "is_categorical", "levels_of", "model_matrix",
+           "fill_columns"]
 
 
 def check_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> list[Problem]:
@@ -89,7 +90,6 @@ def model_matrix(
     ``drop_first`` the first level is dropped (R's treatment contrasts, as in ``glm``),
     without it every level is kept (as MatchIt's balance summary does).
     """
-    n = len(df)
     specs: list[tuple[str, str, object]] = []  # (name, column, level or None marker)
     if intercept:
         specs.append(("(Intercept)", "", None))
@@ -112,12 +112,19 @@ def model_matrix(
                     [Problem(f"unsupported type {s.dtype}", field=col)],
                 )
             specs.append((col, col, _NUMERIC))
-    x = np.empty((n, len(specs)), dtype=np.float64, order="F")  # contiguous columns
+    return fill_columns(df, specs), [name for name, _, _ in specs]
+
+
+def fill_columns(df: pd.DataFrame, specs: Sequence[tuple[str, str, object]],
+                 numeric: object = _NUMERIC) -> np.ndarray:
+    """The float64 model matrix of ``specs`` (name, column — ``""`` for the intercept — and
+    level, or ``numeric`` for a numeric column) in contiguous columns."""
+    x = np.empty((len(df), len(specs)), dtype=np.float64, order="F")
     for j, (_, col, lev) in enumerate(specs):
         if col == "":
             x[:, j] = 1.0
-        elif lev is _NUMERIC:
+        elif lev is numeric:
             x[:, j] = df[col].to_numpy(dtype=np.float64)
         else:
             x[:, j] = df[col].to_numpy() == lev
-    return x, [name for name, _, _ in specs]
+    return x

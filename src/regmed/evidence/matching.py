@@ -149,6 +149,7 @@ def match(
     treatment: str | None = None,
     covariates: Sequence[str] | None = None,
     distance: pd.Series | np.ndarray | None = None,
+    caliper_unit: float | None = None,
 ) -> Matching:
     """Greedy nearest-neighbour k:1 matching on the propensity score, as MatchIt does it.
 
@@ -188,6 +189,12 @@ def match(
     distance : pandas.Series or array, optional
         A ready matching distance on the ``caliper_scale`` scale (for example MatchIt's
         ``m$distance``), used instead of one derived from ``ps`` (then ``ps`` may be None).
+    caliper_unit : float, optional
+        The standard deviation the caliper is counted in; default: of the distance over
+        ``df``'s rows. Give it when ``df`` holds only the candidates of a larger data set
+        (the treated rows and the controls within the caliper of one of them, as
+        :func:`regmed.evidence.dask_path.match_dask` selects them): the controls left out
+        could never be matched, so the matched sets are those of the whole data set.
 
     Returns
     -------
@@ -219,6 +226,8 @@ def match(
         problems.append(Problem("ratio must be a positive integer", field="ratio"))
     if caliper is not None and (not np.isfinite(caliper) or caliper <= 0):
         problems.append(Problem("caliper must be a positive number or None", field="caliper"))
+    if caliper_unit is not None and (not np.isfinite(caliper_unit) or caliper_unit <= 0):
+        problems.append(Problem("caliper_unit must be a positive number", field="caliper_unit"))
     if caliper_scale not in _SCALES:
         problems.append(Problem(f"caliper_scale must be one of {_SCALES}", field="caliper_scale"))
     if order not in _ORDERS:
@@ -252,7 +261,8 @@ def match(
     n = len(df)
     treated_rows = np.flatnonzero(t == 1)
     n1 = len(treated_rows)
-    width = None if caliper is None else float(caliper) * float(np.std(dist, ddof=1))
+    unit = float(np.std(dist, ddof=1)) if caliper_unit is None else float(caliper_unit)
+    width = None if caliper is None else float(caliper) * unit
     stratum = _strata_codes(df, exact, t)
     d1 = dist[treated_rows]
     if order == "largest":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -127,25 +127,28 @@ def _pass(
     return dev, a, b
 
 
+Pass = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
+
+
 def _irls(
-    xs: np.ndarray,
-    y: np.ndarray,
+    step: Pass,
     pen: np.ndarray | None,
     maxit: int,
     epsilon: float,
     start: tuple[float, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, bool, int, float, np.ndarray]:
+) -> tuple[np.ndarray, bool, int, float, np.ndarray]:
     """Fisher scoring as in R's ``glm.fit`` (same start, same convergence rule).
 
-    ``xs`` has columns scaled to unit RMS (to keep the normal equations well conditioned;
-    the scaling does not change the fit). Returns the coefficients of the scaled columns,
-    the linear predictor, convergence, iterations, deviance and X'WX with the working
-    weights of the last iteration (from which R's ``summary.glm`` takes the covariance).
-    ``start`` is the result of the first pass (from R's ``mustart``).
+    ``step(beta)`` is one pass over the rows at ``beta`` — deviance, X'WX and X'Wz of the
+    design with columns scaled to unit RMS (to keep the normal equations well conditioned;
+    the scaling does not change the fit) — in one block of memory (:func:`_pass`) or summed
+    over partitions (:mod:`regmed.evidence.partitioned`). Returns the coefficients of the
+    scaled columns, convergence, iterations, deviance and X'WX with the working weights of
+    the last iteration (from which R's ``summary.glm`` takes the covariance). ``start`` is
+    the result of the first pass (from R's ``mustart``).
     """
-    eta = np.empty(len(y))
     dev_old, a, b = start
-    beta = np.zeros(xs.shape[1])
+    beta = np.zeros(len(b))
     info = a
     converged = False
     iterations = 0
@@ -159,14 +162,14 @@ def _irls(
         except np.linalg.LinAlgError as exc:
             raise ConvergenceError("the propensity model is singular") from exc
         info = a
-        dev, a, b = _pass(xs, y, beta, eta)
+        dev, a, b = step(beta)
         if pen is not None:
             dev += float(np.sum(pen * beta**2))
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True
             break
         dev_old = dev
-    return beta, eta, converged, iterations, dev, info
+    return beta, converged, iterations, dev, info
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
@@ -207,17 +210,18 @@ def _dqrdc2_rank(r: np.ndarray, norms: np.ndarray, tol: float) -> list[int]:
 
 
 def _drop_aliased(
-    xs: np.ndarray, gram: np.ndarray, norms: np.ndarray, tol: float
+    r_factor: Callable[[], np.ndarray], gram: np.ndarray, norms: np.ndarray, tol: float
 ) -> list[int]:
     """Columns to keep, decided as R's ``glm.fit`` decides aliasing (pivoting QR, ``tol``).
 
-    ``xs`` is the design with the non-intercept columns centred and scaled (the span, and so
-    each column's orthogonal part, is unchanged up to the column's scale); ``norms`` are the
-    original column norms in the same scale. The Cholesky factor of the Gram matrix decides
-    when every column is far from aliased (its orthogonal part well above both the rounding
-    of the cross-products and R's threshold); otherwise an exact QR of ``xs`` decides.
+    ``r_factor()`` gives the R factor of the design with the non-intercept columns centred
+    and scaled (the span, and so each column's orthogonal part, is unchanged up to the
+    column's scale); ``norms`` are the original column norms in the same scale. The Cholesky
+    factor of the Gram matrix decides when every column is far from aliased (its orthogonal
+    part well above both the rounding of the cross-products and R's threshold); otherwise
+    the R factor (an exact QR of the design) decides.
     """
-    n, p = xs.shape
+    p = gram.shape[0]
     try:
         diag = np.abs(np.diag(np.linalg.cholesky(gram)))
         floor = np.sqrt(_EPS * p * max(float(np.max(np.diag(gram))), 1.0))
@@ -225,7 +229,37 @@ def _drop_aliased(
             return list(range(p))
     except np.linalg.LinAlgError:
         pass
-    return _dqrdc2_rank(_qr_r(xs), norms, tol)
+    return _dqrdc2_rank(r_factor(), norms, tol)
+
+
+def _estimates(names: Sequence[str], beta_s: np.ndarray, info: np.ndarray,
+               centre: np.ndarray, scale: np.ndarray) -> pd.DataFrame:
+    """The tidy coefficient table on the user's scale from the fit of the centred and scaled
+    columns: ``beta = T beta_s``, ``cov = T info^-1 T'`` (Wald statistics, R's
+    ``summary.glm``)."""
+    back = np.diag(1.0 / scale)
+    back[0, 1:] = -centre[1:] / scale[1:]
+    beta = back @ beta_s
+    try:
+        cov = back @ np.linalg.inv(info) @ back.T
+        se = np.sqrt(np.maximum(np.diag(cov), 0))
+    except np.linalg.LinAlgError:
+        se = np.full(len(beta), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zval = beta / se
+    q = stats.norm.ppf(0.975)
+    return pd.DataFrame(
+        {
+            "term": list(names),
+            "estimate": beta,
+            "std_error": se,
+            "ci_lower": beta - q * se,
+            "ci_upper": beta + q * se,
+            "statistic": zval,
+            "p_value": 2 * stats.norm.sf(np.abs(zval)),
+        },
+        columns=list(ESTIMATE_COLUMNS),
+    )
 
 
 def fit_propensity(
@@ -342,7 +376,7 @@ def fit_propensity(
     # block made a pass up to 20x slower (benchmarks/bench_matching.py).
     with threadpool_limits(limits=1, user_api="blas"):
         dev0, a0, b0 = _pass(x, y, None, np.empty(len(y)))
-        keep = _drop_aliased(x, a0 / 0.1875, norms, min(1e-7, epsilon / 1000))
+        keep = _drop_aliased(lambda: _qr_r(x), a0 / 0.1875, norms, min(1e-7, epsilon / 1000))
         if len(keep) < len(names):
             x = x[:, keep]
             a0 = a0[np.ix_(keep, keep)]
@@ -351,8 +385,9 @@ def fit_propensity(
         if penalty:
             pen = np.full(len(keep), float(penalty))
             pen[0] = 0.0
-        beta_s, eta, converged, iterations, dev, info = _irls(x, y, pen, maxit, epsilon,
-                                                              (dev0, a0, b0))
+        eta = np.empty(len(y))
+        beta_s, converged, iterations, dev, info = _irls(
+            lambda beta: _pass(x, y, beta, eta), pen, maxit, epsilon, (dev0, a0, b0))
     aliased = [names[j] for j in range(len(names)) if j not in keep]
     warnings: list[str] = []
     if aliased:
@@ -360,12 +395,8 @@ def fit_propensity(
             "coefficients not defined because of singularities (dropped as R does): "
             + ", ".join(aliased)
         )
-    scale, centre = scale[keep], centre[keep]
     names = [names[j] for j in keep]
-    # back to the user's scale: beta = T beta_s, cov = T cov_s T'
-    back = np.diag(1.0 / scale)
-    back[0, 1:] = -centre[1:] / scale[1:]
-    beta = back @ beta_s
+    estimates = _estimates(names, beta_s, info, centre[keep], scale[keep])
     mu = special.expit(eta)
     if not converged:
         warnings.append(f"the fit did not converge in {maxit} iterations (separation?)")
@@ -383,26 +414,6 @@ def fit_propensity(
             f"positivity: {n_out} row(s) have a propensity score outside [{lo}, {hi}]"
         )
 
-    try:
-        cov = back @ np.linalg.inv(info) @ back.T
-        se = np.sqrt(np.maximum(np.diag(cov), 0))
-    except np.linalg.LinAlgError:
-        se = np.full(len(beta), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zval = beta / se
-    q = stats.norm.ppf(0.975)
-    estimates = pd.DataFrame(
-        {
-            "term": names,
-            "estimate": beta,
-            "std_error": se,
-            "ci_lower": beta - q * se,
-            "ci_upper": beta + q * se,
-            "statistic": zval,
-            "p_value": 2 * stats.norm.sf(np.abs(zval)),
-        },
-        columns=list(ESTIMATE_COLUMNS),
-    )
 
     share = y.mean()
     pref_logit = eta - np.log(share / (1 - share))
