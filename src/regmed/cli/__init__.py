@@ -44,6 +44,7 @@ def _register() -> None:
         backup,
         design,
         evaluate,
+        federated,
         freeze,
         plan,
         quality,
@@ -54,7 +55,7 @@ def _register() -> None:
     )
 
     for module in (registry, backup, freeze, design, plan, evaluate, quality, web, singlecell,
-                   study):
+                   study, federated):
         module.register(app)
 
 

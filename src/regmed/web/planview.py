@@ -12,14 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regmed.evaluate.power_check import power_entry
+from regmed.app.plan_power import enrolled_power
 from regmed.registry import PlanVersion
 from regmed.registry.plans import plan_of
-from regmed.studydata import StudyData
 from regmed.web.settings import VisitWindow, WebSettings
 
 if TYPE_CHECKING:
@@ -74,7 +72,7 @@ def schedule(session: Session, settings: WebSettings) -> tuple[VisitWindow, ...]
 def plan_targets(locked: LockedPlan, enrolled: dict[str, int]) -> dict[str, Any]:
     """Enrollment against the planned sample size, and the power the enrolled numbers give.
 
-    The achieved power is :func:`regmed.evaluate.power_check.power_entry` (the plan's own
+    The achieved power is :func:`regmed.app.plan_power.enrolled_power` (the plan's own
     assumptions with the enrolled treated patients and controls of the primary control
     source; fixed design, as ``rpact::getPowerRates``/``getPowerMeans``).
 
@@ -93,10 +91,7 @@ def plan_targets(locked: LockedPlan, enrolled: dict[str, int]) -> dict[str, Any]
             planned.append((primary, int(ss.n_control)))
     targets = [{"cohort": c, "target": n, "enrolled": enrolled.get(c, 0),
                 "percent": round(100.0 * enrolled.get(c, 0) / n, 1)} for c, n in planned]
-    facts = {"cohorts": {c: {"n": n} for c, n in enrolled.items()}}
-    empty = pd.DataFrame()
-    power = power_entry(plan, StudyData(patients=empty, attrition=empty, endpoints={},
-                                        facts=facts, data_hash=""))
+    power = enrolled_power(plan, enrolled)
     return {"plan": {"name": locked.name, "version": locked.version, "sha256": locked.sha256},
             "targets": targets, "sites_planned": plan.sites.count if plan.sites else None,
             "power": power}
