@@ -125,6 +125,10 @@ def fill_columns(df: pd.DataFrame, specs: Sequence[tuple[str, str, object]],
             x[:, j] = 1.0
         elif lev is numeric:
             x[:, j] = df[col].to_numpy(dtype=np.float64)
+        elif isinstance(df[col].dtype, pd.CategoricalDtype):  # compare codes, not objects
+            cats = df[col].cat.categories
+            x[:, j] = (df[col].cat.codes.to_numpy() == cats.get_loc(lev)) if lev in cats \
+                else 0.0
         else:
             x[:, j] = df[col].to_numpy() == lev
     return x

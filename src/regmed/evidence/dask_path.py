@@ -39,7 +39,8 @@ from regmed.evidence.partitioned import (
 )
 from regmed.results import Result
 
-__all__ = ["dask_mapper", "fit_propensity_dask", "match_dask", "DaskMatch", "candidates"]
+__all__ = ["dask_mapper", "fit_propensity_dask", "match_dask", "DaskMatch", "candidates",
+           "prepare_pool"]
 
 DISTANCE = "_distance"
 
@@ -61,6 +62,40 @@ def dask_mapper(ddf: Any, client: Any = None) -> Mapper:
     parts = ddf.to_delayed()
     call = dask.delayed(compute_partial, pure=True)
     return lambda request: _compute(client, [call(p, request) for p in parts])
+
+
+def prepare_pool(ddf: Any, columns: Sequence[str], *, client: Any = None,
+                 persist: bool | None = None, share: float = 0.3) -> tuple[Any, bool]:
+    """The pool's ``columns`` only, kept in the cluster's memory when they fit.
+
+    Every request of the fit reads each partition once; a pool held in the workers' memory
+    is read from disk once instead of once per IRLS iteration. ``persist=None`` decides by
+    size: the columns (8 bytes a value) are persisted when they take less than ``share`` of
+    the workers' memory limits (of the machine's available memory without a client).
+    Returns the data frame to use and whether it was persisted.
+    """
+    pool = ddf[list(dict.fromkeys(columns))]
+    if persist is None:
+        rows = int(pool.map_partitions(len).sum().compute(
+            **({} if client is None else {"scheduler": client})))
+        need = rows * len(pool.columns) * 8
+        if client is not None:
+            limits = [w.get("memory_limit") or 0
+                      for w in client.scheduler_info()["workers"].values()]
+            memory = float(sum(limits))
+        else:
+            import psutil
+
+            memory = float(psutil.virtual_memory().available)
+        persist = need < share * memory
+    if not persist:
+        return pool, False
+    pool = client.persist(pool) if client is not None else pool.persist()
+    if client is not None:
+        import distributed
+
+        distributed.wait(pool)
+    return pool, True
 
 
 def fit_propensity_dask(ddf: Any, treatment: str, covariates: Sequence[str], *,
@@ -89,11 +124,12 @@ def fit_propensity_dask(ddf: Any, treatment: str, covariates: Sequence[str], *,
 
 
 def candidates(df: pd.DataFrame, model: dict[str, Any], treatment: str,
-               treated: np.ndarray | None, width: float | None) -> pd.DataFrame:
+               treated: np.ndarray | None, width: float | None,
+               columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The rows of one partition that matching can use, with their distance (``_distance``):
     the treated rows, and (given the sorted distances of every treated row and the caliper
     ``width``) the controls within ``width`` of one of them. ``treated=None``: treated rows
-    only."""
+    only. ``columns``: the columns to keep besides the treatment (default: all)."""
     x = design_of(df, [tuple(t) for t in model["terms"]])  # type: ignore[misc]
     x -= np.asarray(model["centre"])
     x /= np.asarray(model["scale"])
@@ -108,7 +144,8 @@ def candidates(df: pd.DataFrame, model: dict[str, Any], treatment: str,
             left = np.abs(d - treated[np.clip(pos - 1, 0, len(treated) - 1)])
             right = np.abs(treated[np.clip(pos, 0, len(treated) - 1)] - d)
             keep |= np.minimum(left, right) <= width
-    out = df.loc[keep].copy()
+    cols = list(df.columns) if columns is None else list(dict.fromkeys([treatment, *columns]))
+    out = df.loc[keep, cols].copy()
     out[DISTANCE] = d[keep]
     return out
 
@@ -142,14 +179,17 @@ class DaskMatch(Result):
 
 def match_dask(ddf: Any, fit: PartitionedFit, *, ratio: int = 1, caliper: float = 0.2,
                replace: bool = False, order: str = "largest",
-               covariates: Sequence[str] | None = None, client: Any = None,
-               rng: np.random.Generator | int | None = None) -> DaskMatch:
+               covariates: Sequence[str] | None = None, columns: Sequence[str] = (),
+               client: Any = None, rng: np.random.Generator | int | None = None) -> DaskMatch:
     """Greedy nearest-neighbour caliper matching on the logit of the propensity score, as
     :func:`regmed.evidence.match` (MatchIt ``method = "nearest"``, ``link = "linear.logit"``)
     does it on the pooled rows.
 
     A caliper is required: without one every control is a candidate and the pool would have
-    to fit in memory. ``ddf``'s index must identify rows across partitions.
+    to fit in memory. ``ddf``'s index must identify rows across partitions. Only the treatment,
+    the balance ``covariates`` (default: the model's) and ``columns`` (outcomes, say) of the
+    candidates are brought into memory; the balance of the :class:`Matching` is that of the
+    candidate set.
 
     Raises
     ------
@@ -165,13 +205,16 @@ def match_dask(ddf: Any, fit: PartitionedFit, *, ratio: int = 1, caliper: float 
     width = float(caliper) * sd
     parts = ddf.to_delayed()
     pick = dask.delayed(candidates, pure=True)
-    treated_rows = _compute(client, [pick(p, fit.model, fit.treatment, None, None)
+    balance_on = tuple(fit.covariates if covariates is None else covariates)
+    keep = [*balance_on, *columns]
+    treated_rows = _compute(client, [pick(p, fit.model, fit.treatment, None, None, ())
                                      for p in parts])
     d_t = np.sort(np.concatenate([t[DISTANCE].to_numpy() for t in treated_rows]))
-    chosen = _compute(client, [pick(p, fit.model, fit.treatment, d_t, width) for p in parts])
+    chosen = _compute(client, [pick(p, fit.model, fit.treatment, d_t, width, keep)
+                               for p in parts])
     pool = pd.concat(chosen)
     m = match(pool.drop(columns=[DISTANCE]), None, ratio=ratio, caliper=caliper,
               caliper_scale="logit", replace=replace, order=order, rng=rng,
-              treatment=fit.treatment, covariates=covariates or fit.covariates,
+              treatment=fit.treatment, covariates=balance_on,
               distance=pool[DISTANCE], caliper_unit=sd)
     return DaskMatch(matching=m, n_rows=fit.n, n_candidates=len(pool), caliper_unit=sd)
