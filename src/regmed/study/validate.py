@@ -43,7 +43,8 @@ from regmed.errors import Problem
 from regmed.study.expr import Node, evaluate, is_empty, parse
 from regmed.study.model import StudyDictionary, Variable
 
-__all__ = ["validate_record", "parse_field", "MESSAGES", "record_values", "visible"]
+__all__ = ["validate_record", "parse_field", "MESSAGES", "record_values", "visible",
+           "message", "limit_text", "value_text"]
 
 #: The problem texts, by key and language.
 MESSAGES: dict[str, dict[str, str]] = {
@@ -290,3 +291,12 @@ def _below(a: Any, b: Any) -> bool:
     if isinstance(a, dt.date) != isinstance(b, dt.date):
         return False
     return bool(a < b)
+
+
+#: The sentence of a problem by its key (:data:`MESSAGES`) in ``lang``, for checkers of whole
+#: columns (:mod:`regmed.app.pool_columns`) that word a problem as this module does.
+message = _msg
+#: A range limit as the sentences show it (``120 years``).
+limit_text = _limit_text
+#: A value as the sentences quote it (``130``, not ``130.0``).
+value_text = _text
