@@ -154,3 +154,32 @@ def test_file_exchange_answers_the_same_partial_and_the_log_shows_tampering(
         main(["federated", "verify-log", str(log)])
     assert done.value.code == 2
     assert "does not continue the chain" in capsys.readouterr().err
+
+
+def test_the_weighted_effect_across_owners_is_the_pooled_effect(tmp_path: Path) -> None:
+    from regmed.evidence import estimate_effect, weight
+    from regmed.evidence.federated import federated_mapper
+    from regmed.evidence.partitioned_effect import weighted_effect_partitioned
+
+    frames = [_pool(n, seed) for n, seed in ((2500, 21), (1500, 22), (2000, 23))]
+    for i, f in enumerate(frames):
+        rng = np.random.default_rng(i)
+        f["y"] = (rng.random(len(f)) < 0.35 + 0.1 * f["t"]).astype(int)
+    sites = [file_site(_write(tmp_path, f"s{i}.csv", f), site=f"S{i}")
+             for i, f in enumerate(frames)]
+    pooled = pd.concat(frames, ignore_index=True)
+    want = estimate_effect(weight(pooled, fit_propensity(pooled, "t", COVS), "ATT"), "y")
+    fit = fit_federated(sites, "t", COVS)
+    got = weighted_effect_partitioned(federated_mapper(sites), fit, "y")
+    np.testing.assert_allclose(got.estimates["estimate"], want.estimates["estimate"],
+                               rtol=1e-8)
+    np.testing.assert_allclose(got.estimates["std_error"], want.estimates["std_error"],
+                               rtol=1e-8)
+    rare = frames[1].copy()
+    rare["y"] = 0
+    rare.loc[rare.index[:3], "y"] = 1  # three events at one site: a cell below 10
+    sites[1] = file_site(_write(tmp_path, "rare.csv", rare), site="S1")
+    with pytest.raises(DataError) as err:
+        weighted_effect_partitioned(federated_mapper(sites), fit, "y")
+    assert {p.file for p in err.value.problems} == {"S1"}
+    assert any("with y" in p.message for p in err.value.problems)

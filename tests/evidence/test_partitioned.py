@@ -142,3 +142,31 @@ def test_dask_matching_needs_a_caliper() -> None:
     with pytest.raises(DataError) as err:
         match_dask(ddf, fit, caliper=None)  # type: ignore[arg-type]
     assert err.value.problems[0].field == "caliper"
+
+
+@pytest.mark.parametrize(("estimand", "trim", "stabilize", "kind"), [
+    ("ATT", None, False, "binary"), ("ATE", 0.02, True, "binary"),
+    ("ATO", None, False, "continuous")])
+def test_weighted_effect_from_partition_sums_is_the_in_memory_effect(
+        estimand: str, trim: float | None, stabilize: bool, kind: str) -> None:
+    from regmed.evidence import estimate_effect, weight
+    from regmed.evidence.partitioned_effect import weighted_effect_partitioned
+
+    df = _pool(20_000, seed=9)
+    rng = np.random.default_rng(9)
+    df["y"] = (rng.random(len(df)) < 0.3 + 0.1 * df["t"]).astype(float)
+    df.loc[df.index[5:40], "y"] = np.nan  # missing outcomes are left out, as in memory
+    df["score"] = rng.normal(40, 8, len(df)) + 3 * df["t"]
+    covs = ["age", "year", "region", "male"]
+    outcome = "y" if kind == "binary" else "score"
+    want = estimate_effect(weight(df, fit_propensity(df, "t", covs), estimand, trim=trim,
+                                  stabilize=stabilize), outcome, kind=kind)
+    parts = frames_mapper([df.iloc[s:s + 3_000] for s in range(0, len(df), 3_000)])
+    got = weighted_effect_partitioned(parts, fit_propensity_partitioned(parts, "t", covs),
+                                      outcome, kind=kind, estimand=estimand, trim=trim,
+                                      stabilize=stabilize)
+    cols = ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
+    np.testing.assert_allclose(got.estimates[cols], want.estimates[cols], rtol=1e-10,
+                               atol=1e-13)
+    assert (got.n_treated, got.n_control, got.n_missing_outcome) == (
+        want.n_treated, want.n_control, want.n_missing_outcome)

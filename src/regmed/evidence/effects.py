@@ -273,7 +273,6 @@ def estimate_effect(
         float(lin.coef[1]), float(math.sqrt(lin.vcov[1, 1])), lin.df_residual, conf_level,
     )
     rows.append(diff_row)
-    extra: dict[str, Any] = {}
     if kind == "binary":
         ratio_models = (("poisson_log", "log_risk_ratio"), ("binomial_logit", "log_odds_ratio"))
         for family, term in ratio_models:
@@ -284,25 +283,7 @@ def estimate_effect(
             fit = fit_glm(x, y, w, family, cl)
             rows.append(_row(term, float(fit.coef[1]), float(math.sqrt(fit.vcov[1, 1])),
                              math.inf, conf_level))
-        rd, lrr, lor = rows
-        extra = {
-            "risk_difference": rd["estimate"], "risk_difference_se": rd["std_error"],
-            "risk_difference_ci": (rd["ci_lower"], rd["ci_upper"]),
-            "risk_difference_p": rd["p_value"],
-            "log_risk_ratio": lrr["estimate"], "log_risk_ratio_se": lrr["std_error"],
-            "risk_ratio": math.exp(lrr["estimate"]),
-            "risk_ratio_ci": (math.exp(lrr["ci_lower"]), math.exp(lrr["ci_upper"])),
-            "log_odds_ratio": lor["estimate"], "log_odds_ratio_se": lor["std_error"],
-            "odds_ratio": math.exp(lor["estimate"]),
-            "odds_ratio_ci": (math.exp(lor["ci_lower"]), math.exp(lor["ci_upper"])),
-        }
-    else:
-        extra = {
-            "mean_difference": diff_row["estimate"],
-            "mean_difference_se": diff_row["std_error"],
-            "mean_difference_ci": (diff_row["ci_lower"], diff_row["ci_upper"]),
-            "mean_difference_p": diff_row["p_value"],
-        }
+    extra = effect_fields(kind, rows)
     options = _options(sample, outcome=outcome, kind=kind, conf_level=conf_level,
                        confidence_level=conf_level)
     return Effect(
@@ -319,6 +300,31 @@ def estimate_effect(
         options=options,
         **extra,
     )
+
+
+def effect_fields(kind: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The :class:`Effect` fields of its estimate rows (risk difference, log risk ratio and
+    log odds ratio for ``binary``; the mean difference otherwise), ratios exponentiated."""
+    if kind == "binary":
+        rd, lrr, lor = rows
+        return {
+            "risk_difference": rd["estimate"], "risk_difference_se": rd["std_error"],
+            "risk_difference_ci": (rd["ci_lower"], rd["ci_upper"]),
+            "risk_difference_p": rd["p_value"],
+            "log_risk_ratio": lrr["estimate"], "log_risk_ratio_se": lrr["std_error"],
+            "risk_ratio": math.exp(lrr["estimate"]),
+            "risk_ratio_ci": (math.exp(lrr["ci_lower"]), math.exp(lrr["ci_upper"])),
+            "log_odds_ratio": lor["estimate"], "log_odds_ratio_se": lor["std_error"],
+            "odds_ratio": math.exp(lor["estimate"]),
+            "odds_ratio_ci": (math.exp(lor["ci_lower"]), math.exp(lor["ci_upper"])),
+        }
+    (diff_row,) = rows
+    return {
+        "mean_difference": diff_row["estimate"],
+        "mean_difference_se": diff_row["std_error"],
+        "mean_difference_ci": (diff_row["ci_lower"], diff_row["ci_upper"]),
+        "mean_difference_p": diff_row["p_value"],
+    }
 
 
 def _options(sample: AdjustedSample, **given: Any) -> dict[str, Any]:

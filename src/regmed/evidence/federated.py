@@ -74,6 +74,17 @@ def disclosure_problems(df: pd.DataFrame, request: Mapping[str, Any], threshold:
         if 0 < int(rows.sum()) < threshold:
             out.append(Problem(f"the {name} group holds fewer than {threshold} patients; "
                                "nothing is released", field=treatment))
+    outcome = request.get("outcome")
+    if request.get("op") in ("wsums", "wresid") and outcome in df.columns:
+        y = pd.to_numeric(df[str(outcome)], errors="coerce").to_numpy(float)
+        if np.isin(y[~np.isnan(y)], (0.0, 1.0)).all():  # a binary outcome: its 2x2 cells
+            for name, rows in groups.items():
+                for value, label in ((1.0, "with"), (0.0, "without")):
+                    k = int(np.sum(rows & (y == value)))
+                    if 0 < k < threshold:
+                        out.append(Problem(f"a cell holds fewer than {threshold} patients: "
+                                           f"the {name} {label} {outcome}; it is withheld",
+                                           field=str(outcome)))
     for col in _columns(request):
         if col not in df.columns or not is_categorical(df[col]):
             continue

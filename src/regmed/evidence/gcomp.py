@@ -36,7 +36,7 @@ from scipy import special, stats
 from regmed.errors import DataError, Problem
 from regmed.evidence._design import check_columns, model_matrix, treatment_array
 from regmed.evidence._glm import fit_glm
-from regmed.evidence.effects import Effect
+from regmed.evidence.effects import Effect, effect_fields
 from regmed.evidence.propensity import PropensityScore
 from regmed.evidence.survival import SurvivalEffect, kaplan_meier
 from regmed.results import ESTIMATE_COLUMNS
@@ -209,25 +209,7 @@ def gcomputation(
                          confidence_level))
         rows.append(_row("log_odds_ratio", float(special.logit(p1) - special.logit(p0)),
                          delta(d1 / (p1 * (1 - p1)) - d0 / (p0 * (1 - p0))), confidence_level))
-    first = rows[0]
-    extra: dict[str, Any] = {}
-    if kind == "binary":
-        lrr, lor = rows[1], rows[2]
-        extra = {
-            "risk_difference": first["estimate"], "risk_difference_se": first["std_error"],
-            "risk_difference_ci": (first["ci_lower"], first["ci_upper"]),
-            "risk_difference_p": first["p_value"],
-            "log_risk_ratio": lrr["estimate"], "log_risk_ratio_se": lrr["std_error"],
-            "risk_ratio": math.exp(lrr["estimate"]),
-            "risk_ratio_ci": (math.exp(lrr["ci_lower"]), math.exp(lrr["ci_upper"])),
-            "log_odds_ratio": lor["estimate"], "log_odds_ratio_se": lor["std_error"],
-            "odds_ratio": math.exp(lor["estimate"]),
-            "odds_ratio_ci": (math.exp(lor["ci_lower"]), math.exp(lor["ci_upper"])),
-        }
-    else:
-        extra = {"mean_difference": first["estimate"], "mean_difference_se": first["std_error"],
-                 "mean_difference_ci": (first["ci_lower"], first["ci_upper"]),
-                 "mean_difference_p": first["p_value"]}
+    extra = effect_fields(kind, rows)
     options["variance"] = "delta method, HC0 sandwich (marginaleffects vcov = 'HC0')"
     return Effect(
         kind=kind, measure="risk_difference" if kind == "binary" else "mean_difference",

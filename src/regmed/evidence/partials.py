@@ -25,6 +25,13 @@ Requests
     Deviance, X'WX and X'Wz at ``beta`` (``None``: R's start, ``mustart = (y + 1/2) / 2``).
 ``{"op": "distance", "terms", "centre", "scale", "beta"}``
     Sum and sum of squares of the linear predictor (the caliper's standard deviation).
+``{"op": "wsums", ..., "outcome", "estimand", "trim", "share"}``
+    Per group (control, treated): rows, the sum of the propensity-score weights, of weight ×
+    outcome and of squared weights, and the rows with outcome 1 (rows with a missing outcome
+    counted apart).
+``{"op": "wresid", ..., "means"}``
+    Per group: the sum of squared weighted residuals from the group's weighted mean (the
+    meat of the HC0 sandwich).
 
 References
 ----------
@@ -47,10 +54,11 @@ import pandas as pd
 from regmed.errors import DataError, Problem
 from regmed.evidence._design import check_columns, fill_columns, is_categorical, treatment_array
 from regmed.evidence.propensity import _pass, _qr_r
+from regmed.evidence.weighting import ps_weights
 
 __all__ = ["compute_partial", "design_of", "OPS"]
 
-OPS = ("describe", "moments", "qr", "irls", "distance")
+OPS = ("describe", "moments", "qr", "irls", "distance", "wsums", "wresid")
 
 #: A model column: (name, source column or "" for the intercept, level or None for numeric).
 Term = tuple[str, str, Any]
@@ -161,4 +169,44 @@ def compute_partial(df: pd.DataFrame, request: Mapping[str, Any]) -> dict[str, A
         eta = _standardized(df, request) @ np.asarray(request["beta"], dtype=np.float64)
         return {"sum": float(eta.sum()), "sumsq": float(np.sum((eta - eta.mean()) ** 2)),
                 "n": len(df)}
+    if op in ("wsums", "wresid"):
+        return _weighted(df, request)
     raise DataError("unknown request", [Problem(f"not one of {', '.join(OPS)}", field="op")])
+
+
+def _weights(df: pd.DataFrame, request: Mapping[str, Any]
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Treatment, weights and outcome of the rows kept (as :func:`regmed.evidence.weight`
+    computes them: ATE ``t/e + (1-t)/(1-e)``, ATT ``t + (1-t) e/(1-e)``, ATO; trimming; the
+    stabilizing share of the pooled data)."""
+    eta = _standardized(df, request) @ np.asarray(request["beta"], dtype=np.float64)
+    e = 1.0 / (1.0 + np.exp(-eta))
+    t = _response(df, request)
+    keep = np.ones(len(df), dtype=bool)
+    trim = request.get("trim")
+    if trim is not None:
+        keep = (e >= trim) & (e <= 1 - trim)
+    t, e = t[keep], e[keep]
+    w = ps_weights(t, e, str(request.get("estimand", "ATT")))
+    share = request.get("share")
+    if share is not None:
+        w = w * np.where(t == 1, share, 1 - share)
+    y = pd.to_numeric(df[str(request["outcome"])], errors="coerce").to_numpy(float)[keep]
+    return t, w, y
+
+
+def _weighted(df: pd.DataFrame, request: Mapping[str, Any]) -> dict[str, Any]:
+    t, w, y = _weights(df, request)
+    seen = ~np.isnan(y)
+    groups = [(t == g) & seen for g in (0, 1)]
+    if request["op"] == "wsums":
+        return {"n": [int(g.sum()) for g in groups],
+                "n_missing": int((~seen).sum()),
+                "n_events": [int(np.sum(y[g] == 1)) for g in groups],
+                "w": [float(w[g].sum()) for g in groups],
+                "wy": [float(np.sum(w[g] * y[g])) for g in groups],
+                "w2": [float(np.sum(w[g] ** 2)) for g in groups],
+                "binary": bool(np.isin(y[seen], (0.0, 1.0)).all())}
+    means = request["means"]
+    return {"meat": [float(np.sum((w[g] * (y[g] - m)) ** 2))
+                     for g, m in zip(groups, means, strict=True)]}

@@ -67,6 +67,16 @@ def _quantile7(x: np.ndarray, q: float) -> float:
     return float(np.quantile(x, q, method="linear"))
 
 
+def ps_weights(t: np.ndarray, e: np.ndarray, estimand: str) -> np.ndarray:
+    """The weights of treatment ``t`` (0/1) and score ``e``: ATE ``t/e + (1-t)/(1-e)``, ATT
+    ``t + (1-t)·e/(1-e)``, ATO ``t(1-e) + (1-t)e``."""
+    if estimand == "ATE":
+        return np.where(t == 1, 1 / e, 1 / (1 - e))
+    if estimand == "ATT":
+        return np.where(t == 1, 1.0, e / (1 - e))
+    return np.where(t == 1, 1 - e, e)
+
+
 def weight(
     df: pd.DataFrame,
     ps: PropensityScore | pd.Series | np.ndarray,
@@ -161,12 +171,7 @@ def weight(
     if trim is not None:
         keep = (e >= trim) & (e <= 1 - trim)
     tk, ek = t[keep], e[keep]
-    if estimand == "ATE":
-        w = np.where(tk == 1, 1 / ek, 1 / (1 - ek))
-    elif estimand == "ATT":
-        w = np.where(tk == 1, 1.0, ek / (1 - ek))
-    else:
-        w = np.where(tk == 1, 1 - ek, ek)
+    w = ps_weights(tk, ek, estimand)
     n_trunc = 0
     if truncate is not None:
         for g in (tk == 1, tk == 0):
