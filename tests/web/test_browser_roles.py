@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
 
 from .conftest import PASSWORD, SECRETS
 from .test_browser import CHROMIUM, _launch, server  # noqa: F401  (the server fixture)
@@ -167,6 +167,16 @@ def _others(t: _Tour, patient_url: str) -> None:
     t.logout()
 
 
+def _fill(form: Locator, **values: str) -> None:
+    """Type ``values`` into the form's fields by name (a select gets the option)."""
+    for name, value in values.items():
+        field = form.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
 def _admin_lots(t: _Tour) -> None:
     """The administrator enters a lot (a date in the future is refused beside its field, what
     was typed is kept), continues to its page and records its shipment."""
@@ -174,24 +184,18 @@ def _admin_lots(t: _Tour) -> None:
     page.goto(f"{t.base}/lots")
     assert page.locator("#lots tbody tr").count() >= 6
     t.check("admin_lots")
-    form = page.locator("#new-lot")
-    form.locator("[name=lot_code]").fill("LOT-WEB")
-    form.locator("[name=process_version]").fill("v3")
-    form.locator("[name=manufactured_on]").fill("2030-01-05")
-    form.locator("#save-lot-continue").click()
+    _fill(page.locator("#new-lot"), lot_code="LOT-WEB", process_version="v3",
+          manufactured_on="2030-01-05")
+    page.locator("#save-lot-continue").click()
     page.wait_for_selector("#err-new-lot-manufactured_on")
     assert page.locator("#new-lot [name=lot_code]").input_value() == "LOT-WEB"
     t.check("admin_lot_error")
     page.locator("#new-lot [name=manufactured_on]").fill("2026-01-05")
     page.locator("#new-lot #save-lot-continue").click()
     page.wait_for_url("**/lots/*")
-    form = page.locator("#shipment")
-    form.locator("[name=shipment_code]").fill("SH-WEB")
-    form.locator("[name=site_code]").select_option("S01")
-    form.locator("[name=shipped_on]").fill("2026-01-06")
-    form.locator("[name=received_on]").fill("2026-01-07")
-    form.locator("[name=receipt_temperature_c]").fill("4")
-    form.locator("#save-shipment").click()
+    _fill(page.locator("#shipment"), shipment_code="SH-WEB", site_code="S01",
+          shipped_on="2026-01-06", received_on="2026-01-07", receipt_temperature_c="4")
+    page.locator("#save-shipment").click()
     page.wait_for_selector("#shipments >> text=SH-WEB")
     t.check("admin_lot")
 
