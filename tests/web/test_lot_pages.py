@@ -183,6 +183,9 @@ def test_a_new_lot_is_saved_audited_and_continues_to_its_page(client: TestClient
     r = _post(client, "/lots", "/lots", {**NEW_LOT, "lot_code": "LOT-101", "next": "0"})
     assert r.headers["location"] == "/lots?saved=new-lot"
     assert "LOT-101" in client.get("/lots").text
+    # a code typed with a Japanese input method is stored normalized; its page opens
+    r = _post(client, "/lots", "/lots", {**NEW_LOT, "lot_code": "ＬＯＴ－２００", "next": "1"})
+    assert r.headers["location"] == f"/lots/{_lot_id(app, 'LOT-200')}?saved=new-lot"
 
 
 def test_a_refused_lot_shows_the_importers_problems_beside_the_fields(client: TestClient,
@@ -282,6 +285,9 @@ def test_a_lot_result_takes_the_attributes_unit_and_its_rules(client: TestClient
     assert len(_audit(app, "lot_results")) == events
     r = _post(client, url, page_url, {**same, "value": "65"})
     assert r.status_code == 422 and _errors(r.text, "lot-result") == {"reason": REASON_NEEDED}
+    r = _post(client, url, page_url, {**same, "value": "6 5", "reason": "typo"})
+    assert r.status_code == 422 and set(_errors(r.text, "lot-result")) == {"value"}
+    assert _value(r.text, "lot-result", "reason") == "typo"  # the reason field stays
     r = _post(client, url, page_url, {**same, "value": "65", "reason": "transcription error"})
     assert r.status_code == 303
     assert _audit(app, "lot_results")[-1].reason == "transcription error"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
 from regmed.registry import Lot, Product, User
+from regmed.registry.identifiers import normalize_identifier
 from regmed.web import lots as lt
 from regmed.web.deps import SessionDep, SettingsDep, check_csrf, require
 from regmed.web.pages import error_list, form_data, render
@@ -65,7 +66,8 @@ async def new_lot(request: Request, user: Admin, session: SessionDep,
         session.rollback()
         return _lots_page(request, user, session, 422, errors=error_list(exc),
                           values={**data, "reason": reason}, form="new-lot")
-    found = session.execute(select(Lot.id).where(Lot.lot_code == data.get("lot_code"))).scalar()
+    code = normalize_identifier(data.get("lot_code"), "lot_code")  # as the importer stored it
+    found = session.execute(select(Lot.id).where(Lot.lot_code == code)).scalar()
     if nxt and found is not None:
         return RedirectResponse(f"/lots/{found}?saved=new-lot", status_code=303)
     return RedirectResponse("/lots?saved=new-lot", status_code=303)
@@ -76,10 +78,13 @@ def _lot_page(request: Request, user: User, session: Session, lot_id: int,
     lot = lt.lot_detail(session, lot_id)
     attrs = lt.attributes(session, lot["product_id"])
     product = session.get(Product, lot["product_id"])
-    q = request.query_params
-    result = next((r for r in lot["results"] if r["attribute_code"] == q.get("result")), None)
-    shipment = next((s for s in lot["shipments"] if s["shipment_code"] == q.get("shipment")),
-                    None)
+    # the saved record in its form: asked for (?result=, ?shipment=) or named by what was typed
+    q, typed = request.query_params, context.get("values") or {}
+    form = context.get("form")
+    want = typed.get("attribute_code") if form == "lot-result" else q.get("result")
+    result = next((r for r in lot["results"] if r["attribute_code"] == want), None)
+    want = typed.get("shipment_code") if form == "shipment" else q.get("shipment")
+    shipment = next((s for s in lot["shipments"] if s["shipment_code"] == want), None)
     return render(request, "lot.html", status=status, user=user, lot=lot, attrs=attrs,
                   attr_by_code={a["attribute_code"]: a for a in attrs}, product=product,
                   can_edit=user.role == "admin", result=result, shipment=shipment,
