@@ -70,7 +70,16 @@ def _text(x: Any) -> str | None:
 
 
 def in_spec(value: float | None, text: str | None, attr: Mapping[str, Any]) -> bool | None:
-    """Whether a result meets its attribute's specification (None: nothing to judge)."""
+    """Whether a result meets its attribute's specification (None: nothing to judge).
+
+    Examples
+    --------
+    >>> viability = {"lower_spec": 70.0, "upper_spec": None}
+    >>> in_spec(85.0, None, viability), in_spec(62.0, None, viability)
+    (True, False)
+    >>> in_spec(None, "positive", {"spec_category": "negative"})
+    False
+    """
     cats = [c.strip() for c in str(attr.get("spec_category") or "").split("|") if c.strip()]
     if cats:
         return None if text is None else text.strip() in cats
