@@ -262,8 +262,17 @@ def test_a_lot_result_takes_the_attributes_unit_and_its_rules(client: TestClient
     assert shown["value"].startswith("not a number") and shown["measured_on"] == "is in the future"
     assert _value(r.text, "lot-result", "value") == "high"
     assert "in %; specification 70–100 %" in r.text  # the chosen attribute's unit and limits
+    r = _post(client, url, page_url, {"attribute_code": "potency", "value": "1"})
+    assert r.status_code == 422  # not an attribute of the product: said once, no unit problem
+    assert _errors(r.text, "lot-result") == {
+        "attribute_code": "not a quality attribute of the lot's product"}
     r = _post(client, url, page_url, {"attribute_code": "sterility", "value": "1"})
     assert r.status_code == 422 and "value_text" in _errors(r.text, "lot-result")
+    r = client.post(url, data={"attribute_code": "sterility", "value": "1",
+                               "csrf_token": _token(client.get(page_url).text)},
+                    headers={"Accept-Language": "ja"})
+    assert _errors(r.text, "lot-result")["value_text"] == (
+        "この品質特性は定性規格です。判定結果を入力してください")
     assert _count(app, reg.LotResult) == results
     r = _post(client, url, page_url, {"attribute_code": "viability", "value": "91.5",
                                       "measured_on": "2025-12-11"})

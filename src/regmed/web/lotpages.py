@@ -119,18 +119,15 @@ async def _save(request: Request, user: User, session: Session, settings: Any, l
 
 def _for_form(exc: DataError, table: str) -> list[Problem]:
     """The problems as a form shows them: the unit of a result is the attribute's (the form
-    fills it in), so a problem of the unit belongs to the attribute's field."""
+    fills it in), so a problem of the unit is one of the attribute's field — said once: none
+    when the attribute has a problem of its own (unknown, or not chosen)."""
+    problems = error_list(exc)
     if table != "lot_results":
-        return error_list(exc)
-    out: list[Problem] = []
-    for p in error_list(exc):
-        if p.field == "unit":
-            p = Problem(p.message, file=p.file, row=p.row, field="attribute_code")
-        if p.field == "attribute_code" and any(
-                q.field == "attribute_code" and q.message == p.message for q in out):
-            continue
-        out.append(p)
-    return out
+        return problems
+    attribute_refused = any(p.field == "attribute_code" for p in problems)
+    return [Problem(p.message, file=p.file, row=p.row, field="attribute_code")
+            if p.field == "unit" else p for p in problems
+            if not (p.field == "unit" and attribute_refused)]
 
 
 @router.post("/lots/{lot_id}", dependencies=[Csrf])

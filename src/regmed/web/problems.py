@@ -43,6 +43,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^'(?P<name>[^']*)' is not an active adjudicator$",
          "%(name)s is not an active adjudicator"),
         (r"^not allowed for an? (?P<role>[a-z_]+)$", "not allowed for the role %(role)s"),
+        (r"^unknown quality attribute of the lot's product(?::.*)?$",
+         "not a quality attribute of the lot's product"),
+        (r"^differs from '(?P<code>[^']*)' only in letter case.*$",
+         "differs from %(code)s only in letter case: use %(code)s"),
     ))
 
 #: Labels of the form fields (message ids), for problems that have no field of their own.
