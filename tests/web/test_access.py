@@ -30,6 +30,8 @@ AE = {"term": "fever", "onset_on": "2026-01-10", "serious": False, "grade": 1}
 ADMIN = {"lot_code": "LOT-002", "administered_on": "2026-01-21", "dose": 1.0,
          "dose_unit": "1e8 cells", "route": "intravenous", "oos_request_documented": True}
 FU = {"last_contact_on": "2026-02-25", "status": "alive"}
+LOT = {"lot_code": "LOT-T1", "product_code": "PROD-X", "process_version": "v1",
+       "manufactured_on": "2026-01-02", "status": "quarantined"}
 
 
 class Form(dict[str, str]):
@@ -160,6 +162,19 @@ TABLE: list[tuple[str, str, Any, dict[str, int]]] = [
      _page(303, "admin")),
     ("POST", "/freezes", Form(scope="S02", reason="done", action="unfreeze"),
      _page(303, "admin")),
+    # lots (master data): the administrator writes, the reading roles but investigators read
+    ("GET", "/lots", None, {**_ok(200, "admin", "stat", "reg", "mon"), "anon": 303}),
+    ("GET", "/lots/{l1}", None, {**_ok(200, "admin", "stat", "reg", "mon"), "anon": 303}),
+    ("POST", "/lots", Form(LOT), _page(303, "admin")),
+    ("POST", "/lots/{l1}", Form({**LOT, "lot_code": "LOT-003", "manufactured_on": "2025-12-01",
+                                 "status": "quarantined", "process_version": "v1",
+                                 "donor_code": "D-P1", "released_on": "",
+                                 "coa_reference": ""}), _page(303, "admin")),
+    ("POST", "/lots/{l1}/results", Form(attribute_code="none-stored", value="1"),
+     _page(422, "admin")),
+    ("POST", "/lots/{l1}/shipments", Form(shipment_code="SH-T9", site_code="S01",
+                                          shipped_on="2026-01-02", received_on="2026-01-03"),
+     _page(303, "admin")),
     ("POST", "/api/logout", None, _ok(200, *ROLES)),
 ]
 
@@ -190,8 +205,9 @@ def _ids(client: TestClient) -> dict[str, int]:
             s.add(row)
             s.flush()
             q[name] = row.id
-    return {**q, "e1": ae.id, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]], "a1": a1,
-            "a2": a2,
+        lot = s.execute(select(reg.Lot.id).where(reg.Lot.lot_code == "LOT-003")).scalar_one()
+    return {**q, "e1": ae.id, "l1": lot, "p1": pats[sites["S01"]], "q1": pats[sites["S02"]],
+            "a1": a1, "a2": a2,
             "g1": g[(a1, users["adj1"])], "g_other": g[(a2, users["adj2"])]}
 
 

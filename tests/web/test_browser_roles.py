@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
 
 from .conftest import PASSWORD, SECRETS
 from .test_browser import CHROMIUM, _launch, server  # noqa: F401  (the server fixture)
@@ -81,13 +81,13 @@ def _investigator(t: _Tour) -> str:
     form.locator("[name=birth_year]").fill("1975")
     form.locator("[name=index_on]").fill("2026-01-10")
     form.locator("[name=enrolled_on]").fill("2030-01-12")  # in the future: refused inline
-    form.locator("button").click()
+    form.locator("#enroll-save").click()
     page.wait_for_selector("#err-enroll-enrolled_on")
     assert page.locator("#enroll [name=patient_ref]").input_value() == "WEB-9"
     assert page.locator("#patients tbody tr").count() >= 1
     t.check("inv_enroll_error")
     page.locator("#enroll [name=enrolled_on]").fill("2026-01-12")
-    page.locator("#enroll button").click()
+    page.locator("#enroll-save").click()
     page.wait_for_url("**/patients/*")
     patient_url = page.url
     form = page.locator("#assess")
@@ -163,7 +163,41 @@ def _others(t: _Tour, patient_url: str) -> None:
     t.check("admin_404")
     page.goto(f"{t.base}/account")
     t.check("admin_account")
+    _admin_lots(t)
     t.logout()
+
+
+def _fill(form: Locator, **values: str) -> None:
+    """Type ``values`` into the form's fields by name (a select gets the option)."""
+    for name, value in values.items():
+        field = form.locator(f"[name={name}]")
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+
+
+def _admin_lots(t: _Tour) -> None:
+    """The administrator enters a lot (a date in the future is refused beside its field, what
+    was typed is kept), continues to its page and records its shipment."""
+    page = t.page
+    page.goto(f"{t.base}/lots")
+    assert page.locator("#lots tbody tr").count() >= 6
+    t.check("admin_lots")
+    _fill(page.locator("#new-lot"), lot_code="LOT-WEB", process_version="v3",
+          manufactured_on="2030-01-05")
+    page.locator("#save-lot-continue").click()
+    page.wait_for_selector("#err-new-lot-manufactured_on")
+    assert page.locator("#new-lot [name=lot_code]").input_value() == "LOT-WEB"
+    t.check("admin_lot_error")
+    page.locator("#new-lot [name=manufactured_on]").fill("2026-01-05")
+    page.locator("#new-lot #save-lot-continue").click()
+    page.wait_for_url("**/lots/*")
+    _fill(page.locator("#shipment"), shipment_code="SH-WEB", site_code="S01",
+          shipped_on="2026-01-06", received_on="2026-01-07", receipt_temperature_c="4")
+    page.locator("#save-shipment").click()
+    page.wait_for_selector("#shipments >> text=SH-WEB")
+    t.check("admin_lot")
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -187,7 +221,7 @@ def test_each_roles_main_job(server: str, lang: str, size: str) -> None:  # noqa
         _others(tour, patient_url)
         browser.close()
     assert not tour.violations, json.dumps(tour.violations, ensure_ascii=False, indent=1)
-    assert all(p.stat().st_size > 0 for p in tour.shots) and len(tour.shots) == 15
+    assert all(p.stat().st_size > 0 for p in tour.shots) and len(tour.shots) == 18
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")

@@ -4,6 +4,7 @@ data queries — validated with the importer's rules, changes need a reason, all
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -55,9 +56,22 @@ def test_follow_up_death_and_changes_need_a_reason(client: TestClient) -> None:
     status, text = _post(client, url, page, last_contact_on="2026-02-01", status="dead")
     assert status == 422 and "required when status is dead" in text
     assert _post(client, url, page, last_contact_on="2026-02-01", status="alive")[0] == 303
+    # the form shows the saved follow-up: saving it unchanged needs no reason, writes nothing
+    shown = client.get(page).text.split('id="follow-up-form"')[1].split("</form>")[0]
+    assert 'name="last_contact_on" type="date" value="2026-02-01"' in shown
+    assert '<option value="alive" selected>' in shown
+    assert "only when a saved value changes" in shown and 'name="reason"' in shown
+    events = len(_audit(client, "follow_ups"))
+    login(client, "inv1")
+    assert _post(client, url, page, last_contact_on="2026-02-01", status="alive")[0] == 303
+    assert len(_audit(client, "follow_ups")) == events
+    login(client, "inv1")
     status, text = _post(client, url, page, last_contact_on="2026-02-20", status="dead",
                          death_on="2026-02-20", death_cause="pneumonia")
-    assert status == 422 and "a reason is required" in text
+    assert status == 422
+    err = re.search(r'id="err-follow-up-form-reason">(.*?)</small>', text)
+    assert err and err[1] == "A saved value changes: give the reason for the change."
+    assert 'name="death_cause" type="text" value="pneumonia"' in text  # typed, kept
     status, _ = _post(client, url, page, last_contact_on="2026-02-20", status="dead",
                       death_on="2026-02-20", death_cause="pneumonia",
                       reason="death reported by family")
@@ -131,3 +145,40 @@ def test_data_query_raised_answered_and_closed_through_pages(client: TestClient)
     history = [e for e in _audit(client, "data_queries") if e["record_key"].startswith(
         f"assessments:{aid}:")]
     assert [e["action"] for e in history] == ["insert", "update", "update"]
+
+
+def test_enrollment_saves_and_continues_to_the_first_study_form(client: TestClient,
+                                                                app: Any) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from regmed.registry.study_dictionary import store_study_dictionary
+    from regmed.study import read_redcap_csv
+
+    form = {"patient_ref": "CONT-1", "sex": "F", "birth_year": "1970",
+            "indication_code": "SCI", "cohort": "treated", "direction": "prospective",
+            "index_on": "2026-02-01", "enrolled_on": "2026-02-02"}
+    login(client, "inv1")
+    page = client.get("/patients").text
+    assert 'id="enroll-save"' in page and 'id="enroll-continue"' not in page  # no dictionary
+    r = client.post("/patients", data={**form, "next": "1",
+                                       "csrf_token": _token(client, "/patients")},
+                    follow_redirects=False)
+    assert re.fullmatch(r"/patients/\d+", r.headers["location"])  # no study forms: its page
+    d = read_redcap_csv(Path(__file__).parents[1] / "study" / "data" / "redcap_30.csv")
+    with Session(app.state.engine, join_transaction_mode="create_savepoint") as s:
+        store_study_dictionary(d, session=s, actor="admin", reason="from REDCap")
+        s.commit()
+    assert 'id="enroll-continue"' in client.get("/patients").text
+    r = client.post("/patients", data={**form, "patient_ref": "CONT-2", "next": "1",
+                                       "csrf_token": _token(client, "/patients")},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    m = re.fullmatch(r"/patients/(\d+)/forms/([a-z_]+)", r.headers["location"])
+    assert m and m[2] == d.forms()[0]
+    assert "Form " + d.forms()[0] in client.get(r.headers["location"]).text
+    r = client.post("/patients", data={**form, "patient_ref": "CONT-3", "next": "0",
+                                       "csrf_token": _token(client, "/patients")},
+                    follow_redirects=False)
+    assert re.fullmatch(r"/patients/\d+", r.headers["location"])

@@ -91,7 +91,17 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     >>> app.title
     'regmed'
     """
-    from regmed.web import account, api, crcpages, formpages, forms, freezes, pages, signatures
+    from regmed.web import (
+        account,
+        api,
+        crcpages,
+        formpages,
+        forms,
+        freezes,
+        lotpages,
+        pages,
+        signatures,
+    )
     from regmed.web.errorpages import csrf_help, error_page
 
     app = FastAPI(title="regmed", version="1", docs_url=None, redoc_url=None,
@@ -190,6 +200,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
     app.include_router(freezes.pages)
     app.include_router(crcpages.router)
     app.include_router(formpages.router)
+    app.include_router(lotpages.router)
     return app
 
 

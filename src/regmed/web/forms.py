@@ -19,6 +19,7 @@ from regmed.web import services as svc
 from regmed.web.crc import checked_write
 from regmed.web.deps import SessionDep, SettingsDep, check_csrf, require
 from regmed.web.pages import error_list, form_data, patient_page, render
+from regmed.web.problems import reason_asked
 from regmed.web.schemas import Id
 from regmed.web.settings import WebSettings
 
@@ -70,9 +71,15 @@ async def adverse_event(patient_id: Id, request: Request, user: Investigator,
 async def follow_up(patient_id: Id, request: Request, user: Investigator,
                     session: SessionDep, settings: SettingsDep) -> Response:
     data = await form_data(request)
-    reason = data.pop("reason", None)
-    return _save(request, user, session, settings, patient_id,
-                 lambda: svc.record_follow_up(session, user, patient_id, data, reason=reason),
+    reason = data.get("reason")
+
+    def write() -> object:  # the form shows the saved values: a reason only for a change
+        try:
+            return svc.record_follow_up(session, user, patient_id, data, reason=reason)
+        except DataError as exc:
+            raise reason_asked(exc) from exc
+
+    return _save(request, user, session, settings, patient_id, write,
                  form="follow-up-form", values=data, dates=("last_contact_on", "death_on"))
 
 

@@ -110,8 +110,11 @@ def _patients_page(request: Request, user: User, session: Session, settings: Web
     rows = [patient_view(session, user, p, settings)
             for p in session.execute(svc.visible_patients(user)).scalars()]
     indications = session.execute(select(Indication.indication_code)).scalars().all()
+    from regmed.web.formpages import form_links
+
     return render(request, "patients.html", status=status, user=user, patients=rows,
                   indications=indications, sites=crc.site_codes(session, user),
+                  study_forms=form_links(session) if user.role == "investigator" else [],
                   cohorts=_enum("enrollments", "cohort"),
                   directions=_enum("enrollments", "direction"), **context)
 
@@ -145,7 +148,11 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
         session.rollback()
         return _patients_page(request, user, session, settings, status=422,
                               errors=error_list(exc), values=data)
-    return RedirectResponse(f"/patients/{p.id}", status_code=303)
+    from regmed.web.formpages import form_links
+
+    forms = form_links(session) if data.get("next") == "1" else []
+    target = f"/patients/{p.id}/forms/{forms[0]}" if forms else f"/patients/{p.id}"
+    return RedirectResponse(target, status_code=303)
 
 
 #: Fields a data query may name, by record table (the forms' columns).

@@ -13,10 +13,12 @@ from typing import Any
 
 from regmed.errors import DataError, Problem
 from regmed.web.i18n import Translator
+from regmed.web.studyforms import REASON_NEEDED
 
-__all__ = ["plain", "field_errors", "summary", "FIELD_LABELS"]
+__all__ = ["plain", "field_errors", "summary", "reason_asked", "FIELD_LABELS"]
 
 _DATE_REPR = re.compile(r"datetime\.date\((\d{4}), (\d{1,2}), (\d{1,2})\)")
+_CHANGE = re.compile(r"^changes the stored record \(id \d+\) in .*; a reason is required$")
 
 #: (pattern of the registry's message, message id of the catalogue with the same groups).
 _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -44,6 +46,10 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^this assessor has assessed this endpoint at this visit of the patient .*$",
          "this assessor has assessed this endpoint at this visit already: change the saved "
          "assessment instead"),
+        (r"^unknown quality attribute of the lot's product(?::.*)?$",
+         "not a quality attribute of the lot's product"),
+        (r"^differs from '(?P<code>[^']*)' only in letter case.*$",
+         "differs from %(code)s only in letter case: use %(code)s"),
     ))
 
 #: Labels of the form fields (message ids), for problems that have no field of their own.
@@ -59,6 +65,16 @@ FIELD_LABELS = {
     "last_contact_on": "Last contact", "status": "Status", "death_on": "Date of death",
     "death_cause": "Cause of death", "reason": "Reason for the change", "field": "Field",
     "question": "Question", "answer": "Answer", "reviewers": "Reviewers",
+    # lots, quality results and shipments (regmed.web.lotpages)
+    "product_code": "Product", "donor_code": "Donor", "process_version": "Process version",
+    "manufactured_on": "Manufactured on", "released_on": "Released on",
+    "coa_reference": "Certificate of analysis (reference)",
+    "attribute_code": "Quality attribute", "measured_on": "Measured on",
+    "shipment_code": "Shipment code", "site_code": "Site", "shipped_on": "Shipped on",
+    "received_on": "Received on", "receipt_temperature_c": "Temperature at receipt (°C)",
+    "time_out_of_storage_min": "Time out of storage (min)",
+    "viability_at_receipt_pct": "Viability at receipt (%)",
+    "deviation_reference": "Deviation report (reference)",
 }
 
 
@@ -107,3 +123,18 @@ def summary(exc: DataError, t: Translator) -> list[str]:
         lines.append(f"{t(label)}: {text}" if label else (f"{p.field}: {text}" if p.field
                                                             else text))
     return lines
+
+
+def reason_asked(exc: DataError) -> DataError:
+    """``exc`` with the importer's "changes the stored record …; a reason is required"
+    problems as one problem of the form's ``reason`` field (:data:`REASON_NEEDED`)."""
+    problems: list[Problem] = []
+    asked = False
+    for p in exc.problems:
+        if _CHANGE.match(p.message):
+            if not asked:
+                problems.append(Problem(REASON_NEEDED, field="reason"))
+            asked = True
+        else:
+            problems.append(p)
+    return DataError(exc.message, problems) if asked else exc
