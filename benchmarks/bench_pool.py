@@ -33,53 +33,9 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-N_TREATED = 1_000
-CHUNK = 1_000_000
-LABS = 16
-
-
-def _chunk(n: int, treated: bool, rng: np.random.Generator, start: int) -> pd.DataFrame:
-    shift = 0.35 if treated else 0.0
-    df = pd.DataFrame({
-        "age": rng.normal(55 + 6 * shift, 12, n).round(0),
-        "year": rng.integers(2005 if not treated else 2016, 2027, n).astype(np.int16),
-        "region": pd.Categorical(rng.choice(["Hokkaido", "Kanto", "Chubu", "Kinki", "Kyushu"],
-                                            n, p=[0.1, 0.35, 0.2, 0.2, 0.15]),
-                                 categories=["Hokkaido", "Kanto", "Chubu", "Kinki", "Kyushu"]),
-        "male": rng.random(n) < (0.55 + 0.1 * shift),
-    })
-    for j in range(LABS):
-        scale = 10.0 ** (j % 5 - 1)  # 0.1 ... 1000: badly scaled on purpose
-        df[f"lab{j + 1}"] = (rng.normal(shift * (j % 3 == 0), 1, n) * scale
-                             + 5 * scale).astype(np.float32)
-    p = 0.25 + 0.15 * treated
-    df["y"] = (rng.random(n) < p).astype(np.int8)
-    df["t"] = np.int8(1 if treated else 0)
-    df.index = pd.RangeIndex(start, start + n, name="pid")
-    return df
-
-
-def make_pool(n_controls: int, folder: Path, seed: int = 2026) -> Path:
-    """The Parquet data set of ``n_controls`` controls and 1,000 treated (made once)."""
-    out = folder / f"pool_{n_controls}"
-    if (out / "_done").exists():
-        return out
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    _chunk(N_TREATED, True, rng, 0).to_parquet(out / "part-00000.parquet", index=True)
-    start, i = N_TREATED, 1
-    while start - N_TREATED < n_controls:
-        n = min(CHUNK, n_controls - (start - N_TREATED))
-        _chunk(n, False, rng, start).to_parquet(out / f"part-{i:05d}.parquet", index=True)
-        start, i = start + n, i + 1
-    (out / "_done").write_text("ok")
-    return out
-
-
-COVARIATES = ["age", "year", "region", "male", *[f"lab{j + 1}" for j in range(LABS)]]
+from regmed.demo.pool import COVARIATES, N_TREATED, write_pool
 
 
 def run_memory(path: Path) -> dict:
@@ -107,7 +63,7 @@ def run_dask(path: Path) -> dict:
 
     t0 = time.perf_counter()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, memory_limit="8GiB") as cluster, \
+                                  dashboard_address=":0", memory_limit="8GiB") as cluster, \
             distributed.Client(cluster) as client:
         ddf, persisted = prepare_pool(dd.read_parquet(path, index="pid"),
                                       ["t", "y", *COVARIATES], client=client)
@@ -193,7 +149,7 @@ def main() -> None:
           f"{'effect':>7} {'peak GB':>8} {'candidates':>11}  RD (SE)")
     for n in a.sizes:
         t0 = time.perf_counter()
-        path = make_pool(n, a.folder)
+        path = write_pool(n, a.folder)
         made = time.perf_counter() - t0
         results = {}
         for mode in a.paths:

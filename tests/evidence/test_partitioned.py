@@ -121,7 +121,7 @@ def test_dask_path_on_a_distributed_cluster_equals_in_memory() -> None:
     a = fit_propensity(df, "t", COVS)
     m = match(df, a, ratio=2, caliper=0.2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         ddf = dd.from_pandas(df, npartitions=6, sort=False)
