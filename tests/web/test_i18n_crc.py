@@ -306,3 +306,20 @@ def test_no_cookie_notice_where_the_cookie_is_kept(app: Any) -> None:
     for base in ("http://localhost:8000", "https://registry.example.jp"):
         with TestClient(secure, base_url=base) as c:
             assert 'id="cookie-notice"' not in c.get("/login").text, base
+
+
+def test_the_web_today_is_the_app_clock_for_enrollment_and_table_imports(
+        client: TestClient, clock: Clock) -> None:
+    """A date after the app clock's day is in the future on every web path (the clock is
+    2026-03-01; the machine's date does not decide)."""
+    h = login(client, "inv1")
+    body = {"patient_ref": "CLOCK-1", "sex": "F", "birth_year": 1980, "indication_code": "SCI",
+            "cohort": "treated", "direction": "prospective", "index_on": "2026-02-20",
+            "enrolled_on": "2026-03-05"}
+    r = client.post("/api/patients", headers=h, json=body)
+    assert r.status_code == 422, r.text
+    assert any(p["field"] == "enrolled_on" and "future" in p["message"]
+               for p in r.json()["problems"])
+    clock.now = dt.datetime(2026, 3, 10, tzinfo=dt.UTC).timestamp()
+    h = login(client, "inv1")  # the idle session ended with the clock's move
+    assert client.post("/api/patients", headers=h, json=body).status_code == 201

@@ -3,7 +3,6 @@ administrators and statisticians (:mod:`regmed.web.account`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated, Any
 
@@ -285,7 +284,8 @@ def create_user(body: UserIn, user: Admin, session: SessionDep) -> dict[str, Any
 
 @router.post("/tables/{table}", status_code=201, dependencies=[Csrf])
 def import_rows(table: str, rows: FiniteRows, user: Admin,
-                session: SessionDep, reason: Annotated[str | None, Query()] = None,
+                session: SessionDep, settings: SettingsDep,
+                reason: Annotated[str | None, Query()] = None,
                 overwrite: Annotated[bool, Query()] = False) -> dict[str, Any]:
     """Import rows of a master-data table (sites, products, indications, lots, ...)."""
     if table not in ("sites", "products", "indications", "quality_attributes", "donors",
@@ -295,7 +295,7 @@ def import_rows(table: str, rows: FiniteRows, user: Admin,
         raise HTTPException(status_code=422, detail="no rows")
     s = import_tables(session, {table: pd.DataFrame(rows)}, actor=user.username,
                       reason=reason, sources={table: "request"}, overwrite=overwrite,
-                      today=dt.date.today())
+                      today=settings.today())
     return {"inserted": s.inserted.get(table, 0), "updated": s.updated.get(table, 0)}
 
 

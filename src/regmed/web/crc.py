@@ -77,7 +77,7 @@ def checked_write(data: Mapping[str, Any], dates: Iterable[str], settings: WebSe
 
 
 def _today(settings: WebSettings) -> dt.date:
-    return dt.datetime.fromtimestamp(settings.clock(), dt.UTC).date()
+    return settings.today()
 
 
 def due_visits(session: Session, user: User, settings: WebSettings,

@@ -55,7 +55,7 @@ SOURCE = "web form"
 
 def today_of(settings: WebSettings) -> dt.date:
     """The app clock's date (UTC): dates after it are refused as in the future."""
-    return dt.datetime.fromtimestamp(settings.clock(), dt.UTC).date()
+    return settings.today()
 
 
 def _text(x: Any) -> str | None:

@@ -126,13 +126,14 @@ def _import(
     reason: str | None = None,
     key: bytes | None = None,
     extra: Mapping[str, Mapping[str, Any]] | None = None,
+    today: dt.date,
 ) -> None:
     tables = {table: pd.DataFrame([dict(row)])}
     for name, r in (extra or {}).items():
         tables[name] = pd.DataFrame([dict(r)])
     sources = {name: "form" for name in tables}
     import_tables(session, tables, actor=actor, reason=reason, sources=sources, key=key,
-                  sync=False, today=dt.date.today())  # a form's dates are not in the future
+                  sync=False, today=today)  # a form's dates are not after the app's today
 
 
 def _key(session: Session, settings: WebSettings) -> bytes:
@@ -167,7 +168,7 @@ def enroll_patient(
         enrollment[k] = data.get(k)
     _import(
         session, "patients", patient, actor=user.username, key=key,
-        extra={"enrollments": enrollment},
+        extra={"enrollments": enrollment}, today=settings.today(),
     )
     return session.execute(select(Patient).where(Patient.pseudonym == pseudonym)).scalar_one()
 

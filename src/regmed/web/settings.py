@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -86,6 +87,11 @@ class WebSettings:
     plan_name: str | None = None
     pseudonym_key: bytes | None = None
     clock: Callable[[], float] = time.time
+
+    def today(self) -> dt.date:
+        """The app clock's date (UTC): the web's "today" for every rule (dates after it are
+        in the future, due visits, adjudication dates)."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC).date()
 
     def __post_init__(self) -> None:
         if len(self.secret_key or "") < 16:
