@@ -39,7 +39,7 @@ Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 def translator(request: Request) -> Translator:
     """The request's language and date style (see :mod:`regmed.web.i18n`)."""
     return translator_for(request.app.state.catalogues, request.headers.get("accept-language"),
-                          request.cookies)
+                          request.cookies, getattr(request.state, "user_shown", None))
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
