@@ -76,6 +76,10 @@ def test_the_account_page_and_the_switch_store_the_choice_audited(app: Any) -> N
         login(c, "inv1")
         page = c.get("/account").text
         assert _lang(page) == "ja" and 'value="wareki" selected' in page
+        pid = re.search(r'<a href="/patients/(\d+)">', c.get("/patients").text)
+        assert pid
+        patient = c.get(f"/patients/{pid.group(1)}").text
+        assert "令和" in patient  # the dates in the account's style
         with session_of(app) as s:
             log = [e for e in reg.audit_log(s, "users") if e["action"] == "update"]
         assert [(e["actor"], e["reason"], e["new_values"]["language"],
@@ -90,6 +94,7 @@ def test_the_account_page_and_the_switch_store_the_choice_audited(app: Any) -> N
         c.cookies.set(LANG_COOKIE, "ja")
         c.cookies.set(DATES_COOKIE, "western")
         assert _lang(c.get("/account").text) == "ja"
+        assert "令和" not in c.get(f"/patients/{pid.group(1)}").text  # the cookie's western
         # a value that is not offered is refused, nothing stored
         r = _set(c, lang="fr")
         assert r.status_code == 422 and "'fr' is not one of ja, en" in html.unescape(r.text)
