@@ -215,3 +215,29 @@ def test_cli_imports_and_exports_the_instrument_designation(
     with reg.session_scope(engine) as session:
         assert latest_study_dictionary(session) == stored
     engine.dispose()
+
+
+def test_a_new_version_may_not_drop_the_forms_of_stored_visit_values(registry: Session
+                                                                      ) -> None:
+    s = registry
+    reg.import_tables(s, _rows([("day180", "motor_score", 35, None),
+                                ("screening", "motor_score", 20, None),
+                                ("screening", "age", 40, None)]), actor="site")
+    d = visit_dictionary()
+    only_screening = d.model_copy(update={"events": tuple(
+        e for e in d.events if e.visit == "screening")})
+    with pytest.raises(DataError) as info:
+        store_study_dictionary(only_screening, session=s, actor="ana", reason="r")
+    assert [p.message for p in info.value.problems] == [
+        "1 stored value of motor_score at visit day180: the new version does not fill its "
+        "form visit at day180 (give the instrument designation with --events)"]
+    with pytest.raises(DataError) as info:
+        store_study_dictionary(d.model_copy(update={"events": ()}), session=s, actor="ana",
+                               reason="r")
+    assert len(info.value.problems) == 3
+    latest = latest_study_dictionary(s)
+    assert latest is not None and latest.version == 1
+    # a version that keeps the mapping (and adds a form to a visit) is stored
+    more = d.model_copy(update={"events": (*d.events, type(d.events[0])(
+        visit="day180", form="baseline"))})
+    assert store_study_dictionary(more, session=s, actor="ana", reason="r").version == 2
