@@ -106,6 +106,11 @@ def test_values_are_saved_per_visit_and_audited(app: Any, client: TestClient) ->
     assert {e["actor"] for e in log} == {"inv1"}
     assert sum(e["record_key"].endswith(":day180:motor_score") for e in log) == 1
     assert len(log) == len(rows)
+    # the patient page marks the forms that hold values, per visit
+    page = client.get(f"/patients/{pid}").text
+    day180 = page.split('data-visit="day180"')[1].split("</li>")[0]
+    assert "(values saved)" in day180
+    assert "(values saved)" not in page.split('id="study-forms"')[1].split("</ul>")[0]
     # each instance shows its own visit's values
     screening = client.get(_url(pid, "screening", "visit")).text
     assert 'value="20"' in _field(screening, "motor_score")

@@ -11,10 +11,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError
-from regmed.registry import User
+from regmed.registry import Baseline, User, VisitValue
 from regmed.registry.study_dictionary import latest_study_dictionary
 from regmed.study import StudyDictionary
 from regmed.web import services as svc
@@ -41,23 +42,36 @@ VisitName = Annotated[str, Path(min_length=1, max_length=64)]
 
 @dataclass
 class FormLinks:
-    """The study forms of the patient page: patient-level forms, and per scheduled visit
-    (name, target day) its forms."""
+    """The study forms of the patient page: patient-level forms, per scheduled visit (name,
+    target day) its forms, and the (visit, form) pairs with saved values (visit ``""`` for a
+    patient-level form)."""
 
     patient: list[str] = field(default_factory=list)
     visits: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    saved: set[tuple[str, str]] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.patient or self.visits)
 
 
-def form_links(session: Session) -> FormLinks:
-    """The forms of the stored study dictionary (none without one), for the patient page."""
+def form_links(session: Session, patient_id: int | None = None) -> FormLinks:
+    """The forms of the stored study dictionary (none without one), for the patient page
+    (with ``patient_id``: which of them hold saved values)."""
     d = latest_study_dictionary(session)
     if d is None:
         return FormLinks()
+    saved: set[tuple[str, str]] = set()
+    if patient_id is not None:
+        rows = [("", var) for var in session.scalars(select(Baseline.variable).where(
+            Baseline.patient_id == patient_id))]
+        rows += session.execute(select(VisitValue.visit, VisitValue.variable).where(
+            VisitValue.patient_id == patient_id)).tuples().all()
+        for visit, var in rows:
+            v = d.variable(var)
+            if v is not None:
+                saved.add((visit, v.form))
     return FormLinks(d.patient_forms(), [(v.name, v.day, d.visit_forms(v.name))
-                                         for v in d.visits if d.visit_forms(v.name)])
+                                         for v in d.visits if d.visit_forms(v.name)], saved)
 
 
 def form_url(patient_id: int, form: str, visit: str | None = None) -> str:

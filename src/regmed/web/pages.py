@@ -196,7 +196,7 @@ def patient_page(request: Request, user: User, session: Session, settings: WebSe
                    outcomes=_enum("adverse_events", "outcome"),
                    statuses=_enum("follow_ups", "status"),
                    changeable=svc.ASSESSMENT_FIELDS,
-                   study_forms=form_links(session))
+                   study_forms=form_links(session, patient_id))
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
