@@ -241,3 +241,26 @@ def test_a_new_version_may_not_drop_the_forms_of_stored_visit_values(registry: S
     more = d.model_copy(update={"events": (*d.events, type(d.events[0])(
         visit="day180", form="baseline"))})
     assert store_study_dictionary(more, session=s, actor="ana", reason="r").version == 2
+
+
+def test_visit_rows_read_the_patient_level_rows_of_the_same_import(session: Session) -> None:
+    reg.import_tables(session, small_tables(), actor="tester")
+    d = visit_dictionary()
+    reads_sex = d.model_copy(update={"variables": tuple(
+        v.model_copy(update={"branching": "[sex] = 'F'"}) if v.name == "sensory_score" else v
+        for v in d.variables)})
+    store_study_dictionary(reads_sex, session=session, actor="ana", reason="r")
+
+    def both(sex: str, patient: str) -> dict[str, pd.DataFrame]:
+        return {"baseline": pd.DataFrame([{
+            "site_code": "S01", "patient_ref": patient, "variable": "sex", "value": None,
+            "value_text": sex}]),
+            **_rows([("day180", "sensory_score", 80, None)], patient)}
+
+    with pytest.raises(DataError) as info:
+        reg.import_tables(session, both("M", "P001"), actor="site")
+    (p,) = info.value.problems
+    assert (p.file, p.row, p.field) == ("visit_values.csv", 1, "value")
+    assert p.message.startswith("Must be empty") and "[sex] = 'F'" in p.message
+    reg.import_tables(session, both("F", "P002"), actor="site")  # sex F in the same file
+    assert _stored(session) == {("day180", "sensory_score"): 80}

@@ -96,22 +96,47 @@ def _place_problem(dictionary: StudyDictionary, var: str, visit: str | None) -> 
     return None
 
 
-def _table_problems(session: Session, parsed: ParsedTable, dictionary: StudyDictionary,
-                    per_visit: bool) -> list[Problem]:
-    """Problems of the ``baseline`` (``per_visit`` False) or ``visit_values`` rows."""
+def _frame_rows(parsed: ParsedTable, per_visit: bool
+                ) -> Iterable[tuple[Any, Any, Any, Any, Any]] | None:
+    """The rows ``(pseudonym, visit, variable, value, value_text)`` of a parsed table (None
+    without the columns)."""
     f = parsed.frame
     if not {PSEUDONYM_COLUMN, "variable"} <= set(f.columns) or (per_visit and "visit" not in f):
-        return []
+        return None
     visits = f["visit"] if per_visit else pd.Series([None] * len(f), index=f.index)
-    rows = zip(f[PSEUDONYM_COLUMN], visits, f["variable"], _column(f, "value"),
+    return zip(f[PSEUDONYM_COLUMN], visits, f["variable"], _column(f, "value"),
                _column(f, "value_text"), strict=True)
-    return _rows_problems(session, rows, parsed.file, dictionary, per_visit)
+
+
+def _table_problems(session: Session, parsed: ParsedTable, dictionary: StudyDictionary,
+                    per_visit: bool, patient_level: dict[str, dict[str, Any]] | None = None
+                    ) -> list[Problem]:
+    """Problems of the ``baseline`` (``per_visit`` False) or ``visit_values`` rows."""
+    rows = _frame_rows(parsed, per_visit)
+    if rows is None:
+        return []
+    return _rows_problems(session, rows, parsed.file, dictionary, per_visit, patient_level)
+
+
+def _patient_level(parsed: ParsedTable | None, dictionary: StudyDictionary
+                   ) -> dict[str, dict[str, Any]]:
+    """The patient-level values an import's ``baseline`` rows give, by pseudonym (what a
+    visit form's branching reads beside the stored ones)."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = None if parsed is None else _frame_rows(parsed, per_visit=False)
+    for p, _, var, value, text in rows or ():
+        if _given(p) and _given(var) and dictionary.variable(str(var)) is not None \
+                and not dictionary.visit_of_variable(str(var)):
+            out.setdefault(str(p), {})[str(var)] = value if _given(value) else text
+    return out
 
 
 def _rows_problems(session: Session, rows_in: Iterable[tuple[Any, Any, Any, Any, Any]],
-                   file: str, dictionary: StudyDictionary, per_visit: bool) -> list[Problem]:
+                   file: str, dictionary: StudyDictionary, per_visit: bool,
+                   patient_level: dict[str, dict[str, Any]] | None = None) -> list[Problem]:
     """Problems of rows ``(pseudonym, visit, variable, value, value_text)`` (row numbers from
-    1 in their order)."""
+    1 in their order); ``patient_level`` holds new patient-level values by pseudonym (read
+    as if stored)."""
     problems: list[Problem] = []
     rows: dict[tuple[str, str | None], dict[str, tuple[int, str]]] = {}
     given: dict[tuple[str, str | None], dict[str, Any]] = {}
@@ -133,7 +158,8 @@ def _rows_problems(session: Session, rows_in: Iterable[tuple[Any, Any, Any, Any,
     stored = _stored(session, pseudonyms)
     stored_visits = _stored_visits(session, pseudonyms) if per_visit else {}
     for (p, visit), new in given.items():
-        before = {**stored.get(p, {}), **stored_visits.get((p, visit or ""), {})}
+        before = {**stored.get(p, {}), **(patient_level or {}).get(p, {}),
+                  **stored_visits.get((p, visit or ""), {})}
         forms = dictionary.visit_forms(visit) if visit is not None else None
         problems += _patient_problems(dictionary, before, new, rows[(p, visit)], file, forms)
     return problems
@@ -145,12 +171,14 @@ def baseline_problems(session: Session, parsed: ParsedTable, dictionary: StudyDi
     return _table_problems(session, parsed, dictionary, per_visit=False)
 
 
-def visit_problems(session: Session, parsed: ParsedTable, dictionary: StudyDictionary
-                   ) -> list[Problem]:
+def visit_problems(session: Session, parsed: ParsedTable, dictionary: StudyDictionary,
+                   baseline: ParsedTable | None = None) -> list[Problem]:
     """Problems of the ``visit_values`` rows of an import against ``dictionary``: the visit
     is one of its schedule, the variable's form is filled at that visit, and the value follows
-    the rules with the patient-level values and the same visit's values."""
-    return _table_problems(session, parsed, dictionary, per_visit=True)
+    the rules with the patient-level values (stored, and those of the import's ``baseline``
+    rows) and the same visit's values."""
+    return _table_problems(session, parsed, dictionary, True,
+                           _patient_level(baseline, dictionary))
 
 
 def _patient_problems(dictionary: StudyDictionary, stored: dict[str, Any],
@@ -228,7 +256,8 @@ def study_problems(session: Session, parsed: dict[str, ParsedTable]) -> list[Pro
     if "baseline" in tables:
         problems += baseline_problems(session, parsed["baseline"], dictionary)
     if "visit_values" in tables and dictionary.events:
-        problems += visit_problems(session, parsed["visit_values"], dictionary)
+        problems += visit_problems(session, parsed["visit_values"], dictionary,
+                                   parsed["baseline"] if "baseline" in tables else None)
     return problems
 
 
