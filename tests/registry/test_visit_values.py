@@ -243,13 +243,19 @@ def test_a_new_version_may_not_drop_the_forms_of_stored_visit_values(registry: S
     assert store_study_dictionary(more, session=s, actor="ana", reason="r").version == 2
 
 
-def test_visit_rows_read_the_patient_level_rows_of_the_same_import(session: Session) -> None:
+def _store_sensory_score_read_by_sex(session: Session) -> None:
+    """The small registry with the visit dictionary in which sensory_score (a visit form's)
+    is shown only if the patient-level [sex] = 'F'."""
     reg.import_tables(session, small_tables(), actor="tester")
     d = visit_dictionary()
     reads_sex = d.model_copy(update={"variables": tuple(
         v.model_copy(update={"branching": "[sex] = 'F'"}) if v.name == "sensory_score" else v
         for v in d.variables)})
     store_study_dictionary(reads_sex, session=session, actor="ana", reason="r")
+
+
+def test_visit_rows_read_the_patient_level_rows_of_the_same_import(session: Session) -> None:
+    _store_sensory_score_read_by_sex(session)
 
     def both(sex: str, patient: str) -> dict[str, pd.DataFrame]:
         return {"baseline": pd.DataFrame([{
@@ -264,3 +270,19 @@ def test_visit_rows_read_the_patient_level_rows_of_the_same_import(session: Sess
     assert p.message.startswith("Must be empty") and "[sex] = 'F'" in p.message
     reg.import_tables(session, both("F", "P002"), actor="site")  # sex F in the same file
     assert _stored(session) == {("day180", "sensory_score"): 80}
+
+
+def test_a_patient_level_change_that_makes_a_stored_visit_value_wrong_is_refused(
+        session: Session) -> None:
+    _store_sensory_score_read_by_sex(session)
+    sex = {"baseline": pd.DataFrame([{"site_code": "S01", "patient_ref": "P002",
+                                      "variable": "sex", "value": None, "value_text": "F"}])}
+    reg.import_tables(session, sex, actor="site")
+    reg.import_tables(session, _rows([("day180", "sensory_score", 80, None)], "P002"),
+                      actor="site")
+    sex["baseline"]["value_text"] = "M"
+    with pytest.raises(DataError) as info:
+        reg.import_tables(session, sex, actor="site", reason="corrected")
+    (p,) = info.value.problems
+    assert (p.row, p.field) == (1, "sensory_score at day180 (stored value)")
+    assert p.message.startswith("Must be empty")

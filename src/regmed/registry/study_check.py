@@ -157,11 +157,19 @@ def _rows_problems(session: Session, rows_in: Iterable[tuple[Any, Any, Any, Any,
     pseudonyms = sorted({p for p, _ in given})
     stored = _stored(session, pseudonyms)
     stored_visits = _stored_visits(session, pseudonyms) if per_visit else {}
+    if not per_visit and dictionary.events:  # new patient-level values steer visit forms too
+        stored_visits = _stored_visits(session, pseudonyms)
     for (p, visit), new in given.items():
         before = {**stored.get(p, {}), **(patient_level or {}).get(p, {}),
                   **stored_visits.get((p, visit or ""), {})}
         forms = dictionary.visit_forms(visit) if visit is not None else None
         problems += _patient_problems(dictionary, before, new, rows[(p, visit)], file, forms)
+        if visit is None:
+            for (q, at), values in stored_visits.items():
+                if q == p:
+                    problems += _patient_problems(dictionary, {**stored.get(p, {}), **values},
+                                                  new, rows[(p, None)], file,
+                                                  dictionary.visit_forms(at), at)
     return problems
 
 
@@ -183,11 +191,13 @@ def visit_problems(session: Session, parsed: ParsedTable, dictionary: StudyDicti
 
 def _patient_problems(dictionary: StudyDictionary, stored: dict[str, Any],
                       new: dict[str, Any], rows: dict[str, tuple[int, str]], file: str,
-                      forms: list[str] | None = None) -> list[Problem]:
+                      forms: list[str] | None = None, at: str | None = None
+                      ) -> list[Problem]:
     """A patient's new values checked with the stored ones; each problem at the row (and
     column) that gave the variable, or — for a stored value that the new values make wrong
-    (e.g. now hidden by a branching logic) — at the patient's first row. Problems the stored
-    values have without the new ones are not this import's."""
+    (e.g. now hidden by a branching logic) — at the patient's first row (``at``: the visit of
+    those stored values). Problems the stored values have without the new ones are not this
+    import's."""
     problems: list[Problem] = []
     merged = {**stored, **new}
     if forms is None:
@@ -210,8 +220,9 @@ def _patient_problems(dictionary: StudyDictionary, stored: dict[str, Any],
                 row, column = rows[q.field]
                 problems.append(Problem(q.message, file=file, row=row, field=column))
             else:
+                visit = f" at {at}" if at is not None else ""
                 problems.append(Problem(q.message, file=file, row=first,
-                                        field=f"{q.field} (stored value)"))
+                                        field=f"{q.field}{visit} (stored value)"))
     return problems
 
 
