@@ -286,3 +286,25 @@ def test_a_patient_level_change_that_makes_a_stored_visit_value_wrong_is_refused
     (p,) = info.value.problems
     assert (p.row, p.field) == (1, "sensory_score at day180 (stored value)")
     assert p.message.startswith("Must be empty")
+
+
+def test_a_frozen_site_refuses_visit_values_on_every_path(registry: Session) -> None:
+    from regmed.registry.freeze import freeze_data
+
+    s = registry
+    reg.import_tables(s, _rows([("day180", "motor_score", 35, None)]), actor="site")
+    record = s.scalars(select(VisitValue)).one()
+    freeze_data(s, actor="dm", reason="interim database lock", site_code="S01")
+    row = {"site_code": "S01", "patient_pseudonym": _pseudonym(s), "visit": "screening",
+           "variable": "motor_score", "value": 10}
+    for fn in (
+        lambda: reg.import_tables(s, _rows([("day180", "motor_score", 36, None)]),
+                                  actor="site", reason="fix"),
+        lambda: save_row(s, "visit_values", row, actor="site"),
+        lambda: reg.delete_record(record, session=s, actor="site", reason="fix"),
+    ):
+        with pytest.raises(DataError) as info:
+            fn()
+        assert "site S01 are frozen" in str(info.value) + " ".join(
+            p.message for p in info.value.problems)
+    assert _stored(s) == {("day180", "motor_score"): 35}
