@@ -199,3 +199,12 @@ def test_clearing_a_saved_value_needs_a_reason_and_is_audited(app: Any, client: 
         (gone,) = [e for e in reg.audit_log(s, "visit_values") if e["action"] == "delete"]
     assert gone["reason"] == "not measured" and gone["record_key"].endswith(
         ":day180:sensory_score")
+
+
+def test_the_first_form_is_patient_level_else_the_first_visits() -> None:
+    from regmed.web.formpages import FormLinks
+
+    visits = [("Week 12", 84, ["vitals", "labs"])]
+    assert FormLinks(["enrollment"], visits).first(3) == "/patients/3/forms/enrollment"
+    assert FormLinks([], visits).first(3) == "/patients/3/visits/Week%2012/forms/vitals"
+    assert FormLinks().first(3) is None and not FormLinks()

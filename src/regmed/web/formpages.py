@@ -53,6 +53,16 @@ class FormLinks:
     def __bool__(self) -> bool:
         return bool(self.patient or self.visits)
 
+    def first(self, patient_id: int) -> str | None:
+        """The page of the first form: the first patient-level one, else the first form of
+        the first visit (None without forms)."""
+        if self.patient:
+            return form_url(patient_id, self.patient[0])
+        if self.visits:
+            name, _, forms = self.visits[0]
+            return form_url(patient_id, forms[0], name)
+        return None
+
 
 def form_links(session: Session, patient_id: int | None = None) -> FormLinks:
     """The forms of the stored study dictionary (none without one), for the patient page

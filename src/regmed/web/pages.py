@@ -150,8 +150,8 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
                               errors=error_list(exc), values=data)
     from regmed.web.formpages import form_links
 
-    forms = form_links(session) if data.get("next") == "1" else []
-    target = f"/patients/{p.id}/forms/{forms[0]}" if forms else f"/patients/{p.id}"
+    first = form_links(session).first(p.id) if data.get("next") == "1" else None
+    target = first or f"/patients/{p.id}"
     return RedirectResponse(target, status_code=303)
 
 
