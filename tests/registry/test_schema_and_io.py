@@ -38,6 +38,43 @@ def test_migrations_create_the_whole_schema(fresh_url: str) -> None:
         engine.dispose()
 
 
+def test_migration_0011_upgrades_and_downgrades(fresh_url: str) -> None:
+    """0011 adds visit_values and users.language/date_style; down to 0010 removes them and
+    keeps the users; up again restores them."""
+    from alembic import command
+
+    from regmed.registry.db import _alembic_config
+
+    engine = reg.make_engine(fresh_url)
+    try:
+        def shape() -> tuple[bool, set[str]]:
+            with engine.connect() as conn:
+                found = inspect(conn)
+                return (found.has_table("visit_values"),
+                        {c["name"] for c in found.get_columns("users")})
+
+        with reg.session_scope(engine) as s:
+            reg.add_user("ana", "admin", session=s, actor="t", language="en",
+                         date_style="wareki")
+        assert reg.current_revision(engine) == "0011" == reg.head_revision()
+        has, columns = shape()
+        assert has and {"language", "date_style"} <= columns
+        with engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0010")
+        assert reg.current_revision(engine) == "0010"
+        has, columns = shape()
+        assert not has and not {"language", "date_style"} & columns
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["ana"]
+        assert reg.upgrade(engine) == "0011"
+        has, columns = shape()
+        assert has and {"language", "date_style"} <= columns
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), reg.Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
 def test_make_engine_reads_the_environment_when_called(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

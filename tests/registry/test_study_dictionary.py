@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 import regmed.registry as reg
@@ -187,16 +187,23 @@ def test_the_single_record_path_gives_the_importers_texts(session: Session) -> N
     assert saved.action == "update"
 
 
-def test_cli_visits_from_a_locked_plan(loaded: str, capsys: pytest.CaptureFixture[str]) -> None:
+def lock_sci_plan(url: str) -> Engine:
+    """Lock the sci demo's plan (visits day49 and day180) as ``sci`` in the registry at
+    ``url``; returns an engine on it (the caller disposes of it)."""
     from regmed import demo
     from regmed.registry.plans import lock_plan
 
     text = demo.generate("sci", seed=0, n_treated=20, n_concurrent=40,
                          n_historical=60).plan_yaml
-    engine = reg.make_engine(loaded)
+    engine = reg.make_engine(url)
     with reg.session_scope(engine) as session:
         lock_plan(text, session=session, name="sci", signer="Dr A", reason="agreed",
                   actor="ana")
+    return engine
+
+
+def test_cli_visits_from_a_locked_plan(loaded: str, capsys: pytest.CaptureFixture[str]) -> None:
+    engine = lock_sci_plan(loaded)
     code, out, err = run(["dictionary", "import", str(FIXTURE), "--visits-from-plan", "sci"],
                          capsys)
     assert code == 0, err

@@ -66,3 +66,38 @@ def test_a_dictionary_form_on_a_phone_in_japanese(server: str, tmp_path: Path  #
             assert shot.stat().st_size > 0
             context.close()
         browser.close()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_a_visit_form_from_the_patient_page(server: str, tmp_path: Path  # noqa: F811
+                                            ) -> None:
+    """The patient page lists each visit's forms; a visit form's script asks the visit's
+    own visibility (the walking aid shows when walking is answered yes at that visit)."""
+    from regmed.study import Visit, read_event_mapping_csv
+
+    d = read_redcap_csv(FIXTURE).model_copy(update={"visits": (
+        Visit(name="screening", day=0), Visit(name="day180", day=180, window=30))})
+    d = read_event_mapping_csv(FIXTURE.with_name("redcap_30_events.csv"), d)
+    engine = reg.make_engine(f"sqlite:///{tmp_path / 'browser.sqlite'}")  # the server's file
+    with reg.session_scope(engine) as s:
+        store_study_dictionary(d, session=s, actor="admin", reason="with visits")
+    engine.dispose()
+    with sync_playwright() as pw:
+        browser = _launch(pw)
+        context = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844},
+                                      is_mobile=True, has_touch=True)
+        page = context.new_page()
+        _login(page, server, "inv1")
+        page.goto(f"{server}/patients")
+        page.locator('a[href^="/patients/"]').filter(has_text="1").first.click()
+        assert page.locator("#visit-forms li").count() == 2
+        page.click("#visit-forms li[data-visit=day180] a[href$='/forms/visit']")
+        assert "/visits/day180/forms/visit" in page.url
+        assert "day180" in page.inner_text("#visit-name")
+        aid = page.locator(".field[data-var=walking_aid]")
+        assert aid.is_hidden()
+        page.check("input[name=walking][value='1']")
+        page.check("input[name=ais_grade_visit][value='C']")
+        aid.wait_for(state="visible")
+        context.close()
+        browser.close()

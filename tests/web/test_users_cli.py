@@ -1,5 +1,6 @@
-"""`regmed users add|set-password|revoke-sessions` on a real registry: the password policy and
-the end of web sessions from the command line."""
+"""`regmed users add|set-password|revoke-sessions|set-preferences` on a real registry: the
+password policy, the end of web sessions and the language and date style from the command
+line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 import regmed.registry as reg
@@ -91,3 +93,26 @@ def test_first_admin_on_a_new_registry_then_a_password_later(
             assert c.post("/api/login", json={"username": "boss", "password": GOOD}).is_success
     finally:
         web.state.engine.dispose()
+
+
+def test_users_add_and_set_preferences_from_the_command_line(url: str) -> None:
+    runner = CliRunner()
+    r = runner.invoke(app, ["users", "add", "ana", "--role", "admin", "--language", "en",
+                            "--date-style", "wareki"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["users", "add", "bo", "--role", "admin", "--language", "fr"])
+    assert r.exit_code != 0 and "'fr' is not one of ja, en" in str(r.exception)
+    r = runner.invoke(app, ["users", "set-preferences", "ana", "--language", "ja"])
+    assert r.exit_code == 0 and "language ja, dates wareki" in r.output, r.output
+    engine = reg.make_engine(url)
+    try:
+        with reg.session_scope(engine) as s:
+            user = s.scalars(select(reg.User).where(reg.User.username == "ana")).one()
+            assert (user.language, user.date_style) == ("ja", "wareki")
+            log = reg.audit_log(s, "users")
+            assert [e["action"] for e in log] == ["insert", "update"]
+            assert log[0]["new_values"]["language"] == "en"
+            assert log[1]["reason"] == "language and date preference"
+            assert [u["username"] for u in reg.list_users(session=s)] == ["ana"]
+    finally:
+        engine.dispose()

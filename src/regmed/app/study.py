@@ -20,7 +20,9 @@ from regmed.study import (
     StudyDictionary,
     Visit,
     parse_redcap_text,
+    read_event_mapping_csv,
     read_redcap_csv,
+    write_event_mapping_csv,
     write_redcap_csv,
 )
 
@@ -34,14 +36,17 @@ REGISTRY_VARIABLES = ("death",)
 
 def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | None = None,
                             encoding: str = "utf-8-sig", visits_from_plan: str | None = None,
-                            ) -> dict[str, Any]:
+                            events: Path | None = None) -> dict[str, Any]:
     """Read a REDCap data dictionary CSV and store it as the registry's next version.
 
     ``visits_from_plan`` names a locked plan of the registry whose visits (its endpoints'
     baseline and outcome visits) become the dictionary's visit schedule (a REDCap data
-    dictionary has none). Returns the stored version: ``version``, ``sha256``, ``variables``,
-    ``forms``, ``visits``, ``source_sha256``. Nothing is stored when the file is refused
-    (every problem is named with file, row and column) or identical to the latest version.
+    dictionary has none). ``events`` is REDCap's instrument designation CSV: which forms are
+    filled at which visits of that schedule (the other forms stay patient-level). Returns the
+    stored version: ``version``, ``sha256``, ``variables``, ``forms``, ``visits``,
+    ``visit_forms`` (visit → forms), ``source_sha256``. Nothing is stored when a file is
+    refused (every problem is named with file, row and column) or identical to the latest
+    version.
     """
     from regmed.registry import session_scope
     from regmed.registry.opening import open_registry
@@ -56,21 +61,28 @@ def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | N
             if visits_from_plan is not None:
                 plan = plan_of(get_plan_version(session, visits_from_plan))
                 dictionary = dictionary.model_copy(update={"visits": tuple(plan_visits(plan))})
+            if events is not None:
+                dictionary = read_event_mapping_csv(events, dictionary, encoding=encoding)
             record = store_study_dictionary(dictionary, session=session, actor=actor,
                                             reason=reason, source_file=Path(path).name,
                                             source_sha256=source_sha)
             return {"version": record.version, "sha256": record.sha256,
                     "variables": record.n_variables, "forms": dictionary.forms(),
                     "visits": [v.name for v in dictionary.visits],
+                    "visit_forms": {v.name: dictionary.visit_forms(v.name)
+                                    for v in dictionary.visits
+                                    if dictionary.visit_forms(v.name)},
                     "source_sha256": source_sha}
     finally:
         engine.dispose()
 
 
-def export_study_dictionary(out: Path, *, url: str | None = None, version: int | None = None
-                            ) -> dict[str, Any]:
+def export_study_dictionary(out: Path, *, url: str | None = None, version: int | None = None,
+                            events_out: Path | None = None) -> dict[str, Any]:
     """Write the stored study dictionary (the latest, or ``version``) as a REDCap data
-    dictionary CSV at ``out``. Returns ``version``, ``sha256`` and ``variables``."""
+    dictionary CSV at ``out`` (and its instrument–event mapping as REDCap's instrument
+    designation CSV at ``events_out``). Returns ``version``, ``sha256``, ``variables`` and
+    ``events`` (rows of the mapping)."""
     from regmed.registry import session_scope
     from regmed.registry.opening import open_registry
     from regmed.registry.study_dictionary import dictionary_of, get_study_dictionary
@@ -81,10 +93,12 @@ def export_study_dictionary(out: Path, *, url: str | None = None, version: int |
             record = get_study_dictionary(session, version)
             dictionary = dictionary_of(record)
             info = {"version": record.version, "sha256": record.sha256,
-                    "variables": record.n_variables}
+                    "variables": record.n_variables, "events": len(dictionary.events)}
     finally:
         engine.dispose()
     write_redcap_csv(dictionary, out)
+    if events_out is not None:
+        write_event_mapping_csv(dictionary, events_out)
     return info
 
 

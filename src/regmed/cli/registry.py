@@ -399,6 +399,12 @@ def users_add(
     actor: Annotated[str | None, typer.Option(help="Who adds (default: login name)")] = None,
     full_name: Annotated[str | None, typer.Option(
         help="The printed name on the user's electronic signatures")] = None,
+    language: Annotated[str | None, typer.Option(
+        help="The language of the user's pages: ja or en (default: as the browser asks)")]
+    = None,
+    date_style: Annotated[str | None, typer.Option(
+        "--date-style", help="Dates on the user's pages: western (2024-04-01) or wareki "
+                             "(令和6年4月1日); default: as chosen in the browser")] = None,
 ) -> None:
     """Add a user with a role (a password: at least 12 characters, not a common one)."""
     from regmed.registry import add_user, session_scope
@@ -421,6 +427,8 @@ def users_add(
                 site_code=site,
                 password=password,
                 full_name=full_name,
+                language=language,
+                date_style=date_style,
             )
             name, user_role = user.username, user.role
     finally:
@@ -466,6 +474,35 @@ def users_revoke_sessions(
     finally:
         engine.dispose()
     typer.echo(f"{n} web session{'s' if n != 1 else ''} of {username} ended")
+
+
+@users_app.command("set-preferences")
+def users_set_preferences(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    language: Annotated[str | None, typer.Option(
+        help="ja or en; an empty text: as the browser asks")] = None,
+    date_style: Annotated[str | None, typer.Option(
+        "--date-style", help="western or wareki; an empty text: as chosen in the browser")]
+    = None,
+    actor: Annotated[str | None, typer.Option(help="Who sets them (default: login name)")]
+    = None,
+) -> None:
+    """Set a user's language and date style (audited); options not given stay."""
+    from regmed.registry import session_scope
+    from regmed.registry.accounts import set_preferences
+
+    given = {k: v for k, v in (("language", language), ("date_style", date_style))
+             if v is not None}
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            user = set_preferences(session, username, actor=actor or _default_actor(),
+                                   **given)
+            shown = f"language {user.language or '(browser)'}, dates " \
+                    f"{user.date_style or '(browser)'}"
+    finally:
+        engine.dispose()
+    typer.echo(f"preferences of {username}: {shown} (audited)")
 
 
 @users_app.command("list")

@@ -30,6 +30,10 @@ def import_cmd(
     visits_from_plan: Annotated[str | None, typer.Option(
         "--visits-from-plan", help="A locked plan whose visits become the visit schedule")]
     = None,
+    events: Annotated[Path | None, typer.Option(
+        "--events", help="REDCap's instrument designation CSV (arm_num,unique_event_name,form):"
+                         " the forms filled at each visit; the others are patient-level")]
+    = None,
     actor: Actor = None,
 ) -> None:
     """Store FILE as the registry's next study dictionary version (audited)."""
@@ -37,8 +41,12 @@ def import_cmd(
     from regmed.cli.registry import _default_actor
 
     info = import_study_dictionary(file, actor=actor or _default_actor(), reason=reason,
-                                   encoding=encoding, visits_from_plan=visits_from_plan)
+                                   encoding=encoding, visits_from_plan=visits_from_plan,
+                                   events=events)
     visits = f"; visits {', '.join(info['visits'])}" if info["visits"] else ""
+    if info["visit_forms"]:
+        visits += "; visit forms " + "; ".join(f"{v}: {', '.join(f)}"
+                                               for v, f in info["visit_forms"].items())
     typer.echo(f"stored study dictionary version {info['version']}: {info['variables']} "
                f"variables on {len(info['forms'])} forms ({', '.join(info['forms'])}){visits}; "
                f"sha256 {info['sha256']} (audited)")
@@ -50,13 +58,18 @@ def export_cmd(
     version: Annotated[int | None, typer.Option("--version",
                                                 help="A stored version (default: latest)")]
     = None,
+    events_out: Annotated[Path | None, typer.Option(
+        "--events", help="Also write the forms of each visit as REDCap's instrument "
+                         "designation CSV")] = None,
 ) -> None:
     """Write the stored study dictionary as a REDCap data dictionary CSV."""
     from regmed.app.study import export_study_dictionary
 
-    info = export_study_dictionary(out, version=version)
+    info = export_study_dictionary(out, version=version, events_out=events_out)
     typer.echo(f"wrote study dictionary version {info['version']} ({info['variables']} "
                f"variables; sha256 {info['sha256']}) to {out}")
+    if events_out is not None:
+        typer.echo(f"wrote {info['events']} form–visit rows to {events_out}")
 
 
 @dictionary_app.command("history")

@@ -29,6 +29,7 @@ TABLE_ORDER: tuple[str, ...] = (
     "shipments",
     "patients",
     "baseline",
+    "visit_values",
     "enrollments",
     "administrations",
     "assessments",
@@ -61,6 +62,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "patients": ("site_code", "patient_ref", "sex", "birth_year", "donor_code"),
     "baseline": ("site_code", "patient_ref", "variable", "value", "value_text"),
+    "visit_values": ("site_code", "patient_ref", "visit", "variable", "value", "value_text"),
     "enrollments": (
         "site_code", "patient_ref", "indication_code", "cohort", "direction", "source",
         "index_on", "enrolled_on",
@@ -97,8 +99,8 @@ NUMBER_COLUMNS = {
     ("quality_attributes", "lower_spec"), ("quality_attributes", "upper_spec"),
     ("lot_results", "value"), ("shipments", "receipt_temperature_c"),
     ("shipments", "time_out_of_storage_min"), ("shipments", "viability_at_receipt_pct"),
-    ("baseline", "value"), ("administrations", "dose"), ("assessments", "value"),
-    ("adjudications", "value"),
+    ("baseline", "value"), ("visit_values", "value"), ("administrations", "dose"),
+    ("assessments", "value"), ("adjudications", "value"),
 }
 
 

@@ -67,6 +67,7 @@ from regmed.registry.models import (
     Shipment,
     Site,
     User,
+    VisitValue,
 )
 from regmed.registry.pseudonym import ensure_key, load_key, pseudonymize
 from regmed.registry.services import (
@@ -138,6 +139,7 @@ __all__ = [
     "Shipment",
     "Patient",
     "Baseline",
+    "VisitValue",
     "Enrollment",
     "Administration",
     "Assessment",

@@ -21,14 +21,18 @@ from regmed.registry.models import User
 from regmed.registry.passwords import password_problems
 from regmed.registry.services import (
     UNKNOWN_USER_HASH,
+    USER_DATE_STYLES,
+    USER_LANGUAGES,
     hash_password,
+    preference_problems,
     update_record,
     verify_password,
 )
 from regmed.registry.web_models import UserTotp, WebSession
 
 __all__ = ["get_user", "set_password", "end_sessions", "check_totp", "authenticate",
-           "has_totp"]
+           "has_totp", "set_preferences", "USER_LANGUAGES", "USER_DATE_STYLES"]
+_KEEP = object()
 
 
 def get_user(session: Session, username: str) -> User:
@@ -57,6 +61,31 @@ def end_sessions(session: Session, user: User, *, reason: str, actor: str | None
               canonical_json({"username": user.username, "sessions_ended": n}), reason)
         w.flush()
     return n
+
+
+def set_preferences(session: Session, username: str, *, actor: str,
+                    language: str | None | object = _KEEP,
+                    date_style: str | None | object = _KEEP) -> User:
+    """Set the language (``ja``/``en``) and date style (``western``/``wareki``) of
+    ``username`` — None or "" clears it (the browser's choice holds); a preference not given
+    stays. Audited like every change of a user.
+
+    Raises
+    ------
+    DataError
+        Unknown user or value (every problem at once).
+    """
+    user = get_user(session, username)
+    changes = {column: None if value in (None, "") else str(value)
+               for column, value in (("language", language), ("date_style", date_style))
+               if value is not _KEEP}
+    problems = preference_problems(changes.get("language"), changes.get("date_style"))
+    if problems:
+        raise DataError("the preferences are refused", problems)
+    if changes:
+        update_record(user, changes, session=session, actor=actor,
+                      reason="language and date preference")
+    return user
 
 
 def set_password(session: Session, username: str, password: str, *, actor: str,

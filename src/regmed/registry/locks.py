@@ -35,9 +35,9 @@ __all__ = ["Freezes", "load_freezes", "locked_records", "lock_problem", "freeze_
 #: Tables a study freeze covers: every table of the column dictionary.
 STUDY_TABLES = frozenset(m.model.__tablename__ for m in TABLE_MAPS.values())
 #: Tables a site freeze covers (records of the site, its patients, their assessments).
-SITE_TABLES = frozenset({"sites", "shipments", "patients", "baseline", "enrollments",
-                         "administrations", "assessments", "adjudications", "adverse_events",
-                         "follow_ups"})
+SITE_TABLES = frozenset({"sites", "shipments", "patients", "baseline", "visit_values",
+                         "enrollments", "administrations", "assessments", "adjudications",
+                         "adverse_events", "follow_ups"})
 _PATIENT_TABLES = SITE_TABLES - {"sites", "shipments", "patients", "adjudications"}
 UNLOCK_FIRST = "it changes only after an audited unlock"
 

@@ -38,6 +38,7 @@ __all__ = [
     "Shipment",
     "Patient",
     "Baseline",
+    "VisitValue",
     "Enrollment",
     "Administration",
     "Assessment",
@@ -212,6 +213,20 @@ class Baseline(Base):
     value_text: Mapped[str | None] = mapped_column(String(255))
 
 
+class VisitValue(Base):
+    """A value of a visit form (the study dictionary's instrument–event mapping): one per
+    patient, visit and variable."""
+
+    __tablename__ = "visit_values"
+    __table_args__ = (UniqueConstraint("patient_id", "visit", "variable"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = _fk("patients.id")
+    visit: Mapped[str] = mapped_column(String(64))
+    variable: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(String(255))
+
+
 class Enrollment(Base):
     __tablename__ = "enrollments"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -306,6 +321,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     full_name: Mapped[str | None] = mapped_column(String(255))  # printed on e-signatures
+    #: The user's language (``ja``/``en``) and date style (``western``/``wareki``); None:
+    #: the browser's choice.
+    language: Mapped[str | None] = mapped_column(String(8))
+    date_style: Mapped[str | None] = mapped_column(String(16))
 
 
 class PlanVersion(Base):
@@ -412,6 +431,7 @@ AUDITED_MODELS: dict[str, type[Base]] = {
         Shipment,
         Patient,
         Baseline,
+        VisitValue,
         Enrollment,
         Administration,
         Assessment,

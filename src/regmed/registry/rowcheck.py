@@ -145,9 +145,8 @@ def _row_rules(name: str, out: dict[str, Any], given: set[str], spec: TableSpec,
         if death is not None and contact is not None and death < contact:
             problems.append(Problem("is after death_on", file=file, row=1,
                                     field="last_contact_on"))
-    if name in ("baseline", "assessments", "adjudications") and {"value", "value_text"} <= set(
-        out
-    ):
+    if name in ("baseline", "visit_values", "assessments", "adjudications") and {
+            "value", "value_text"} <= set(out):
         if out["value"] is None and out["value_text"] is None:
             problems.append(Problem("give value or value_text", file=file, row=1, field="value"))
     return problems

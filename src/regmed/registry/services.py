@@ -77,6 +77,7 @@ _SINGLE_KEYS = {
 }
 _PATIENT_KEYS = {
     "baseline": ("variable",),
+    "visit_values": ("visit", "variable"),
     "enrollments": (),
     "administrations": ("lot",),
     "adverse_events": ("ae_ref",),
@@ -280,6 +281,19 @@ def verify_password(password: str, hashed: str | None) -> bool:
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 
+#: A user's language and date style (None: follow the browser).
+USER_LANGUAGES = ("ja", "en")
+USER_DATE_STYLES = ("western", "wareki")
+
+
+def preference_problems(language: str | None, date_style: str | None) -> list[Problem]:
+    """Problems of a user's language and date style (None is allowed)."""
+    return [Problem(f"{value!r} is not one of {', '.join(allowed)}", field=column)
+            for column, value, allowed in (("language", language, USER_LANGUAGES),
+                                           ("date_style", date_style, USER_DATE_STYLES))
+            if value is not None and value not in allowed]
+
+
 def add_user(
     username: str,
     role: str,
@@ -289,10 +303,13 @@ def add_user(
     site_code: str | None = None,
     password: str | None = None,
     full_name: str | None = None,
+    language: str | None = None,
+    date_style: str | None = None,
 ) -> User:
     """Add a user. Investigators must be bound to one site; other roles to none. A password
     must satisfy :func:`regmed.registry.passwords.password_problems`; ``full_name`` is the
-    printed name on the user's electronic signatures.
+    printed name on the user's electronic signatures; ``language`` (``ja``/``en``) and
+    ``date_style`` (``western``/``wareki``) the user's pages (None: as their browser asks).
 
     Raises
     ------
@@ -323,6 +340,7 @@ def add_user(
         problems.append(Problem(f"user {username!r} exists already", field="username"))
     if password is not None:
         problems += password_problems(password, username)
+    problems += preference_problems(language, date_style)
     if problems:
         raise DataError(f"cannot add user {username!r}", problems)
     user = User(
@@ -332,6 +350,8 @@ def add_user(
         password_hash=hash_password(password) if password else None,
         active=True,
         full_name=(full_name or "").strip() or None,
+        language=language,
+        date_style=date_style,
     )
     add_record(user, session=session, actor=actor)
     return user

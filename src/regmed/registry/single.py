@@ -39,7 +39,8 @@ from regmed.registry.unique import unique_columns, unique_problems
 __all__ = ["SINGLE_TABLES", "SavedRow", "save_row"]
 
 #: Tables :func:`save_row` writes (rows of one patient, named by ``patient_pseudonym``).
-SINGLE_TABLES = ("baseline", "administrations", "assessments", "adverse_events", "follow_ups")
+SINGLE_TABLES = ("baseline", "visit_values", "administrations", "assessments", "adverse_events",
+                 "follow_ups")
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,8 @@ def save_row(
                                 field="patient_ref"))
     ids, more = _refs(session, table, values, file)
     problems += more
-    if table == "baseline" and not problems:  # against the study dictionary, as the importer
-        problems += study_row_problems(session, values, file)
+    if table in ("baseline", "visit_values") and not problems:  # as the importer
+        problems += study_row_problems(session, values, file, table)
     if unique_columns(table) and not problems:
         problems += unique_problems(session, table, [values], file)
     find, add, change, ukey = _statements(table)

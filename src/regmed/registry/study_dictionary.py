@@ -14,11 +14,11 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
-from regmed.registry.models import AuditEvent, StudyDictionaryVersion
+from regmed.registry.models import AuditEvent, StudyDictionaryVersion, VisitValue
 from regmed.registry.services import add_record
 from regmed.study import StudyDictionary
 
@@ -55,14 +55,16 @@ def store_study_dictionary(
     Raises
     ------
     DataError
-        Without an actor or a reason, or when the dictionary is identical to the latest
-        version (nothing would change).
+        Without an actor or a reason, when the dictionary is identical to the latest
+        version (nothing would change), or when values stored for a visit would no longer
+        be on a form of that visit (the new version's mapping drops it).
     """
     problems = []
     if not actor or not actor.strip():
         problems.append(Problem("who imports is required", field="actor"))
     if not reason or not reason.strip():
         problems.append(Problem("a reason is required", field="reason"))
+    problems += _orphan_problems(session, dictionary)
     if problems:
         raise DataError("the study dictionary cannot be stored", problems)
     latest = _latest(session)
@@ -80,6 +82,23 @@ def store_study_dictionary(
     )
     add_record(record, session=session, actor=actor, reason=reason)
     return record
+
+
+def _orphan_problems(session: Session, dictionary: StudyDictionary) -> list[Problem]:
+    """Stored visit values the dictionary would no longer place on a form of their visit."""
+    rows = session.execute(select(VisitValue.visit, VisitValue.variable, func.count())
+                           .group_by(VisitValue.visit, VisitValue.variable)
+                           .order_by(VisitValue.visit, VisitValue.variable))
+    out = []
+    for visit, variable, n in rows:
+        v = dictionary.variable(variable)
+        if v is None or v.form not in dictionary.visit_forms(visit):
+            where = f"has no variable {variable}" if v is None else (
+                f"does not fill its form {v.form} at {visit}")
+            out.append(Problem(f"{n} stored value{'s' if n != 1 else ''} of {variable} at "
+                               f"visit {visit}: the new version {where} (give the "
+                               "instrument designation with --events)", field="events"))
+    return out
 
 
 def _same(record: StudyDictionaryVersion, dictionary: StudyDictionary) -> bool:

@@ -36,6 +36,7 @@ from regmed.registry.models import (
     QualityAttribute,
     Shipment,
     Site,
+    VisitValue,
 )
 
 __all__ = [
@@ -102,6 +103,7 @@ TABLE_MAPS: dict[str, TableMap] = {
     "patients": TableMap(Patient, (_SITE, Link(("donor_code",), "donor_id", "donors")),
                          ((PSEUDONYM_COLUMN, "pseudonym"),)),
     "baseline": TableMap(Baseline, (_PATIENT,)),
+    "visit_values": TableMap(VisitValue, (_PATIENT,)),
     "enrollments": TableMap(
         Enrollment, (_PATIENT, Link(("indication_code",), "indication_id", "indications"))
     ),

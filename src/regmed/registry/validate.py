@@ -351,7 +351,7 @@ def parse_table(name: str, raw: pd.DataFrame, spec: TableSpec, file: str,
                 )
             ]
         problems += problems_at(late, file, "last_contact_on", "is after death_on")
-    if name in ("baseline", "assessments", "adjudications", "lot_results"):
+    if name in ("baseline", "visit_values", "assessments", "adjudications", "lot_results"):
         if {"value", "value_text"} <= set(out.columns):
             neither = out["value"].isna() & out["value_text"].isna()
             problems += problems_at(neither, file, "value", "give value or value_text")

@@ -32,8 +32,9 @@ from pydantic import BaseModel, ConfigDict
 from regmed.errors import DataError, Problem
 from regmed.study.expr import ExpressionError, parse, references
 
-__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "StudyDictionary", "build_dictionary",
-           "dictionary_problems", "YES_NO_CHOICES", "LABEL_SEPARATOR"]
+__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "FormEvent", "StudyDictionary",
+           "build_dictionary", "dictionary_problems", "event_problems", "YES_NO_CHOICES",
+           "LABEL_SEPARATOR"]
 
 #: The field types of a study variable (``descriptive`` is display text with no value).
 FIELD_TYPES = ("text", "integer", "number", "date", "single_choice", "multiple_choice",
@@ -110,12 +111,43 @@ class Visit(_Frozen):
     window: int = 0
 
 
+class FormEvent(_Frozen):
+    """A form filled at a visit (a row of REDCap's instrument designation: arm, event,
+    form). Forms named by no event are patient-level (one instance per patient)."""
+
+    arm: int = 1
+    visit: str
+    form: str
+
+
 class StudyDictionary(_Frozen):
-    """The study's variables and visit schedule (build it with :func:`build_dictionary`)."""
+    """The study's variables, visit schedule and which forms are filled at which visits
+    (build it with :func:`build_dictionary`)."""
 
     version: int = 1
     variables: tuple[Variable, ...]
     visits: tuple[Visit, ...] = ()
+    events: tuple[FormEvent, ...] = ()
+
+    def visit_forms(self, visit: str) -> list[str]:
+        """The forms filled at ``visit``, in the dictionary's form order."""
+        mapped = {e.form for e in self.events if e.visit == visit}
+        return [f for f in self.forms() if f in mapped]
+
+    def form_visits(self, form: str) -> list[str]:
+        """The visits at which ``form`` is filled, in schedule order (none: patient-level)."""
+        mapped = {e.visit for e in self.events if e.form == form}
+        return [v.name for v in self.visits if v.name in mapped]
+
+    def patient_forms(self) -> list[str]:
+        """The forms filled once per patient (mapped to no visit)."""
+        mapped = {e.form for e in self.events}
+        return [f for f in self.forms() if f not in mapped]
+
+    def visit_of_variable(self, name: str) -> bool:
+        """Whether variable ``name`` is on a visit form (its values are per visit)."""
+        v = self.variable(name)
+        return v is not None and any(e.form == v.form for e in self.events)
 
     def forms(self) -> list[str]:
         """The form names in order of first appearance."""
@@ -137,8 +169,10 @@ class StudyDictionary(_Frozen):
         """Canonical JSON (sorted keys): what the registry stores and hashes."""
         import json
 
-        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if not data["events"]:  # versions stored before the mapping keep their SHA-256
+            del data["events"]
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:
         """SHA-256 of :meth:`to_json`."""
@@ -238,21 +272,92 @@ def dictionary_problems(variables: Sequence[Variable]) -> list[Problem]:
     return problems
 
 
+def _reference_problems(variables: Sequence[Variable], visits_of: dict[str, set[str]]
+                        ) -> list[Problem]:
+    """Branching logic and calculations read values of the same visit and patient-level
+    values only: a patient-level form may not name a visit form's variable, and a visit
+    form may name another visit form's variable only if that form is filled at each of its
+    visits."""
+    out = []
+    form_of = {v.name: v.form for v in variables}
+    for v in variables:
+        mine = visits_of.get(v.form, set())
+        for attr in ("branching", "calculation"):
+            text = getattr(v, attr)
+            if not text:
+                continue
+            try:
+                names = {r.name for r in references(parse(text, kind=attr))}  # type: ignore
+            except ExpressionError:
+                continue  # named by dictionary_problems
+            for name in sorted(names):
+                theirs = visits_of.get(form_of.get(name, ""), set())
+                if not theirs:
+                    continue
+                if not mine:
+                    out.append(Problem(
+                        f"names [{name}] of the visit form {form_of[name]}, but {v.form} is "
+                        "filled once per patient: it can name patient-level values only",
+                        field=f"{v.name}.{attr}"))
+                elif mine - theirs:
+                    missing = ", ".join(sorted(mine - theirs))
+                    out.append(Problem(
+                        f"names [{name}] of the form {form_of[name]}, which is not filled at "
+                        f"visit {missing} (where {v.form} is)", field=f"{v.name}.{attr}"))
+    return out
+
+
+def event_problems(variables: Sequence[Variable], visits: Sequence[Visit],
+                   events: Sequence[FormEvent]) -> list[Problem]:
+    """Every problem of an instrument–event mapping (field ``events[i].form``, ``.visit``,
+    ``.arm`` — ``i`` counts from 1 — or ``variable.attribute`` for an expression that reads
+    another visit's values)."""
+    forms = {v.form for v in variables}
+    known = {v.name for v in visits}
+    problems: list[Problem] = []
+    seen: set[tuple[int, str, str]] = set()
+    for i, e in enumerate(events, start=1):
+        if e.arm != 1:
+            problems.append(Problem(f"arm {e.arm}: regmed's visit schedule has one arm "
+                                    "(arm_num 1)", field=f"events[{i}].arm"))
+        if e.visit not in known:
+            listed = ", ".join(v.name for v in visits) or "none: give the schedule first"
+            problems.append(Problem(f"the visit {e.visit!r} is not in the visit schedule "
+                                    f"({listed})", field=f"events[{i}].visit"))
+        if e.form not in forms:
+            problems.append(Problem(f"the form {e.form!r} is not a form of the data "
+                                    "dictionary", field=f"events[{i}].form"))
+        if (e.arm, e.visit, e.form) in seen:
+            problems.append(Problem("the form is mapped to this visit twice",
+                                    field=f"events[{i}].form"))
+        seen.add((e.arm, e.visit, e.form))
+    if not problems:
+        visits_of: dict[str, set[str]] = {}
+        for e in events:
+            visits_of.setdefault(e.form, set()).add(e.visit)
+        problems += _reference_problems(variables, visits_of)
+    return problems
+
+
 def build_dictionary(variables: Iterable[Variable], *, visits: Iterable[Visit] = (),
-                     version: int = 1) -> StudyDictionary:
+                     events: Iterable[FormEvent] = (), version: int = 1) -> StudyDictionary:
     """Check and build a study dictionary.
 
     Raises
     ------
     DataError
-        Listing every problem (field ``variable.attribute``).
+        Listing every problem (field ``variable.attribute``, ``visits.name`` or
+        ``events[i].form``).
     """
     variables = tuple(variables)
     problems = dictionary_problems(variables)
     visits = tuple(visits)
+    events = tuple(events)
     vnames = [v.name for v in visits]
     for name in sorted({n for n in vnames if vnames.count(n) > 1}):
         problems.append(Problem("the visit is given more than once", field=f"visits.{name}"))
+    if not problems:
+        problems += event_problems(variables, visits, events)
     if problems:
         raise DataError("the study dictionary is not valid", problems)
-    return StudyDictionary(version=version, variables=variables, visits=visits)
+    return StudyDictionary(version=version, variables=variables, visits=visits, events=events)

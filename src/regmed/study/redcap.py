@@ -60,7 +60,7 @@ from regmed.study.model import (
 )
 
 __all__ = ["REDCAP_COLUMNS", "read_redcap_csv", "write_redcap_csv", "parse_redcap_text",
-           "redcap_text"]
+           "redcap_text", "read_text"]
 
 #: The columns of a REDCap data dictionary, in REDCap's order.
 REDCAP_COLUMNS = (
@@ -278,16 +278,20 @@ def read_redcap_csv(path: str | Path, *, encoding: str = "utf-8-sig") -> StudyDi
     DataError
         Naming file, row (1-based data row; the header is row 0) and column of every problem.
     """
+    return parse_redcap_text(read_text(path, encoding, "the data dictionary"), file=str(path))
+
+
+def read_text(path: str | Path, encoding: str, what: str) -> str:
+    """The text of a file, or a :class:`DataError` naming it (``what`` cannot be read)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding=encoding)
+        return path.read_text(encoding=encoding)
     except OSError as exc:
-        raise DataError("the data dictionary cannot be read", [
+        raise DataError(f"{what} cannot be read", [
             Problem(exc.strerror or str(exc), file=str(path))]) from None
     except UnicodeDecodeError as exc:
-        raise DataError("the data dictionary cannot be read", [Problem(
+        raise DataError(f"{what} cannot be read", [Problem(
             f"not {encoding} text (byte {exc.start})", file=str(path))]) from None
-    return parse_redcap_text(text, file=str(path))
 
 
 def _number(x: float | dt.date | None) -> str:

@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from regmed.errors import AccessDenied, DataError, Problem
 from regmed.registry import User
-from regmed.registry.accounts import check_totp, end_sessions, get_user, set_password
+from regmed.registry.accounts import (
+    check_totp,
+    end_sessions,
+    get_user,
+    set_password,
+    set_preferences,
+)
 from regmed.registry.audit import AuditWriter, canonical_json
 from regmed.registry.web_models import UserTotp
 from regmed.web.auth import (
@@ -29,6 +35,7 @@ from regmed.web.auth import (
     check_reentry,
     csrf_token,
     keep_failure,
+    open_session,
     start_session,
 )
 from regmed.web.deps import SessionDep, SettingsDep, UserDep, check_csrf, require
@@ -158,10 +165,23 @@ async def account_password(request: Request, user: UserDep, session: SessionDep,
 
 
 @router.post("/preferences", dependencies=[Csrf], include_in_schema=False)
-async def preferences(request: Request) -> Response:
-    """Keep the visitor's language and date style (cookies of this browser, a year; the
-    language switch of every page and the account page post here)."""
+async def preferences(request: Request, session: SessionDep, settings: SettingsDep
+                      ) -> Response:
+    """Keep the visitor's language and date style: with the logged-in user's account
+    (audited; it follows them to every browser) and in cookies of this browser (a year). The
+    language switch of every page and the account page post here."""
     data = await form_data(request)
+    found = open_session(request, session, settings)
+    if found is not None:
+        given = {column: data.get(key) for column, key in (("language", "lang"),
+                                                           ("date_style", "dates"))
+                 if key in data}
+        try:
+            set_preferences(session, found[1].username, actor=found[1].username, **given)
+        except DataError as exc:
+            session.rollback()
+            return render(request, "account.html", status=422, user=found[1], totp=None,
+                          totp_roles=TOTP_ROLES, errors=error_list(exc))
     back = str(data.get("next") or "/")
     if not back.startswith("/") or back.startswith("//"):
         back = "/"

@@ -133,7 +133,7 @@ def create_app(settings: WebSettings, *, engine: Any = None) -> FastAPI:
 
     def t(request: Request) -> Translator:
         return translator_for(app.state.catalogues, request.headers.get("accept-language"),
-                              request.cookies)
+                              request.cookies, getattr(request.state, "user_shown", None))
 
     def page_or_json(request: Request, status: int, detail: str, **extra: Any) -> Response:
         """JSON for the API, an HTML page in the request's language for browsers."""

@@ -89,7 +89,10 @@ def current_user(request: Request, session: SessionDep, settings: SettingsDep) -
         raise NotAuthenticated()
     request.state.web_session = found[0]
     # for the error pages' header (a copy: a failed request's session expires the row)
-    request.state.user_shown = SimpleNamespace(username=found[1].username, role=found[1].role)
+    # and for the request's language (the user's stored choice first)
+    request.state.user_shown = SimpleNamespace(username=found[1].username, role=found[1].role,
+                                               language=found[1].language,
+                                               date_style=found[1].date_style)
     return found[1]
 
 

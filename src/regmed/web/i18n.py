@@ -4,8 +4,10 @@ request, and dates as the user prefers them (西暦 or 和暦).
 The catalogue is ``locale/<lang>/LC_MESSAGES/messages.po``; the message ids are the English
 texts, so English needs no catalogue. The ``.po`` file is compiled in memory when the app is
 built (:func:`load_catalogues`; no build step at install). A request's language is the
-visitor's choice (cookie ``regmed_lang``, set on the account page or by the language switch),
-else the first of Japanese and English that ``Accept-Language`` prefers, else Japanese.
+logged-in user's stored choice (``users.language``, set on the account page or by the language
+switch), else the visitor's choice (cookie ``regmed_lang``), else the first of Japanese and
+English that ``Accept-Language`` prefers, else Japanese; the date style likewise
+(``users.date_style``, cookie ``regmed_dates``, else western).
 """
 
 from __future__ import annotations
@@ -158,10 +160,27 @@ class Translator:
 
 
 def translator_for(catalogues: Mapping[str, gettext.NullTranslations],
-                   accept_language: str | None, cookies: Mapping[str, str]) -> Translator:
-    """The translator of a request from its ``Accept-Language`` header and cookies."""
-    lang = negotiate(accept_language, cookies.get(LANG_COOKIE))
-    dates = cookies.get(DATES_COOKIE)
+                   accept_language: str | None, cookies: Mapping[str, str],
+                   user: Any = None) -> Translator:
+    """The translator of a request: the user's stored ``language`` and ``date_style`` (an
+    object with those attributes, None when nobody is logged in), else the cookies, else the
+    ``Accept-Language`` header.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> cats = {"ja": gettext.NullTranslations()}
+    >>> me = SimpleNamespace(language="en", date_style=None)
+    >>> t = translator_for(cats, "ja", {LANG_COOKIE: "ja", DATES_COOKIE: "wareki"}, me)
+    >>> t.lang, t.dates
+    ('en', 'wareki')
+    """
+    stored_lang = getattr(user, "language", None)
+    lang = stored_lang if stored_lang in LANGUAGES else negotiate(
+        accept_language, cookies.get(LANG_COOKIE))
+    dates = getattr(user, "date_style", None)
+    if dates not in DATE_STYLES:
+        dates = cookies.get(DATES_COOKIE)
     return Translator(lang, dates if dates in DATE_STYLES else "western",
                       catalogues.get(lang) or gettext.NullTranslations())
 

@@ -39,7 +39,7 @@ Analyst = Annotated[User, Depends(require("statistician", "regulator"))]
 def translator(request: Request) -> Translator:
     """The request's language and date style (see :mod:`regmed.web.i18n`)."""
     return translator_for(request.app.state.catalogues, request.headers.get("accept-language"),
-                          request.cookies)
+                          request.cookies, getattr(request.state, "user_shown", None))
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
@@ -150,8 +150,8 @@ async def enroll(request: Request, user: Investigator, session: SessionDep,
                               errors=error_list(exc), values=data)
     from regmed.web.formpages import form_links
 
-    forms = form_links(session) if data.get("next") == "1" else []
-    target = f"/patients/{p.id}/forms/{forms[0]}" if forms else f"/patients/{p.id}"
+    first = form_links(session).first(p.id) if data.get("next") == "1" else None
+    target = first or f"/patients/{p.id}"
     return RedirectResponse(target, status_code=303)
 
 
@@ -196,7 +196,7 @@ def patient_page(request: Request, user: User, session: Session, settings: WebSe
                    outcomes=_enum("adverse_events", "outcome"),
                    statuses=_enum("follow_ups", "status"),
                    changeable=svc.ASSESSMENT_FIELDS,
-                   study_forms=form_links(session))
+                   study_forms=form_links(session, patient_id))
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)

@@ -1,10 +1,14 @@
 """Forms generated from the study dictionary (:mod:`regmed.study`): one page per patient and
-dictionary form, saved as ``baseline`` rows through the audited :func:`regmed.registry.save_row`.
+patient-level form, saved as ``baseline`` rows, and one per patient, visit and visit form (the
+dictionary's instrument–event mapping), saved as ``visit_values`` rows — both through the
+audited :func:`regmed.registry.save_row`.
 
 The values are checked with :func:`regmed.study.validate_record` — the importer's rules and
 sentences — over the typed values and the patient's stored values of the other forms (a
-branching logic may name them); every problem is shown at once beside its field, nothing is
-written on refusal. A change reason is asked for only when a saved value changes.
+branching logic may name the patient-level values and those of the same visit); every problem
+is shown at once beside its field, nothing is written on refusal. A change reason is asked for
+only when a saved value changes. Emptying the field of a saved value deletes that value
+(audited, with the reason); a required field cannot be emptied (the importer's sentence).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
-from regmed.registry import Baseline, Patient, User, save_row
+from regmed.registry import Baseline, Patient, User, VisitValue, delete_record, save_row
 from regmed.study import StudyDictionary, Variable, validate_record
 from regmed.study.expr import is_empty
 from regmed.study.model import LABEL_SEPARATOR
@@ -80,11 +84,22 @@ def widget_of(v: Variable) -> str:
     return kind
 
 
-def stored_values(session: Session, patient_id: int) -> dict[str, Any]:
-    """The patient's saved baseline values by variable (the number, else the text)."""
+def stored_values(session: Session, patient_id: int, dictionary: StudyDictionary | None = None,
+                  visit: str | None = None) -> dict[str, Any]:
+    """The patient's saved values by variable (the number, else the text): the patient-level
+    (baseline) values, and with ``visit`` the values of that visit. With ``dictionary``, only
+    its patient-level variables are read from the baseline rows."""
     rows = session.execute(select(Baseline.variable, Baseline.value, Baseline.value_text)
                            .where(Baseline.patient_id == patient_id))
-    return {var: value if value is not None else text for var, value, text in rows}
+    out = {var: value if value is not None else text for var, value, text in rows
+           if dictionary is None or not dictionary.visit_of_variable(var)}
+    if visit is not None:
+        rows = session.execute(select(VisitValue.variable, VisitValue.value,
+                                      VisitValue.value_text)
+                               .where(VisitValue.patient_id == patient_id,
+                                      VisitValue.visit == visit))
+        out.update({var: value if value is not None else text for var, value, text in rows})
+    return out
 
 
 def _shown_text(v: Variable, raw: Any) -> Any:
@@ -183,11 +198,33 @@ def _same(v: Variable, a: Any, b: Any) -> bool:
     return bool(parse_field(v, a)[0] == parse_field(v, b)[0])
 
 
+def _clear(session: Session, user: User, patient: Patient, v: Variable, visit: str | None,
+           reason: str | None) -> None:
+    """Delete the saved value of ``v`` (audited with ``reason``; refused when locked)."""
+    if visit is None:
+        record: Baseline | VisitValue | None = session.scalars(select(Baseline).where(
+            Baseline.patient_id == patient.id, Baseline.variable == v.name)).first()
+    else:
+        record = session.scalars(select(VisitValue).where(
+            VisitValue.patient_id == patient.id, VisitValue.visit == visit,
+            VisitValue.variable == v.name)).first()
+    if record is None:
+        return
+    try:
+        delete_record(record, session=session, actor=user.username, reason=reason)
+    except DataError as exc:
+        raise DataError(exc.message, [Problem(p.message, field=v.name)
+                                      for p in exc.problems] or [
+            Problem(exc.message, field=v.name)]) from exc
+
+
 def save_form(session: Session, user: User, patient: Patient, dictionary: StudyDictionary,
               form: str, typed: Mapping[str, Any], reason: str | None, lang: str,
-              reason_text: str) -> list[str]:
-    """Check and save the typed values of ``form`` for ``patient`` (one ``baseline`` row per
-    variable, each audited); returns the variables written.
+              reason_text: str, visit: str | None = None) -> list[str]:
+    """Check and save the typed values of ``form`` for ``patient`` — one ``baseline`` row per
+    variable, or with ``visit`` one ``visit_values`` row per variable, each audited; an
+    emptied field of a saved value deletes it (audited). Returns the variables written or
+    deleted.
 
     Raises
     ------
@@ -197,7 +234,7 @@ def save_form(session: Session, user: User, patient: Patient, dictionary: StudyD
     site = svc.user_site_code(session, user)
     if user.role != "investigator" or site is None or patient.site_id != user.site_id:
         raise svc.NotFound(f"patient {patient.id} not found")
-    stored = stored_values(session, patient.id)
+    stored = stored_values(session, patient.id, dictionary, visit)
     values = _merged(dictionary, form, stored, typed)
     calc = _calculated(dictionary, values)
     for v in dictionary.form(form):
@@ -205,12 +242,16 @@ def save_form(session: Session, user: User, patient: Patient, dictionary: StudyD
             values[v.name] = calc.get(v.name)
     problems = validate_record(dictionary, form, values, lang=lang)
     writes: list[tuple[Variable, Any]] = []
+    clears: list[Variable] = []
     changed = False
     for v in dictionary.form(form):
-        new = values.get(v.name)
-        if v.field_type == "descriptive" or is_empty(new):
+        new, old = values.get(v.name), stored.get(v.name)
+        if v.field_type == "descriptive" or (is_empty(new) and is_empty(old)):
             continue
-        old = stored.get(v.name)
+        if is_empty(new):
+            clears.append(v)
+            changed = True
+            continue
         if not is_empty(old) and _same(v, old, new):
             continue
         changed = changed or not is_empty(old)
@@ -219,12 +260,16 @@ def save_form(session: Session, user: User, patient: Patient, dictionary: StudyD
         problems.append(Problem(reason_text, field="reason"))
     if problems:
         raise DataError(f"{form} refused: nothing was written", problems)
+    where = {} if visit is None else {"visit": visit}
+    for v in clears:  # first: a cleared value no longer steers the branching of the writes
+        _clear(session, user, patient, v, visit, reason)
     for v, new in writes:
-        row = {"site_code": site, "patient_pseudonym": patient.pseudonym, "variable": v.name,
-               **_row(v, new)}
+        row = {"site_code": site, "patient_pseudonym": patient.pseudonym, **where,
+               "variable": v.name, **_row(v, new)}
         try:
-            save_row(session, "baseline", row, actor=user.username, reason=reason)
+            save_row(session, "baseline" if visit is None else "visit_values", row,
+                     actor=user.username, reason=reason)
         except DataError as exc:
             raise DataError(exc.message, [Problem(p.message, field=v.name)
                                           for p in exc.problems]) from exc
-    return [v.name for v, _ in writes]
+    return [v.name for v in clears] + [v.name for v, _ in writes]
