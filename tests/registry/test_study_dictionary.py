@@ -266,3 +266,43 @@ def test_extract_refuses_stored_covariates_the_dictionary_does_not_allow(
     assert got == [("ais_grade", texts["ais_grade"]),
                    ("days_from_injury", texts["days_from_injury"])]
     assert all(p.file == "baseline" and p.message.startswith("patient S0") for p in problems)
+
+
+@pytest.mark.usefixtures("loaded")
+def test_form_titles_from_redcaps_instrument_list(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The forms' titles (REDCap's instrument list, bilingual) are stored with the
+    dictionary, exported back, and refused with file, row and column when they name an
+    unknown form; a dictionary without titles keeps its SHA-256."""
+    titles = tmp_path / "instruments.csv"
+    titles.write_text("instrument_name,instrument_label\r\nbaseline,患者背景 / Baseline\r\n"
+                      "visit,来院 / Visit\r\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("instrument_name,instrument_label\r\nbaseline,背景\r\nlab,\r\n",
+                   encoding="utf-8")
+    code, _, err = run(["dictionary", "import", str(FIXTURE), "--instruments", str(bad)],
+                       capsys)
+    assert code == 2
+    assert "bad.csv, row 2, instrument_name: not a form of the study dictionary" in err
+    assert "bad.csv, row 2, instrument_label: the label is empty" in err
+    code, out, err = run(["dictionary", "import", str(FIXTURE), "--instruments", str(titles)],
+                         capsys)
+    assert code == 0, err
+    back = tmp_path / "titles_out.csv"
+    code, out, err = run(["dictionary", "export", "--out", str(tmp_path / "d.csv"),
+                          "--instruments", str(back)], capsys)
+    assert code == 0 and "wrote 2 form titles" in out
+    assert back.read_text(encoding="utf-8-sig") == titles.read_text(encoding="utf-8")
+    plain = _dictionary()
+    titled = plain.model_copy(update={"form_labels": read_instruments(titles, plain)})
+    assert titled.form_label("baseline", "ja") == "患者背景"
+    assert titled.form_label("baseline", "en") == "Baseline"
+    assert titled.form_label("enrollment", "en") == "enrollment"  # no title: the name
+    assert titled.sha256() != plain.sha256()
+    assert "form_labels" not in plain.to_json()
+
+
+def read_instruments(path: Path, d):  # type: ignore[no-untyped-def]
+    from regmed.study import read_instruments_csv
+
+    return read_instruments_csv(path, d).form_labels

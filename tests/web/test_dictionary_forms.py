@@ -277,3 +277,24 @@ def test_access_rules_of_the_patient_pages(app: Any, client: TestClient) -> None
     assert client.get(f"/patients/{pid}/forms/nosuchform").status_code == 404
     with _session(app) as s:
         assert s.execute(select(func.count()).select_from(reg.Baseline)).scalar_one() == 0
+
+
+def test_forms_are_titled_by_their_instrument_labels_in_the_page_language(
+        app: Any, client: TestClient) -> None:
+    from regmed.study import parse_instruments_text
+
+    d = parse_instruments_text("instrument_name,instrument_label\r\n"
+                               "baseline,患者背景 / Baseline\r\n", read_redcap_csv(FIXTURE))
+    with _session(app) as s:
+        store_study_dictionary(d, session=s, actor="admin", reason="titles")
+        s.commit()
+    pid = _pid(client)
+    login(client, "inv1")
+    ja = client.get(f"/patients/{pid}/forms/baseline", headers={"Accept-Language": "ja"}).text
+    en = client.get(f"/patients/{pid}/forms/baseline", headers={"Accept-Language": "en"}).text
+    assert "<h1>フォーム 患者背景" in ja or "<h1>患者背景" in ja
+    assert '<strong aria-current="page">患者背景</strong>' in ja
+    assert '<strong aria-current="page">Baseline</strong>' in en
+    assert ">enrollment</a>" in en  # a form without a title shows its name
+    page = client.get(f"/patients/{pid}", headers={"Accept-Language": "ja"}).text
+    assert f'href="/patients/{pid}/forms/baseline">患者背景</a>' in page

@@ -19,10 +19,13 @@ from regmed.plan import Plan
 from regmed.study import (
     StudyDictionary,
     Visit,
+    parse_instruments_text,
     parse_redcap_text,
     read_event_mapping_csv,
+    read_instruments_csv,
     read_redcap_csv,
     write_event_mapping_csv,
+    write_instruments_csv,
     write_redcap_csv,
 )
 
@@ -36,13 +39,15 @@ REGISTRY_VARIABLES = ("death",)
 
 def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | None = None,
                             encoding: str = "utf-8-sig", visits_from_plan: str | None = None,
-                            events: Path | None = None) -> dict[str, Any]:
+                            events: Path | None = None,
+                            instruments: Path | None = None) -> dict[str, Any]:
     """Read a REDCap data dictionary CSV and store it as the registry's next version.
 
     ``visits_from_plan`` names a locked plan of the registry whose visits (its endpoints'
     baseline and outcome visits) become the dictionary's visit schedule (a REDCap data
     dictionary has none). ``events`` is REDCap's instrument designation CSV: which forms are
-    filled at which visits of that schedule (the other forms stay patient-level). Returns the
+    filled at which visits of that schedule (the other forms stay patient-level);
+    ``instruments`` is REDCap's instrument list CSV (the forms' titles). Returns the
     stored version: ``version``, ``sha256``, ``variables``, ``forms``, ``visits``,
     ``visit_forms`` (visit → forms), ``source_sha256``. Nothing is stored when a file is
     refused (every problem is named with file, row and column) or identical to the latest
@@ -63,6 +68,8 @@ def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | N
                 dictionary = dictionary.model_copy(update={"visits": tuple(plan_visits(plan))})
             if events is not None:
                 dictionary = read_event_mapping_csv(events, dictionary, encoding=encoding)
+            if instruments is not None:
+                dictionary = read_instruments_csv(instruments, dictionary, encoding=encoding)
             record = store_study_dictionary(dictionary, session=session, actor=actor,
                                             reason=reason, source_file=Path(path).name,
                                             source_sha256=source_sha)
@@ -78,11 +85,13 @@ def import_study_dictionary(path: Path, *, actor: str, reason: str, url: str | N
 
 
 def export_study_dictionary(out: Path, *, url: str | None = None, version: int | None = None,
-                            events_out: Path | None = None) -> dict[str, Any]:
+                            events_out: Path | None = None,
+                            instruments_out: Path | None = None) -> dict[str, Any]:
     """Write the stored study dictionary (the latest, or ``version``) as a REDCap data
     dictionary CSV at ``out`` (and its instrument–event mapping as REDCap's instrument
-    designation CSV at ``events_out``). Returns ``version``, ``sha256``, ``variables`` and
-    ``events`` (rows of the mapping)."""
+    designation CSV at ``events_out``, its form titles as REDCap's instrument list at
+    ``instruments_out``). Returns ``version``, ``sha256``, ``variables``, ``events`` (rows of
+    the mapping) and ``forms_labelled``."""
     from regmed.registry import session_scope
     from regmed.registry.opening import open_registry
     from regmed.registry.study_dictionary import dictionary_of, get_study_dictionary
@@ -93,12 +102,15 @@ def export_study_dictionary(out: Path, *, url: str | None = None, version: int |
             record = get_study_dictionary(session, version)
             dictionary = dictionary_of(record)
             info = {"version": record.version, "sha256": record.sha256,
-                    "variables": record.n_variables, "events": len(dictionary.events)}
+                    "variables": record.n_variables, "events": len(dictionary.events),
+                    "forms_labelled": len(dictionary.form_labels)}
     finally:
         engine.dispose()
     write_redcap_csv(dictionary, out)
     if events_out is not None:
         write_event_mapping_csv(dictionary, events_out)
+    if instruments_out is not None:
+        write_instruments_csv(dictionary, instruments_out)
     return info
 
 
@@ -157,6 +169,9 @@ def store_demo_dictionary(engine: Engine, scenario: str, plan_yaml: str) -> str 
     name = f"demo-{scenario}-dictionary.csv"
     parsed = parse_redcap_text(text, file=name)
     dictionary = parsed.model_copy(update={"visits": tuple(plan_visits(load_plan(plan_yaml)))})
+    titles = demo.study_instruments_csv(scenario)
+    if titles is not None:
+        dictionary = parse_instruments_text(titles, dictionary, file=f"demo-{scenario}-forms.csv")
     with session_scope(engine) as session:
         record = store_study_dictionary(
             dictionary, session=session, actor="demo", reason="demo study dictionary",

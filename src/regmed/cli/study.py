@@ -34,6 +34,10 @@ def import_cmd(
         "--events", help="REDCap's instrument designation CSV (arm_num,unique_event_name,form):"
                          " the forms filled at each visit; the others are patient-level")]
     = None,
+    instruments: Annotated[Path | None, typer.Option(
+        "--instruments", help="REDCap's instrument list CSV (instrument_name,"
+                              "instrument_label): the forms' titles, '日本語 / English'")]
+    = None,
     actor: Actor = None,
 ) -> None:
     """Store FILE as the registry's next study dictionary version (audited)."""
@@ -42,7 +46,7 @@ def import_cmd(
 
     info = import_study_dictionary(file, actor=actor or _default_actor(), reason=reason,
                                    encoding=encoding, visits_from_plan=visits_from_plan,
-                                   events=events)
+                                   events=events, instruments=instruments)
     visits = f"; visits {', '.join(info['visits'])}" if info["visits"] else ""
     if info["visit_forms"]:
         visits += "; visit forms " + "; ".join(f"{v}: {', '.join(f)}"
@@ -61,15 +65,21 @@ def export_cmd(
     events_out: Annotated[Path | None, typer.Option(
         "--events", help="Also write the forms of each visit as REDCap's instrument "
                          "designation CSV")] = None,
+    instruments_out: Annotated[Path | None, typer.Option(
+        "--instruments", help="Also write the forms' titles as REDCap's instrument list CSV")]
+    = None,
 ) -> None:
     """Write the stored study dictionary as a REDCap data dictionary CSV."""
     from regmed.app.study import export_study_dictionary
 
-    info = export_study_dictionary(out, version=version, events_out=events_out)
+    info = export_study_dictionary(out, version=version, events_out=events_out,
+                                   instruments_out=instruments_out)
     typer.echo(f"wrote study dictionary version {info['version']} ({info['variables']} "
                f"variables; sha256 {info['sha256']}) to {out}")
     if events_out is not None:
         typer.echo(f"wrote {info['events']} form–visit rows to {events_out}")
+    if instruments_out is not None:
+        typer.echo(f"wrote {info['forms_labelled']} form titles to {instruments_out}")
 
 
 @dictionary_app.command("history")

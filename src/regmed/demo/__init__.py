@@ -12,8 +12,8 @@ sparse counts and, on request, anndata).
 from __future__ import annotations
 
 from regmed.demo._common import COLUMNS, TABLE_ORDER, DemoData
-from regmed.demo._dictionary import study_dictionary_csv
+from regmed.demo._dictionary import study_dictionary_csv, study_instruments_csv
 from regmed.demo.generate import SCENARIOS, defaults, generate
 
 __all__ = ["generate", "defaults", "DemoData", "SCENARIOS", "COLUMNS", "TABLE_ORDER",
-           "study_dictionary_csv"]
+           "study_dictionary_csv", "study_instruments_csv"]

@@ -8,7 +8,7 @@ app layer (this package imports no other regmed package).
 
 from __future__ import annotations
 
-__all__ = ["study_dictionary_csv"]
+__all__ = ["study_dictionary_csv", "study_instruments_csv"]
 
 _HEADER = ('"Variable / Field Name","Form Name","Section Header","Field Type","Field Label",'
            '"Choices, Calculations, OR Slider Labels","Field Note",'
@@ -61,3 +61,14 @@ def study_dictionary_csv(scenario: str) -> str | None:
                  branching, required, "", "", "", "", annotation]
         lines.append(",".join(_cell(c) for c in cells))
     return "\r\n".join(lines) + "\r\n"
+
+
+_SCI_INSTRUMENTS = [("baseline", "患者背景 / Baseline"), ("follow_up", "転帰 / Follow-up")]
+
+
+def study_instruments_csv(scenario: str) -> str | None:
+    """The demo scenario's REDCap instrument list CSV: the forms' titles (Japanese / English)."""
+    if scenario != "sci":
+        return None
+    return "\r\n".join(["instrument_name,instrument_label",
+                          *(f"{f},{_cell(label)}" for f, label in _SCI_INSTRUMENTS)]) + "\r\n"

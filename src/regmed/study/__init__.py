@@ -19,10 +19,18 @@ from regmed.study.events import (
     write_event_mapping_csv,
 )
 from regmed.study.expr import ExpressionError, evaluate, parse, references
+from regmed.study.instruments import (
+    INSTRUMENT_COLUMNS,
+    instruments_text,
+    parse_instruments_text,
+    read_instruments_csv,
+    write_instruments_csv,
+)
 from regmed.study.model import (
     FIELD_TYPES,
     Choice,
     FormEvent,
+    FormLabel,
     StudyDictionary,
     Variable,
     Visit,
@@ -38,10 +46,13 @@ from regmed.study.redcap import (
 )
 from regmed.study.validate import MESSAGES, parse_field, validate_record, visible
 
-__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "FormEvent", "StudyDictionary",
+__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "FormEvent", "FormLabel",
+           "StudyDictionary",
            "build_dictionary",
            "dictionary_problems", "REDCAP_COLUMNS", "read_redcap_csv", "write_redcap_csv",
            "parse_redcap_text", "redcap_text", "parse", "evaluate", "references",
            "ExpressionError", "validate_record", "parse_field", "visible", "MESSAGES",
            "EVENT_COLUMNS", "parse_event_mapping_text", "read_event_mapping_csv",
-           "event_mapping_text", "write_event_mapping_csv"]
+           "event_mapping_text", "write_event_mapping_csv", "INSTRUMENT_COLUMNS",
+           "parse_instruments_text", "read_instruments_csv", "instruments_text",
+           "write_instruments_csv"]

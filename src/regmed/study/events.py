@@ -24,14 +24,12 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
 from regmed.errors import DataError, Problem
 from regmed.study.model import FormEvent, StudyDictionary, event_problems
-from regmed.study.redcap import read_text
+from regmed.study.redcap import data_rows, read_text, small_table, table_text, write_bom_text
 
 __all__ = ["EVENT_COLUMNS", "parse_event_mapping_text", "read_event_mapping_csv",
            "event_mapping_text", "write_event_mapping_csv", "event_name"]
@@ -69,24 +67,12 @@ def parse_event_mapping_text(text: str, dictionary: StudyDictionary, *,
     DataError
         Naming file, row (1-based data row; the header is row 0) and column of every problem.
     """
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    header = tuple(h.strip().lower() for h in rows[0]) if rows else ()
-    if header != EVENT_COLUMNS:
-        raise DataError(f"the instrument designation {file} cannot be read", [Problem(
-            f"the header must be {','.join(EVENT_COLUMNS)} (REDCap's instrument designation "
-            f"export), not {','.join(header) or 'empty'}", file=file, row=0)])
+    rows = small_table(text, EVENT_COLUMNS, "instrument designation", file)
     problems: list[Problem] = []
     events: list[FormEvent] = []
     rows_of: list[int] = []
     visits = [v.name for v in dictionary.visits]
-    for i, cells in enumerate(rows[1:], start=1):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(EVENT_COLUMNS):
-            problems.append(Problem(f"has {len(cells)} cells, not {len(EVENT_COLUMNS)}",
-                                    file=file, row=i))
-            continue
-        arm_text, name, form = (c.strip() for c in cells)
+    for i, (arm_text, name, form) in data_rows(rows, len(EVENT_COLUMNS), file, problems):
         if not re.fullmatch(r"\d+", arm_text):
             problems.append(Problem(f"an arm number is a whole number: {arm_text!r}",
                                     file=file, row=i, field="arm_num"))
@@ -122,15 +108,11 @@ def read_event_mapping_csv(path: str | Path, dictionary: StudyDictionary, *,
 
 def event_mapping_text(dictionary: StudyDictionary) -> str:
     """The instrument designation CSV text of the dictionary's mapping (REDCap's layout)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(EVENT_COLUMNS)
-    for e in dictionary.events:
-        writer.writerow([e.arm, event_name(e.visit, e.arm), e.form])
-    return buf.getvalue()
+    return table_text(EVENT_COLUMNS, ([e.arm, event_name(e.visit, e.arm), e.form]
+                                      for e in dictionary.events))
 
 
 def write_event_mapping_csv(dictionary: StudyDictionary, path: str | Path) -> None:
     """Write the dictionary's instrument–event mapping as REDCap's instrument designation
     CSV (UTF-8 with BOM)."""
-    Path(path).write_text(event_mapping_text(dictionary), encoding="utf-8-sig", newline="")
+    write_bom_text(path, event_mapping_text(dictionary))

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict
 from regmed.errors import DataError, Problem
 from regmed.study.expr import ExpressionError, parse, references
 
-__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "FormEvent", "StudyDictionary",
+__all__ = ["FIELD_TYPES", "Choice", "Variable", "Visit", "FormEvent", "FormLabel",
+           "StudyDictionary",
            "build_dictionary", "dictionary_problems", "event_problems", "YES_NO_CHOICES",
            "LABEL_SEPARATOR"]
 
@@ -120,6 +121,13 @@ class FormEvent(_Frozen):
     form: str
 
 
+class FormLabel(_Frozen):
+    """A form's title (REDCap's instrument label), ``日本語 / English`` when bilingual."""
+
+    form: str
+    label: str
+
+
 class StudyDictionary(_Frozen):
     """The study's variables, visit schedule and which forms are filled at which visits
     (build it with :func:`build_dictionary`)."""
@@ -128,6 +136,18 @@ class StudyDictionary(_Frozen):
     variables: tuple[Variable, ...]
     visits: tuple[Visit, ...] = ()
     events: tuple[FormEvent, ...] = ()
+    form_labels: tuple[FormLabel, ...] = ()
+
+    def form_label(self, form: str, lang: str = "en") -> str:
+        """The title of ``form`` in ``lang``: its instrument label (the language's half of a
+        bilingual ``日本語 / English`` label), else the form name with spaces for ``_``."""
+        text = next((f.label for f in self.form_labels if f.form == form), None)
+        if not text:
+            return form.replace("_", " ")
+        if LABEL_SEPARATOR not in text:
+            return text
+        ja, en = (x.strip() for x in text.split(LABEL_SEPARATOR, 1))
+        return (en or ja) if lang == "en" else (ja or en)
 
     def visit_forms(self, visit: str) -> list[str]:
         """The forms filled at ``visit``, in the dictionary's form order."""
@@ -170,8 +190,9 @@ class StudyDictionary(_Frozen):
         import json
 
         data = self.model_dump(mode="json")
-        if not data["events"]:  # versions stored before the mapping keep their SHA-256
-            del data["events"]
+        for key in ("events", "form_labels"):  # versions stored before keep their SHA-256
+            if not data[key]:
+                del data[key]
         return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:

@@ -46,6 +46,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +280,46 @@ def read_redcap_csv(path: str | Path, *, encoding: str = "utf-8-sig") -> StudyDi
         Naming file, row (1-based data row; the header is row 0) and column of every problem.
     """
     return parse_redcap_text(read_text(path, encoding, "the data dictionary"), file=str(path))
+
+
+def table_text(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text as REDCap writes it (a header, CRLF line ends)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_bom_text(path: str | Path, text: str) -> None:
+    """Write CSV text as UTF-8 with a byte-order mark (Excel opens it as UTF-8)."""
+    Path(path).write_text(text, encoding="utf-8-sig", newline="")
+
+
+def data_rows(rows: Sequence[Sequence[str]], width: int, file: str,
+              problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """The data rows (1-based; the header is row 0) that are not blank, stripped; a row of
+    another width is a problem (appended) and skipped."""
+    for i, cells in enumerate(rows[1:], start=1):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != width:
+            problems.append(Problem(f"has {len(cells)} cells, not {width}", file=file, row=i))
+            continue
+        yield i, [c.strip() for c in cells]
+
+
+def small_table(text: str, columns: Sequence[str], what: str, file: str
+                ) -> list[list[str]]:
+    """The rows of a small REDCap export (``what``: its name in messages) whose header must
+    be ``columns``; a :class:`DataError` naming the file (row 0) otherwise."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    header = tuple(h.strip().lower() for h in rows[0]) if rows else ()
+    if header != tuple(columns):
+        raise DataError(f"the {what} {file} cannot be read", [Problem(
+            f"the header must be {','.join(columns)} (REDCap's {what} export), not "
+            f"{','.join(header) or 'empty'}", file=file, row=0)])
+    return rows
 
 
 def read_text(path: str | Path, encoding: str, what: str) -> str:

@@ -49,6 +49,11 @@ class FormLinks:
     patient: list[str] = field(default_factory=list)
     visits: list[tuple[str, int, list[str]]] = field(default_factory=list)
     saved: set[tuple[str, str]] = field(default_factory=set)
+    dictionary: StudyDictionary | None = None
+
+    def title(self, form: str, lang: str) -> str:
+        """The form's title in ``lang`` (its instrument label, else its name)."""
+        return self.dictionary.form_label(form, lang) if self.dictionary else form
 
     def __bool__(self) -> bool:
         return bool(self.patient or self.visits)
@@ -81,7 +86,8 @@ def form_links(session: Session, patient_id: int | None = None) -> FormLinks:
             if v is not None:
                 saved.add((visit, v.form))
     return FormLinks(d.patient_forms(), [(v.name, v.day, d.visit_forms(v.name))
-                                         for v in d.visits if d.visit_forms(v.name)], saved)
+                                         for v in d.visits if d.visit_forms(v.name)], saved,
+                     d)
 
 
 def form_url(patient_id: int, form: str, visit: str | None = None) -> str:
@@ -124,6 +130,7 @@ def _page(request: Request, user: User, session: Session, patient_id: int, form:
     listed += list((errors or {}).get("", []))
     return render(request, "study_form.html", status=status, user=user, p=patient,
                   form_name=form, forms=forms, next_form=nxt, fields=fields, visit=visit,
+                  titles={f: d.form_label(f, t.lang) for f in d.forms()},
                   form_url=form_url(patient.id, form, visit),
                   links={f: form_url(patient.id, f, visit) for f in forms},
                   errors=listed, reason=reason or "", reason_errors=(errors or {}).get(
