@@ -7,6 +7,7 @@ Reference: tests/reference/web/kappa.R (base R, textbook formulas of Cohen 1960 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,17 @@ def test_the_plans_number_of_reviewers_and_only_complete_events_reach_the_analys
     assert "final B" in client.get("/adjudication").text
     assert _analysed(client, 3) == {"S01-P1-d49": "B"}
     assert _analysed(client, 4) == {}  # the same verdicts under a plan asking for 4
+
+
+def test_a_verdict_is_dated_by_the_app_clock(app: Any, client: TestClient) -> None:
+    """The web's today is its clock (2026-03-01 in the tests), not the machine's date."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    import regmed.registry as reg
+
+    h1, g1 = _seeded(client, "adj1")
+    assert _verdict(client, h1, g1, "B").status_code == 200
+    with Session(app.state.engine) as s:
+        dates = set(s.execute(select(reg.Adjudication.adjudicated_on)).scalars())
+    assert dates == {dt.date(2026, 3, 1)}

@@ -260,10 +260,10 @@ def _checked(plan: Any, a: Assessment, value: float | None, value_text: str | No
 
 
 def _write(session: Session, user: User, a: Assessment, previous: Adjudication | None,
-           values: dict[str, Any]) -> None:
+           values: dict[str, Any], today: dt.date | None) -> None:
     """Insert the verdict, or write it again over one set aside (always an audit event, so
     the verdict is current even when it repeats the old one)."""
-    today = dt.date.today()
+    today = today or dt.date.today()
     if today < a.assessed_on:
         raise _refused("the event is not ready for adjudication", "assignment")
     values = {**values, "adjudicated_on": today}
@@ -283,9 +283,10 @@ def _write(session: Session, user: User, a: Assessment, previous: Adjudication |
 
 
 def record_verdict(session: Session, user: User, assignment_id: int, value: float | None,
-                   value_text: str | None, reason: str | None = None, *, plan: Any = None
-                   ) -> dict[str, Any]:
-    """Record the adjudicator's own independent verdict (once; again only after reopening)."""
+                   value_text: str | None, reason: str | None = None, *, plan: Any = None,
+                   today: dt.date | None = None) -> dict[str, Any]:
+    """Record the adjudicator's own independent verdict (once; again only after reopening),
+    dated ``today`` (the web app's clock; default the machine's date)."""
     row = _own(session, user, assignment_id)
     if row.kind != "review":
         raise _refused("this assignment settles a disagreement: record the consensus", "kind")
@@ -296,14 +297,15 @@ def record_verdict(session: Session, user: User, assignment_id: int, value: floa
         raise _refused("you have recorded your verdict on this assessment already", "value")
     v, t = _checked(plan, a, value, value_text, reason, REVIEW_REASONS)
     _write(session, user, a, event.row_of(user.username),
-           {"value": v, "value_text": t, "reason": reason, "consensus": False})
+           {"value": v, "value_text": t, "reason": reason, "consensus": False}, today)
     return blinded_view(session, user, assignment_id, plan=plan)
 
 
 def record_consensus(session: Session, user: User, assignment_id: int, value: float | None,
-                     value_text: str | None, reason: str | None = None, *, plan: Any = None
-                     ) -> dict[str, Any]:
-    """Record the consensus of a disagreement (only its consensus adjudicator)."""
+                     value_text: str | None, reason: str | None = None, *, plan: Any = None,
+                     today: dt.date | None = None) -> dict[str, Any]:
+    """Record the consensus of a disagreement (only its consensus adjudicator), dated
+    ``today``."""
     row = _own(session, user, assignment_id)
     if row.kind != "consensus":
         raise _refused("a reviewer cannot settle the disagreement; the coordinator assigns "
@@ -315,7 +317,7 @@ def record_consensus(session: Session, user: User, assignment_id: int, value: fl
         raise _refused("no consensus is needed (verdicts missing, agreeing or settled)", "kind")
     v, t = _checked(plan, a, value, value_text, reason, CONSENSUS_REASONS)
     _write(session, user, a, event.row_of(user.username),
-           {"value": v, "value_text": t, "reason": reason, "consensus": True})
+           {"value": v, "value_text": t, "reason": reason, "consensus": True}, today)
     return blinded_view(session, user, assignment_id, plan=plan)
 
 

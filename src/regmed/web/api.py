@@ -199,7 +199,8 @@ def verdict(assignment_id: Id, body: VerdictIn, user: Adjudicator, session: Sess
             settings: SettingsDep) -> dict[str, Any]:
     """Record one's independent verdict (coded verdict and reason)."""
     return adj.record_verdict(session, user, assignment_id, body.value, body.value_text,
-                              body.reason, plan=adj.locked_plan_of(session, settings))
+                              body.reason, plan=adj.locked_plan_of(session, settings),
+                              today=settings.today())
 
 
 @router.post("/adjudications/{assignment_id}/consensus", dependencies=[Csrf])
@@ -207,7 +208,8 @@ def consensus(assignment_id: Id, body: VerdictIn, user: Adjudicator, session: Se
               settings: SettingsDep) -> dict[str, Any]:
     """Record the consensus of a disagreement (its consensus adjudicator only)."""
     return adj.record_consensus(session, user, assignment_id, body.value, body.value_text,
-                                body.reason, plan=adj.locked_plan_of(session, settings))
+                                body.reason, plan=adj.locked_plan_of(session, settings),
+                                today=settings.today())
 
 
 @router.get("/agreement")

@@ -253,7 +253,7 @@ async def adjudicate(assignment_id: Id, request: Request, user: Adjudicator,
     step = adj.record_consensus if data.get("step") == "consensus" else adj.record_verdict
     try:
         step(session, user, assignment_id, _number(data.get("value")), data.get("value_text"),
-             data.get("reason"), plan=plan)
+             data.get("reason"), plan=plan, today=settings.today())
     except DataError as exc:
         session.rollback()
         return render(request, "adjudication.html", status=422, user=user,
