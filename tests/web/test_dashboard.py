@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 import regmed as rg
 from regmed.registry.plans import lock_plan
 
-from .conftest import lockable_example_text, login
+from .conftest import Clock, lockable_example_text, login
 
 ENROLL = {"patient_ref": "N-1", "sex": "F", "birth_year": 1975, "indication_code": "SCI",
           "cohort": "treated", "direction": "prospective", "index_on": "2026-01-01",
@@ -57,11 +58,13 @@ def test_visit_windows_come_from_the_locked_plan(app: Any) -> None:
         assert r.status_code == 422 and "one of day49, day180" in r.text
 
 
-def test_targets_power_and_periods_follow_the_plan(app: Any) -> None:
+def test_targets_power_and_periods_follow_the_plan(app: Any, clock: Clock) -> None:
     with TestClient(app) as client:
         _lock(app)
         for i in range(2):
             _enroll(client, "inv1", patient_ref=f"T{i}")
+        # a control enrolled in April: the app's today moves past it (no future dates)
+        clock.now = dt.datetime(2026, 4, 10, tzinfo=dt.UTC).timestamp()
         _enroll(client, "inv2", patient_ref="C1", cohort="concurrent_control",
                 index_on="2026-04-02", enrolled_on="2026-04-03")
         login(client, "stat")
