@@ -88,7 +88,8 @@ def test_the_data_hash_sees_every_value_and_type() -> None:
     h = frame_hash(frame)
     assert frame_hash(frame.copy()) == h and frame_hash(frame[["b", "a"]]) == h
     changed = [frame.assign(a=[1.0, 2.5]), frame.assign(b=["x", "y"]),
-               frame.assign(a=pd.array([1, 2], dtype="Int64")), frame.rename(index={"S1:q": "S2:q"}),
-               frame.rename(columns={"b": "c"}), frame.iloc[:1]]
+               frame.assign(a=pd.array([1, 2], dtype="Int64")),
+               frame.rename(index={"S1:q": "S2:q"}), frame.rename(columns={"b": "c"}),
+               frame.iloc[:1]]
     hashes = {frame_hash(f) for f in changed}
     assert h not in hashes and len(hashes) == len(changed)
