@@ -21,16 +21,19 @@ timed in a fresh child process, step by step:
 ``load``          reading the stored document back and checking its seal;
 ``outputs``       the analysis data sets (CSV) and the HTML report.
 
-Each step's peak resident memory is the child's ``VmHWM`` since the step began (the kernel's
-high-water mark is reset at every step boundary through ``/proc/self/clear_refs``), so the
-figures are per step and need no tracing; ``peak`` is the largest of them. The document's size
-is its stored JSON. Registries of a size can be kept (``--keep DIR``, SQLite only) so that a
-second run skips the import.
+With ``--baseline-src DIR`` each registry is evaluated first by the regmed of ``DIR`` (say a
+checkout of main, in a fresh interpreter) and then by the current code, for a before/after
+comparison on the same records. Each step's peak resident memory is the child's ``VmHWM``
+since the step began (the kernel's high-water mark is reset at every step boundary through
+``/proc/self/clear_refs``), so the figures are per step and need no tracing; ``peak`` is the
+largest of them. The document's size is its stored JSON. Registries of a size can be kept
+(``--keep DIR``, SQLite only) so that a second run skips the import.
 
 Run::
 
     PYTHONPATH=src python benchmarks/bench_evaluate.py --sizes 10000 100000 1000000 \
-        [--database postgresql+psycopg://postgres@127.0.0.1:5432/test] [--keep DIR]
+        [--database postgresql+psycopg://postgres@127.0.0.1:5432/test] [--keep DIR] \
+        [--baseline-src /path/to/main/src]
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import functools
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -183,12 +187,25 @@ def run(url: str, out: str) -> dict[str, Any]:
                         for a in primary]}
 
 
-def report_line(backend: str, n: int, built: dict[str, Any] | None, r: dict[str, Any]) -> str:
+def run_in(src: str | None, url: str, out: str) -> dict[str, Any]:
+    """:func:`run` in a fresh interpreter that imports regmed from ``src`` (default the one
+    this benchmark runs with): the same registry evaluated by another version of the code."""
+    if src is None:
+        return in_child(run, url, out)
+    env = {**os.environ, "PYTHONPATH": src}
+    done = subprocess.run([sys.executable, __file__, "--child", url, out], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"the run with {src} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def report_line(label: str, n: int, built: dict[str, Any] | None, r: dict[str, Any]) -> str:
     steps = "  ".join(f"{s} {r['time'][s]:.1f}s/{r['peak'][s]:,.0f}M" for s in STEPS)
     made = "" if built is None else (f"  [built: {built['rows']:,} rows imported in "
                                      f"{built['import']:.0f} s, peak {built['import_peak']:,.0f}"
                                      " MiB]")
-    return (f"{backend:<10} {n:>9,} controls: total {r['total']:6.1f} s, peak "
+    return (f"{label:<19} {n:>9,} controls: total {r['total']:6.1f} s, peak "
             f"{max(r['peak'].values()):,.0f} MiB, document {r['doc_mb']:.2f} MB\n    {steps}"
             f"\n    primary effects {r['effects']}{made}")
 
@@ -202,7 +219,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder for the built SQLite registries (reused when present)")
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--baseline-src", default=None,
+                        help="also evaluate each registry with regmed imported from this src "
+                             "folder (e.g. a checkout of main), before the current code")
+    parser.add_argument("--child", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:  # the run of --baseline-src, in its own interpreter
+        print(json.dumps(run(*args.child)))
+        return
     os.environ.setdefault("REGMED_PSEUDONYM_KEY", "benchmark-pseudonym-key")
     os.environ.setdefault("REGMED_AUDIT_KEY", "benchmark-audit-key")
     backend = "PostgreSQL" if args.database else "SQLite"
@@ -219,10 +243,13 @@ def main(argv: list[str] | None = None) -> None:
                 if kept is not None:
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(url.removeprefix("sqlite:///"), kept)
-            with tempfile.TemporaryDirectory() as out:
-                r = in_child(run, url, out)
-        print(report_line(backend, n, built, r), flush=True)
-        results.append({"backend": backend, "n": n, "built": built, **r})
+            runs = [("baseline", args.baseline_src)] if args.baseline_src else []
+            for label, src in [*runs, ("current", None)]:
+                with tempfile.TemporaryDirectory() as out:
+                    r = run_in(src, url, out)
+                print(report_line(f"{backend} {label}" if runs else backend, n, built, r),
+                      flush=True)
+                results.append({"backend": backend, "code": label, "n": n, "built": built, **r})
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
