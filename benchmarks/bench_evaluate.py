@@ -23,8 +23,10 @@ timed in a fresh child process, step by step:
 
 With ``--baseline-src DIR`` each registry is evaluated first by the regmed of ``DIR`` (say a
 checkout of main, in a fresh interpreter) and then by the current code, for a before/after
-comparison on the same records. Each step's peak resident memory is the child's ``VmHWM``
-since the step began (the kernel's high-water mark is reset at every step boundary through
+comparison on the same records. Each step's wall time is given with the child's CPU time in it
+(``time.process_time``: on a machine shared with other work the wall time grows, the CPU time
+much less). Each step's peak resident memory is the child's ``VmHWM`` since the step began
+(the kernel's high-water mark is reset at every step boundary through
 ``/proc/self/clear_refs``), so the figures are per step and need no tracing; ``peak`` is the
 largest of them. The document's size is its stored JSON. Registries of a size can be kept
 (``--keep DIR``, SQLite only) so that a second run skips the import.
@@ -80,17 +82,20 @@ class Steps:
 
     def __init__(self) -> None:
         self.time = dict.fromkeys(STEPS, 0.0)
+        self.cpu = dict.fromkeys(STEPS, 0.0)
         self.peak = dict.fromkeys(STEPS, 0.0)
         self.stack = ["open"]
         self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         _reset_hwm()
 
     def _close(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         step = self.stack[-1]
         self.time[step] += now - self.started
+        self.cpu[step] += cpu - self.cpu_started
         self.peak[step] = max(self.peak[step], _hwm_mib())
-        self.started = now
+        self.started, self.cpu_started = now, cpu
         _reset_hwm()
 
     def switch(self, step: str) -> None:
@@ -181,7 +186,8 @@ def run(url: str, out: str) -> dict[str, Any]:
     steps.finish()
     total = time.perf_counter() - t0
     primary = [a for a in doc["analyses"] if a["role"] == "primary"]
-    return {"time": steps.time, "peak": steps.peak, "total": total,
+    return {"time": steps.time, "cpu": steps.cpu, "peak": steps.peak, "total": total,
+            "total_cpu": sum(steps.cpu.values()),
             "doc_mb": Path(files["evaluation"]).stat().st_size / 1e6,
             "effects": [(a["control_source"], a["effect"]["estimate"], a["n_control"])
                         for a in primary]}
@@ -201,11 +207,14 @@ def run_in(src: str | None, url: str, out: str) -> dict[str, Any]:
 
 
 def report_line(label: str, n: int, built: dict[str, Any] | None, r: dict[str, Any]) -> str:
-    steps = "  ".join(f"{s} {r['time'][s]:.1f}s/{r['peak'][s]:,.0f}M" for s in STEPS)
+    cpu = r.get("cpu") or {}
+    steps = "  ".join(f"{s} {r['time'][s]:.1f}s" + (f" (cpu {cpu[s]:.1f})" if cpu else "")
+                      + f"/{r['peak'][s]:,.0f}M" for s in STEPS)
     made = "" if built is None else (f"  [built: {built['rows']:,} rows imported in "
                                      f"{built['import']:.0f} s, peak {built['import_peak']:,.0f}"
                                      " MiB]")
-    return (f"{label:<19} {n:>9,} controls: total {r['total']:6.1f} s, peak "
+    total_cpu = f" (cpu {r['total_cpu']:.1f} s)" if "total_cpu" in r else ""
+    return (f"{label:<19} {n:>9,} controls: total {r['total']:6.1f} s{total_cpu}, peak "
             f"{max(r['peak'].values()):,.0f} MiB, document {r['doc_mb']:.2f} MB\n    {steps}"
             f"\n    primary effects {r['effects']}{made}")
 
