@@ -63,14 +63,19 @@ def test_ps_distribution_before_and_after(sample_doc):
     assert ink(fig) > 0.05
 
 
-def test_ps_distribution_of_an_older_document_with_scores(sample_doc):
-    # documents stored before the histogram held one score per patient: still drawn
-    dist = sample_doc["analyses"][4]["propensity"]["distribution"]
-    assert "ps" in dist[0] and "bins" not in sample_doc["analyses"][4]["propensity"]
+def test_ps_distribution_of_an_older_document_with_scores():
+    # documents stored before the histogram held one score (and weight) per patient: still
+    # drawn, binned into equal-width bins on [0, 1]
+    rng = np.random.default_rng(7)
+    dist = [{"group": g, "stage": s, "ps": rng.beta(a, b, n).round(3).tolist()}
+            for g, a, b, n in (("treated", 4, 3, 40), ("control", 3, 4, 60))
+            for s in ("before", "after")]
+    dist[3]["weights"] = rng.uniform(0.5, 2, 60).tolist()
     fig = ps_distribution(dist)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert f"Control (n = {len(dist[1]['ps'])})" in legend
-    assert len(fig.axes[0].patches[0].get_data().values) == 25
+    assert legend == ["Treated (n = 40)", "Control (n = 60)"]
+    heights = fig.axes[0].patches[0].get_data().values
+    assert len(heights) == 25 and np.isclose(float(np.sum(heights)) / 25, 1.0)
     assert ink(fig) > 0.05
 
 
