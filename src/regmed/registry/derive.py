@@ -43,6 +43,20 @@ def _key(frame: pd.DataFrame) -> pd.Series:
     return frame["site_code"].astype(str) + ":" + frame["patient_ref"].astype(str)
 
 
+def _by_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order of their (unique, text) patient ids, as ``sort_index`` gives them,
+    sorted as fixed-width text (code points) rather than one Python comparison at a time."""
+    keys = np.asarray(frame.index.to_numpy(), dtype=str)
+    return frame.iloc[np.argsort(keys, kind="stable")]
+
+
+def _attach(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """``frame.join(other)`` for columns on the same patients (no lookup of each id)."""
+    if other.index.equals(frame.index) and not set(other.columns) & set(frame.columns):
+        return pd.concat([frame, other], axis=1)
+    return frame.join(other)
+
+
 def _dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, errors="coerce")
 
@@ -268,17 +282,21 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     pts["patient_id"] = _key(pts)
     enr = tables["enrollments"].copy()
     enr["patient_id"] = _key(enr)
-    frame = enr.drop(columns=["site_code", "patient_ref"], errors="ignore").merge(
-        pts.drop(columns=["patient_ref"]), on="patient_id", how="left"
-    )
-    frame = frame.drop_duplicates("patient_id").set_index("patient_id").sort_index()
+    enr = enr.drop(columns=["site_code", "patient_ref"], errors="ignore")
+    pts = pts.drop(columns=["patient_ref"])
+    if "_pid" in enr and "_pid" in pts:  # the bulk reader's database ids: an integer join
+        frame = enr.merge(pts.drop(columns="patient_id"), on="_pid", how="left")
+        frame = frame.drop(columns="_pid")
+    else:
+        frame = enr.merge(pts, on="patient_id", how="left")
+    frame = _by_key(frame.drop_duplicates("patient_id").set_index("patient_id"))
     frame["index_on"] = _dates(frame["index_on"])
     frame["enrolled_on"] = _dates(frame["enrolled_on"])
     frame["era"] = frame["index_on"].dt.year
     frame["age"] = (frame["era"] - pd.to_numeric(frame["birth_year"])).astype(float)
-    frame = frame.join(_baseline_wide(tables.get("baseline"), frame.index,
-                                      tables.get("baseline_wide")))
-    frame = frame.join(_lots_wide(tables, frame.index))
+    frame = _attach(frame, _baseline_wide(tables.get("baseline"), frame.index,
+                                          tables.get("baseline_wide")))
+    frame = _attach(frame, _lots_wide(tables, frame.index))
     follow = tables.get("follow_ups")
     if follow is not None and not follow.empty:
         f = follow.copy()
@@ -298,7 +316,7 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     for endpoint in _get(plan, "endpoints", []) or []:
         eid = str(_get(endpoint, "id"))
         derived = _derive_endpoint(endpoint, frame, assess, follow)
-        frame = frame.join(derived)
+        frame = _attach(frame, derived)
         status = derived[f"{eid}_status"]
         m = _get(endpoint, "measurement")
         endpoints[eid] = {

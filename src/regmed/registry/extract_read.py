@@ -124,13 +124,18 @@ def _patients(session: Session) -> tuple[pd.DataFrame, pd.Series]:
         f[c] = f[c].astype(object)
     f["patient_id"] = f["site_code"].astype(str) + ":" + f["patient_ref"].astype(str)
     keys = pd.Series(f["patient_id"].to_numpy(), index=f["_id"].to_numpy(dtype=np.int64))
-    return f.drop(columns="_id"), keys
+    return f.rename(columns={"_id": "_pid"}).iloc[:, [*range(1, len(f.columns)), 0]], keys
 
 
-def _by_patient(session: Session, stmt: Select[Any], keys: pd.Series) -> pd.DataFrame:
-    """Rows with a ``_pid`` column (the database id) → ``patient_id`` keys, last column."""
+def _by_patient(session: Session, stmt: Select[Any], keys: pd.Series, *,
+                keep_pid: bool = False) -> pd.DataFrame:
+    """Rows with a ``_pid`` column (the database id) → ``patient_id`` keys, last column
+    (and ``_pid`` after it with ``keep_pid``)."""
     f = fetch_frame(session, stmt)
-    f["patient_id"] = keys.reindex(f.pop("_pid").to_numpy(dtype=np.int64)).to_numpy()
+    pid = f.pop("_pid").to_numpy(dtype=np.int64)
+    f["patient_id"] = keys.reindex(pid).to_numpy()
+    if keep_pid:
+        f["_pid"] = pid
     return f
 
 
@@ -184,7 +189,8 @@ def _assessments(session: Session, keys: pd.Series, variables: Sequence[str]) ->
 def read_tables(session: Session, plan: Any) -> dict[str, pd.DataFrame]:
     """The frames :func:`~regmed.registry.derive.build_study_data` needs for ``plan``.
 
-    ``patients``, ``enrollments``, ``follow_ups`` and ``assessments`` carry ``patient_id``;
+    ``patients``, ``enrollments``, ``follow_ups`` and ``assessments`` carry ``patient_id``
+    (patients and enrollments also the database id ``_pid``, to be joined on);
     ``baseline_wide`` is the covariates one row per patient; ``adjudications`` and the
     lot-level :data:`SMALL_TABLES` are in export form (``patient_ref`` the pseudonym).
     """
@@ -195,7 +201,8 @@ def read_tables(session: Session, plan: Any) -> dict[str, pd.DataFrame]:
         e.c.cohort.label("cohort"), e.c.direction.label("direction"),
         e.c.source.label("source"), e.c.index_on.label("index_on"),
         e.c.enrolled_on.label("enrolled_on"),
-    ).select_from(e).outerjoin(Indication, Indication.id == e.c.indication_id), keys)
+    ).select_from(e).outerjoin(Indication, Indication.id == e.c.indication_id), keys,
+        keep_pid=True)
     fu = FollowUp.__table__
     follow = _by_patient(session, select(
         fu.c.patient_id.label("_pid"), fu.c.last_contact_on.label("last_contact_on"),
