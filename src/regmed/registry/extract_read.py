@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, case, func, null, select
+from sqlalchemy import Select, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from regmed.registry.dictionary import PSEUDONYM_COLUMN, load_dictionary
@@ -142,29 +142,43 @@ def _by_patient(session: Session, stmt: Select[Any], keys: pd.Series, *,
 def _baseline_wide(session: Session, keys: pd.Series) -> pd.DataFrame:
     """One row per patient with a baseline, one column per variable (sorted): numbers when
     any value of the variable is a number, otherwise its text; NaN where a patient has no
-    row of the variable (as the long table's pivot gives)."""
+    row of the variable (as the long table's pivot gives). Only the column each variable
+    needs is pivoted (its numbers, or its text and whether the patient has the row)."""
     b = Baseline.__table__
-    variables = sorted(str(v) for v in session.scalars(select(b.c.variable).distinct()))
+    counts = session.execute(select(b.c.variable, func.count(b.c.value))
+                             .group_by(b.c.variable)).all()
+    variables = sorted(str(v) for v, _ in counts)
     if not variables:
         return pd.DataFrame(index=pd.Index([], name="patient_id"))
+    numeric = {str(v) for v, n in counts if n}
     parts: list[Any] = []
     for i, v in enumerate(variables):
         hit = b.c.variable == v
-        parts += [func.max(case((hit, 1))).label(f"h{i}"),
-                  func.max(case((hit, b.c.value))).label(f"n{i}"),
-                  func.max(case((hit, b.c.value_text))).label(f"t{i}")]
+        if v in numeric:
+            parts.append(func.max(case((hit, b.c.value))).label(f"n{i}"))
+        else:
+            parts += [func.max(case((hit, 1))).label(f"h{i}"),
+                      func.max(case((hit, b.c.value_text))).label(f"t{i}")]
     stmt = select(b.c.patient_id.label("_pid"), *parts).group_by(b.c.patient_id)
     f = _by_patient(session, stmt, keys).set_index("patient_id")
     out = pd.DataFrame(index=f.index)
     for i, v in enumerate(variables):
-        present = f[f"h{i}"].notna()
-        numeric = pd.to_numeric(f[f"n{i}"], errors="coerce").astype("float64")
-        if numeric[present].notna().any():
-            out[v] = numeric
-        else:
-            text = f[f"t{i}"].astype(object)
-            out[v] = text.where(present, np.nan)
+        if v in numeric:
+            values = pd.to_numeric(f[f"n{i}"], errors="coerce").astype("float64")
+            if values.notna().any():  # (a count of stored NaN alone is no number)
+                out[v] = values
+                continue
+            f = f.join(_text_of(session, keys, v, i))
+        out[v] = f[f"t{i}"].astype(object).where(f[f"h{i}"].notna(), np.nan)
     return out
+
+
+def _text_of(session: Session, keys: pd.Series, variable: str, i: int) -> pd.DataFrame:
+    """The text of one baseline variable per patient (``h<i>``: the patient has the row)."""
+    b = Baseline.__table__
+    stmt = select(b.c.patient_id.label("_pid"), literal(1).label(f"h{i}"),
+                  b.c.value_text.label(f"t{i}")).where(b.c.variable == variable)
+    return _by_patient(session, stmt, keys).set_index("patient_id")
 
 
 def _assessments(session: Session, keys: pd.Series, variables: Sequence[str]) -> pd.DataFrame:
@@ -181,8 +195,7 @@ def _assessments(session: Session, keys: pd.Series, variables: Sequence[str]) ->
             .where(a.c.endpoint.in_(list(variables))).order_by(ref))
     f = _by_patient(session, stmt, keys)
     f["value"] = pd.to_numeric(f["value"], errors="coerce").astype("float64")
-    f["blinded"] = pd.array([None if v is None else bool(v) for v in f["blinded"]],
-                            dtype="boolean")
+    f["blinded"] = pd.array(f["blinded"].to_numpy(dtype=object), dtype="boolean")
     return f
 
 
