@@ -263,16 +263,17 @@ def _analysis_frame(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFra
         return frame[mi_runner.keep_for_imputation(frame, spec)], attrition
     outcome_cols = ([f"{endpoint}_time", f"{endpoint}_event"]
                     if spec.endpoint_kind == "survival" else [endpoint])
-    # patients without the endpoint were counted (with their reason) at extraction
-    frame = frame[frame[outcome_cols].notna().all(axis=1)]
+    # patients without the endpoint were counted (with their reason) at extraction; of the
+    # others, those missing a covariate leave here (one selection of the rows for both)
+    observed = frame[outcome_cols].notna().all(axis=1)
+    missing = observed & frame[covariates].isna().any(axis=1)
     for cohort in ("treated", control_label):
-        arm = frame["treated"] == (1 if cohort == "treated" else 0)
-        bad = arm & frame[covariates].isna().any(axis=1)
+        arm = observed & (frame["treated"] == (1 if cohort == "treated" else 0))
+        bad = arm & missing
         if bad.any():
             attrition.append(_attr(f"{step}: covariates", cohort, int(arm.sum()),
                                    int(arm.sum() - bad.sum()), "a prognostic covariate is missing"))
-        frame = frame[~bad]
-    return frame, attrition
+    return frame[observed & ~missing], attrition
 
 
 def _export_frame(sample: AdjustedSample, ps: Any, spec: AnalysisSpec) -> pd.DataFrame:
