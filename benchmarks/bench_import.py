@@ -18,7 +18,6 @@ Run: ``PYTHONPATH=src python benchmarks/bench_import.py [N_ASSESSMENTS [REPEATS]
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import resource
 import statistics
@@ -27,7 +26,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +33,10 @@ from sqlalchemy import text
 
 import regmed.registry as reg
 from regmed.registry.io import open_folder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import in_child  # noqa: E402
+
 from regmed.registry.stream import import_files
 
 N_ASSESSMENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
@@ -153,20 +155,6 @@ def run_verify(url: str) -> dict:
         engine.dispose()
     assert check.ok, check.message
     return {"verify": t1 - t0, "events": check.events, "verify_peak_mib": _peak_mib()}
-
-
-def _child(work: Any, args: tuple, out: Any) -> None:
-    out.put(work(*args))
-
-
-def in_child(work: Any, *args: Any) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(work, args, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
 
 
 def run_once(url: str, folder: Path, base: dict[str, pd.DataFrame]) -> dict:

@@ -47,13 +47,35 @@ def test_love_plot_has_one_row_per_covariate(sample_doc):
 
 
 def test_ps_distribution_before_and_after(sample_doc):
-    dist = sample_doc["analyses"][1]["propensity"]["distribution"]  # weighting, with weights
-    fig = ps_distribution(dist)
+    propensity = sample_doc["analyses"][1]["propensity"]  # weighting: binned, with weights
+    dist = propensity["distribution"]
+    fig = ps_distribution(dist, bins=propensity["bins"])
     assert len(fig.axes) == 2
     assert [ax.get_title() for ax in fig.axes] == ["Before adjustment", "After adjustment"]
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    n_t = len([d for d in dist if d["group"] == "treated" and d["stage"] == "before"][0]["ps"])
+    n_t = sum([d for d in dist if d["group"] == "treated" and d["stage"] == "before"][0]["counts"])
     assert f"Treated (n = {n_t})" in legend
+    # the stored bins are drawn as they are: a density that integrates to one per group
+    treated = fig.axes[0].patches[0]
+    heights = treated.get_data().values
+    assert len(heights) == len(propensity["bins"]) - 1
+    assert np.isclose(float(np.sum(heights * np.diff(propensity["bins"]))), 1.0)
+    assert ink(fig) > 0.05
+
+
+def test_ps_distribution_of_an_older_document_with_scores():
+    # documents stored before the histogram held one score (and weight) per patient: still
+    # drawn, binned into equal-width bins on [0, 1]
+    rng = np.random.default_rng(7)
+    dist = [{"group": g, "stage": s, "ps": rng.beta(a, b, n).round(3).tolist()}
+            for g, a, b, n in (("treated", 4, 3, 40), ("control", 3, 4, 60))
+            for s in ("before", "after")]
+    dist[3]["weights"] = rng.uniform(0.5, 2, 60).tolist()
+    fig = ps_distribution(dist)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["Treated (n = 40)", "Control (n = 60)"]
+    heights = fig.axes[0].patches[0].get_data().values
+    assert len(heights) == 25 and np.isclose(float(np.sum(heights)) / 25, 1.0)
     assert ink(fig) > 0.05
 
 

@@ -30,11 +30,11 @@ def test_missing_keys_are_reported_with_their_paths(sample_doc):
     del sample_doc["verdict"]
     del sample_doc["analyses"][2]["effect"]["ci_lower"]
     del sample_doc["meta"]["plan"]["sha256"]
-    del sample_doc["analyses"][0]["propensity"]["distribution"][1]["ps"]
+    del sample_doc["analyses"][0]["propensity"]["distribution"][1]["stage"]
     with pytest.raises(DataError) as info:
         validate_document(sample_doc)
     fields = _fields(info.value)
-    assert fields == ["meta.plan.sha256", "verdict", "analyses[0].propensity.distribution[1].ps",
+    assert fields == ["meta.plan.sha256", "verdict", "analyses[0].propensity.distribution[1].stage",
                       "analyses[2].effect.ci_lower"]
     assert all(p.message == "missing key" for p in info.value.problems)
     assert "analyses[2].effect.ci_lower: missing key" in str(info.value)
@@ -176,3 +176,19 @@ def test_quality_document_schema_lives_in_document() -> None:
     fields = _fields(info.value)
     assert "meta.created_at" in fields and "meta.regmed_version" in fields
     assert any(f.startswith("quality.") for f in fields)
+
+
+def test_binned_distributions_must_match_their_bins(sample_doc):
+    propensity = sample_doc["analyses"][0]["propensity"]
+    propensity["distribution"][0]["counts"].pop()
+    propensity["distribution"][2]["weights"] = [1.0, 2.0]
+    del propensity["distribution"][3]["counts"]
+    sample_doc["analyses"][1]["propensity"]["bins"] = [0.0, 0.5, 0.4]
+    with pytest.raises(DataError) as info:
+        validate_document(sample_doc)
+    where = "analyses[0].propensity.distribution"
+    assert _fields(info.value) == [f"{where}[0].counts", f"{where}[2].weights",
+                                   f"{where}[3].counts", "analyses[1].propensity.bins"]
+    text = str(info.value)
+    assert "49 counts for 50 bins" in text and "2 weights for 50 bins" in text
+    assert "increasing" in text

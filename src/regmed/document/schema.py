@@ -46,6 +46,7 @@ import typing_extensions
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
+from regmed.document.distribution import check_distribution
 from regmed.document.sequential import Imputation, Interim, InterimSpecEntry
 from regmed.errors import DataError, Problem
 
@@ -227,23 +228,30 @@ class AttritionRow(TypedDict):
 class PsDistribution(TypedDict):
     """Propensity scores of one group at one stage (before or after matching/weighting).
 
-    ``weights`` (same length as ``ps``) are given for weighting analyses after adjustment.
+    ``counts`` are the patients per bin of the analysis's ``propensity.bins`` (equal-width
+    bins of the score on [0, 1]); for a weighting analysis after adjustment ``weights`` holds
+    the sum of the weights per bin. Documents written before the histogram was stored hold one
+    score per patient in ``ps`` (and, for weighting, one weight per patient in ``weights``);
+    the report draws either. A row has ``counts`` or ``ps``.
     """
 
     group: Literal["treated", "control"]
     stage: Literal["before", "after"]
-    ps: list[Number]
+    counts: NotRequired[list[int]]
+    ps: NotRequired[list[Number]]
     weights: NotRequired[list[Number]]
 
 
 class Propensity(TypedDict):
     """Propensity model diagnostics: c-statistic (``auc``), equipoise (share of patients with
-    preference score in 0.3–0.7), the numbers modelled, and the score distributions."""
+    preference score in 0.3–0.7), the numbers modelled, the edges of the score's bins
+    (``bins``, increasing, one more than each row's ``counts``) and the score distributions."""
 
     auc: Number | None
     equipoise: Number | None
     n_treated: int
     n_control: int
+    bins: NotRequired[list[Number]]
     distribution: list[PsDistribution]
 
 
@@ -934,3 +942,5 @@ def _check_consistency(doc: dict[str, Any], problems: list[Problem]) -> None:
             if isinstance(a, dict) and a.get("kind") != "survival" and a.get("km"):
                 problems.append(Problem("km rows given for a non-survival analysis",
                                         field=f"analyses[{i}].km"))
+            if isinstance(a, dict) and isinstance(a.get("propensity"), dict):
+                check_distribution(a["propensity"], f"analyses[{i}].propensity", problems)

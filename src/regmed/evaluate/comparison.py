@@ -118,16 +118,36 @@ def _subclass_rows(kept: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _ps_distribution(ps: Any, frame: pd.DataFrame, sample: AdjustedSample) -> list[dict]:
-    score = pd.Series(np.asarray(ps.ps, dtype=float), index=frame.index)
-    kept = sample.data.index
+#: Equal-width bins of the propensity score on [0, 1] that the document stores (the report
+#: draws them as they are; 50 bins resolve a score to 0.02).
+PS_BINS = 50
+
+
+def _ps_distribution(ps: Any, frame: pd.DataFrame, sample: AdjustedSample
+                     ) -> tuple[list[float], list[dict[str, Any]]]:
+    """The bin edges and, per group and stage, the patients per bin of the propensity score
+    (for a weighting analysis after adjustment also the sum of the weights per bin): the
+    document holds the histogram, not one score per patient."""
+    edges = np.linspace(0.0, 1.0, PS_BINS + 1)
+    score = np.asarray(ps.ps, dtype=float)
+    treated = frame["treated"].to_numpy() == 1
+    kept = frame.index.isin(sample.data.index)
+    weights = None
+    if sample.method == "weighting":
+        w = pd.Series(sample.data["weights"].to_numpy(dtype=float), index=sample.data.index)
+        weights = w.reindex(frame.index).to_numpy()
     out = []
-    for stage, rows in (("before", frame.index), ("after", kept)):
-        for group, flag in (("treated", 1), ("control", 0)):
-            ids = [i for i in rows if frame.at[i, "treated"] == flag]
-            out.append({"group": group, "stage": stage,
-                        "ps": [round(float(v), 5) for v in score.loc[ids]]})
-    return out
+    for stage, rows in (("before", np.ones(len(frame), dtype=bool)), ("after", kept)):
+        for group, flag in (("treated", True), ("control", False)):
+            ok = rows & (treated == flag)
+            counts, _ = np.histogram(score[ok], bins=edges)
+            row: dict[str, Any] = {"group": group, "stage": stage,
+                                   "counts": [int(c) for c in counts]}
+            if stage == "after" and weights is not None:
+                sums, _ = np.histogram(score[ok], bins=edges, weights=weights[ok])
+                row["weights"] = [round(float(v), 6) for v in sums]
+            out.append(row)
+    return [round(float(e), 6) for e in edges], out
 
 
 def _balance_rows(sample: AdjustedSample) -> list[dict[str, Any]]:
@@ -243,16 +263,17 @@ def _analysis_frame(frame: pd.DataFrame, spec: AnalysisSpec) -> tuple[pd.DataFra
         return frame[mi_runner.keep_for_imputation(frame, spec)], attrition
     outcome_cols = ([f"{endpoint}_time", f"{endpoint}_event"]
                     if spec.endpoint_kind == "survival" else [endpoint])
-    # patients without the endpoint were counted (with their reason) at extraction
-    frame = frame[frame[outcome_cols].notna().all(axis=1)]
+    # patients without the endpoint were counted (with their reason) at extraction; of the
+    # others, those missing a covariate leave here (one selection of the rows for both)
+    observed = frame[outcome_cols].notna().all(axis=1)
+    missing = observed & frame[covariates].isna().any(axis=1)
     for cohort in ("treated", control_label):
-        arm = frame["treated"] == (1 if cohort == "treated" else 0)
-        bad = arm & frame[covariates].isna().any(axis=1)
+        arm = observed & (frame["treated"] == (1 if cohort == "treated" else 0))
+        bad = arm & missing
         if bad.any():
             attrition.append(_attr(f"{step}: covariates", cohort, int(arm.sum()),
                                    int(arm.sum() - bad.sum()), "a prognostic covariate is missing"))
-        frame = frame[~bad]
-    return frame, attrition
+    return frame[observed & ~missing], attrition
 
 
 def _export_frame(sample: AdjustedSample, ps: Any, spec: AnalysisSpec) -> pd.DataFrame:
@@ -335,10 +356,10 @@ def compare(patients: pd.DataFrame, spec: AnalysisSpec, *, rng: np.random.Genera
         "attrition": attrition,
     }
     if ps is not None:
+        edges, distribution = _ps_distribution(ps, frame, sample)
         entry["propensity"] = {
             "auc": _finite(ps.auc), "equipoise": _finite(ps.equipoise),
-            "n_treated": n_t, "n_control": n_c,
-            "distribution": _ps_distribution(ps, frame, sample),
+            "n_treated": n_t, "n_control": n_c, "bins": edges, "distribution": distribution,
         }
         entry["balance"] = _balance_rows(sample)
     else:

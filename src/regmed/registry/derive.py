@@ -37,7 +37,24 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def _key(frame: pd.DataFrame) -> pd.Series:
+    """``site_code:pseudonym`` of each row (given as ``patient_id`` by the bulk reader)."""
+    if "patient_id" in frame:
+        return frame["patient_id"]
     return frame["site_code"].astype(str) + ":" + frame["patient_ref"].astype(str)
+
+
+def _by_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order of their (unique, text) patient ids, as ``sort_index`` gives them,
+    sorted as fixed-width text (code points) rather than one Python comparison at a time."""
+    keys = np.asarray(frame.index.to_numpy(), dtype=str)
+    return frame.iloc[np.argsort(keys, kind="stable")]
+
+
+def _attach(frame: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """``frame.join(other)`` for columns on the same patients (no lookup of each id)."""
+    if other.index.equals(frame.index) and not set(other.columns) & set(frame.columns):
+        return pd.concat([frame, other], axis=1)
+    return frame.join(other)
 
 
 def _dates(series: pd.Series) -> pd.Series:
@@ -55,7 +72,12 @@ def _attrition_row(step: str, cohort: str, before: int, after: int, reason: str)
     }
 
 
-def _baseline_wide(baseline: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+def _baseline_wide(baseline: pd.DataFrame | None, ids: pd.Index,
+                   wide: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One column per baseline variable (sorted), numbers when any value of it is a number;
+    ``wide`` is that pivot already made (one row per patient, by ``patient_id``)."""
+    if wide is not None:
+        return wide.reindex(ids)
     if baseline is None or baseline.empty:
         return pd.DataFrame(index=ids)
     b = baseline.copy()
@@ -103,18 +125,26 @@ def _lots_wide(tables: Mapping[str, pd.DataFrame], ids: pd.Index) -> pd.DataFram
 
 
 def _pick(assess: pd.DataFrame, visit: Any, roles: list[str]) -> pd.DataFrame:
-    """The assessment per patient nearest the visit's target day within its window."""
+    """The assessment per patient nearest the visit's target day within its window.
+
+    Per patient: in the window first, then the earlier role in ``roles``, then the nearer
+    day, then the earlier row (one stable sort over integer keys, not the patients' names)."""
     day, window = float(_get(visit, "day")), float(_get(visit, "window", 0) or 0)
-    rows = assess[assess["assessor_role"].isin(roles)].copy()
-    rows["distance"] = (rows["study_day"] - day).abs()
-    rows["in_window"] = rows["distance"] <= window
+    rows = assess[assess["assessor_role"].isin(roles).to_numpy()]
+    distance = np.abs(rows["study_day"].to_numpy(dtype=float) - day)
+    with np.errstate(invalid="ignore"):
+        in_window = distance <= window
     name = _get(visit, "name")
     if name is not None:
-        rows = rows[(rows["visit"].astype(str) == str(name)) | rows["in_window"]]
-    rows["role_rank"] = rows["assessor_role"].map({r: i for i, r in enumerate(roles)})
-    rows = rows.sort_values(["patient_id", "in_window", "role_rank", "distance"],
-                            ascending=[True, False, True, True])
-    return rows.drop_duplicates("patient_id").set_index("patient_id")
+        keep = (rows["visit"].astype(str) == str(name)).to_numpy() | in_window
+        rows, distance, in_window = rows[keep], distance[keep], in_window[keep]
+    rank = rows["assessor_role"].map({r: i for i, r in enumerate(roles)}).to_numpy(dtype=float)
+    order = np.lexsort((distance, rank, ~in_window, rows["_pcode"].to_numpy()))
+    code = rows["_pcode"].to_numpy()[order]
+    first = order[np.r_[True, code[1:] != code[:-1]]] if len(order) else order
+    out = rows.iloc[first].assign(distance=distance[first], in_window=in_window[first],
+                                  role_rank=rank[first])
+    return out.set_index("patient_id")
 
 
 def _derive_endpoint(
@@ -199,7 +229,7 @@ def _assessments(tables: Mapping[str, pd.DataFrame], patients: pd.DataFrame) -> 
     cols = ["patient_id", "endpoint", "visit", "study_day", "value_num", "value_text",
             "assessor_role", "blinded"]
     if assess is None or assess.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=[*cols, "_pcode"])
     a = assess.copy()
     a["patient_id"] = _key(a)
     a["value_num"] = pd.to_numeric(a.get("value"), errors="coerce")
@@ -216,7 +246,8 @@ def _assessments(tables: Mapping[str, pd.DataFrame], patients: pd.DataFrame) -> 
         a.loc[has, "value_num"] = ref[has].map(pd.to_numeric(final["value"], errors="coerce"))
     index_on = patients["index_on"]
     a["study_day"] = (_dates(a["assessed_on"]) - a["patient_id"].map(index_on)).dt.days
-    return a[cols]
+    a["_pcode"] = pd.factorize(a["patient_id"])[0]  # a patient's rows sort by an integer
+    return a[[*cols, "_pcode"]]
 
 
 def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData:
@@ -225,7 +256,10 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     Parameters
     ----------
     tables : mapping of str to DataFrame
-        Frames named and shaped as in the import/export column dictionary.
+        Frames named and shaped as in the import/export column dictionary. A frame may also
+        carry its patients' ``patient_id`` (``site_code:pseudonym``), and the baseline may be
+        given pivoted, one row per patient, as ``baseline_wide`` (what
+        :func:`regmed.registry.extract_read.read_tables` reads).
     plan : regmed.plan.Plan
         The evaluation plan; its endpoints' ``measurement`` blocks define the derivation
         (visit windows, allowed assessor roles, the derivation rule).
@@ -248,16 +282,21 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     pts["patient_id"] = _key(pts)
     enr = tables["enrollments"].copy()
     enr["patient_id"] = _key(enr)
-    frame = enr.drop(columns=["site_code", "patient_ref"]).merge(
-        pts.drop(columns=["patient_ref"]), on="patient_id", how="left"
-    )
-    frame = frame.drop_duplicates("patient_id").set_index("patient_id").sort_index()
+    enr = enr.drop(columns=["site_code", "patient_ref"], errors="ignore")
+    pts = pts.drop(columns=["patient_ref"])
+    if "_pid" in enr and "_pid" in pts:  # the bulk reader's database ids: an integer join
+        frame = enr.merge(pts.drop(columns="patient_id"), on="_pid", how="left")
+        frame = frame.drop(columns="_pid")
+    else:
+        frame = enr.merge(pts, on="patient_id", how="left")
+    frame = _by_key(frame.drop_duplicates("patient_id").set_index("patient_id"))
     frame["index_on"] = _dates(frame["index_on"])
     frame["enrolled_on"] = _dates(frame["enrolled_on"])
     frame["era"] = frame["index_on"].dt.year
     frame["age"] = (frame["era"] - pd.to_numeric(frame["birth_year"])).astype(float)
-    frame = frame.join(_baseline_wide(tables.get("baseline"), frame.index))
-    frame = frame.join(_lots_wide(tables, frame.index))
+    frame = _attach(frame, _baseline_wide(tables.get("baseline"), frame.index,
+                                          tables.get("baseline_wide")))
+    frame = _attach(frame, _lots_wide(tables, frame.index))
     follow = tables.get("follow_ups")
     if follow is not None and not follow.empty:
         f = follow.copy()
@@ -277,7 +316,7 @@ def build_study_data(tables: Mapping[str, pd.DataFrame], plan: Any) -> StudyData
     for endpoint in _get(plan, "endpoints", []) or []:
         eid = str(_get(endpoint, "id"))
         derived = _derive_endpoint(endpoint, frame, assess, follow)
-        frame = frame.join(derived)
+        frame = _attach(frame, derived)
         status = derived[f"{eid}_status"]
         m = _get(endpoint, "measurement")
         endpoints[eid] = {

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, RegmedError
@@ -16,15 +16,25 @@ from regmed.registry.audit import EVENT_COLUMNS, event_hash
 from regmed.registry.audit_key import event_mac, load_audit_key
 from regmed.registry.derive import build_study_data
 from regmed.registry.dictionary import PSEUDONYM_COLUMN
+from regmed.registry.extract_read import fetch_frame, read_tables
 from regmed.registry.io import export_frames
-from regmed.registry.models import Adjudication, Assessment, AuditEvent, Evaluation
+from regmed.registry.models import (
+    Adjudication,
+    Assessment,
+    AuditEvent,
+    Baseline,
+    Evaluation,
+    Patient,
+    Site,
+)
 from regmed.registry.services import add_record
 from regmed.registry.study_check import stored_problems
 from regmed.registry.study_dictionary import latest_study_dictionary
 from regmed.registry.web_models import AdjudicationAssignment
 from regmed.studydata import StudyData
 
-__all__ = ["extract", "store_evaluation", "load_evaluation", "check_seal", "list_evaluations"]
+__all__ = ["extract", "extract_exported", "store_evaluation", "load_evaluation", "check_seal",
+           "list_evaluations"]
 
 
 def _with_refs(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -44,24 +54,68 @@ def extract(session: Session, plan: Any) -> StudyData:
     and every exclusion is an attrition row (see :func:`regmed.registry.derive.build_study_data`).
     Only complete adjudications count, and a verdict written before the last change of its
     assessment is set aside (:mod:`regmed.registry.adjudicated`).
+
+    Only the tables, columns and rows the plan's analysis needs are read, each in one SQL
+    statement (:func:`regmed.registry.extract_read.read_tables`); the result equals that of
+    the full export (:func:`extract_exported`).
     """
+    _check_dictionary(session, plan)
+    tables = read_tables(session, plan)
+    tables["adjudications"] = _mark_stale(session, tables["adjudications"])
+    return build_study_data(tables, plan)
+
+
+def extract_exported(session: Session, plan: Any) -> StudyData:
+    """:func:`extract` from the full export of every table (:func:`export_frames`): the
+    same study data, read the slow way (what the bulk reads are checked against)."""
     tables = export_frames(session)
-    _check_dictionary(session, tables.get("baseline"), plan)
+    _check_dictionary(session, plan)
     tables["adjudications"] = _mark_stale(session, tables["adjudications"])
     return build_study_data(_with_refs(tables), plan)
 
 
-def _check_dictionary(session: Session, baseline: pd.DataFrame | None, plan: Any) -> None:
+def _baseline_values(session: Session, variables: list[str], *, distinct: bool
+                     ) -> pd.DataFrame:
+    """Stored baseline rows of ``variables`` in export form (``distinct``: each value once,
+    without the patient)."""
+    b = Baseline.__table__
+    if distinct:
+        stmt = select(b.c.variable.label("variable"), b.c.value.label("value"),
+                      b.c.value_text.label("value_text"),
+                      literal("").label("site_code"),
+                      literal("").label(PSEUDONYM_COLUMN)).distinct()
+    else:
+        stmt = (select(b.c.variable.label("variable"), b.c.value.label("value"),
+                       b.c.value_text.label("value_text"), Site.site_code.label("site_code"),
+                       Patient.pseudonym.label(PSEUDONYM_COLUMN))
+                .join(Patient, Patient.id == b.c.patient_id)
+                .join(Site, Site.id == Patient.site_id))
+    frame = fetch_frame(session, stmt.where(b.c.variable.in_(variables)))
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype("float64")
+    if not distinct:  # the export's order (code points, whatever the database's collation)
+        frame = frame.sort_values(["site_code", PSEUDONYM_COLUMN, "variable"], kind="stable")
+    return frame.reset_index(drop=True)
+
+
+def _check_dictionary(session: Session, plan: Any) -> None:
     """Refuse an analysis whose stored covariates break the registry's study dictionary
-    (the importer's and the web forms' rules; see :mod:`regmed.registry.study_check`)."""
+    (the importer's and the web forms' rules; see :mod:`regmed.registry.study_check`).
+
+    Each distinct stored value is checked once; only when one breaks the dictionary are the
+    patients' rows read, to name each of them."""
     dictionary = latest_study_dictionary(session)
-    if dictionary is None or baseline is None:
+    if dictionary is None:
         return
     names: list[str] = []
     for control in getattr(plan, "controls", None) or []:
         adjustment = getattr(control, "adjustment", None)
         names += list(getattr(adjustment, "covariates", None) or [])
-    problems = stored_problems(baseline, dictionary, list(dict.fromkeys(names)))
+    names = list(dict.fromkeys(names))
+    if not names or not stored_problems(_baseline_values(session, names, distinct=True),
+                                        dictionary, names):
+        return
+    problems = stored_problems(_baseline_values(session, names, distinct=False), dictionary,
+                               names)
     if problems:
         raise DataError(f"Stored baseline values do not follow the study dictionary "
                         f"(version {dictionary.version}); correct them before the analysis",

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from regmed.errors import DataError, Problem
-from regmed.registry.dictionary import load_dictionary
+from regmed.registry.dictionary import TableSpec, load_dictionary
 from regmed.registry.tables import existing_frame, file_columns
 from regmed.registry.textfile import ENCODINGS, file_encoding
 
@@ -29,6 +29,7 @@ __all__ = [
     "read_folder",
     "export_tables",
     "export_frames",
+    "typed_frame",
 ]
 
 _EXCEL = (".xlsx", ".xlsm", ".xls")
@@ -230,22 +231,27 @@ def export_frames(session: Session) -> dict[str, pd.DataFrame]:
         spec = d.tables[name]
         frame = existing_frame(session, name, keys).drop(columns="_id")
         frame = frame.sort_values(list(frame.columns[: len(spec.key)]), kind="stable")
-        frame = frame.reset_index(drop=True)
-        typed = pd.DataFrame(index=frame.index)
-        for col in file_columns(spec):
-            cs = spec.columns.get(col)
-            kind = cs.type if cs else "string"
-            s = frame[col]
-            if kind == "integer":
-                typed[col] = pd.array(s.tolist(), dtype="Int64")
-            elif kind == "number":
-                typed[col] = pd.to_numeric(s, errors="coerce").astype("float64")
-            elif kind == "boolean":
-                typed[col] = pd.array(s.tolist(), dtype="boolean")
-            else:
-                typed[col] = s.astype(object)
-        out[name] = typed
+        out[name] = typed_frame(frame.reset_index(drop=True), spec)
     return out
+
+
+def typed_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """The dictionary columns of an exported-form frame with their export types: ``Int64``
+    integers, ``float64`` numbers, ``boolean`` flags, everything else as objects."""
+    typed = pd.DataFrame(index=frame.index)
+    for col in file_columns(spec):
+        cs = spec.columns.get(col)
+        kind = cs.type if cs else "string"
+        s = frame[col]
+        if kind == "integer":
+            typed[col] = pd.array(s.tolist(), dtype="Int64")
+        elif kind == "number":
+            typed[col] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif kind == "boolean":
+            typed[col] = pd.array(s.tolist(), dtype="boolean")
+        else:
+            typed[col] = s.astype(object)
+    return typed
 
 
 def _csv_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -123,20 +123,48 @@ def love_plot(balance: Sequence[Mapping[str, Any]], *, threshold: float = 0.1,
 # ---------------------------------------------------------------------- PS distributions
 
 
+def _histogram(row: Mapping[str, Any], edges: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """A stored row's density over ``edges`` and its number of patients (None: no patients).
+
+    A row holds either the patients per bin (``counts``, weighted by ``weights``: the sum of
+    the weights per bin) or, in documents written before, one score per patient (``ps``, with
+    one weight each), which is binned here."""
+    width = np.diff(edges)
+    if "counts" in row:
+        counts = np.asarray([_num(v) for v in row["counts"]], dtype=float)
+        w = row.get("weights")
+        mass = counts if w is None else np.asarray([_num(v) for v in w], dtype=float)
+        n, total = int(np.nansum(counts)), float(np.nansum(mass))
+        if not n or total <= 0:
+            return None
+        return np.nan_to_num(mass) / (total * width), n
+    ps = np.asarray([_num(v) for v in row.get("ps") or []], dtype=float)
+    w = row.get("weights")
+    wts = None if w is None else np.asarray([_num(v) for v in w], dtype=float)
+    ok = ~np.isnan(ps) if wts is None else ~(np.isnan(ps) | np.isnan(wts))
+    if not ok.any():
+        return None
+    dens, _ = np.histogram(ps[ok], bins=edges, density=True,
+                           weights=None if wts is None else wts[ok])
+    return dens, int(ok.sum())
+
+
 def ps_distribution(distribution: Sequence[Mapping[str, Any]], *,
-                    title: str | None = None, bins: int = 25) -> Figure:
+                    title: str | None = None, bins: int | Sequence[float] = 25) -> Figure:
     """Mirrored histograms of the propensity score, treated above and control below the axis,
     before (left) and after (right) matching or weighting.
 
     Parameters
     ----------
     distribution : list of dict
-        ``analyses[i].propensity.distribution`` rows (``group``, ``stage``, ``ps`` and, for
-        weighting, ``weights``). Densities are drawn so that groups of unequal size compare.
+        ``analyses[i].propensity.distribution`` rows (``group``, ``stage`` and ``counts`` per
+        bin, with ``weights`` per bin for weighting; or, in older documents, ``ps`` and
+        ``weights`` per patient). Densities are drawn so that groups of unequal size compare.
     title : str, optional
         Figure title.
-    bins : int
-        Number of equal-width bins on [0, 1].
+    bins : int or sequence of float
+        The stored bin edges (``analyses[i].propensity.bins``) of rows with ``counts``, or a
+        number of equal-width bins on [0, 1] for rows with scores.
 
     References
     ----------
@@ -146,22 +174,20 @@ def ps_distribution(distribution: Sequence[Mapping[str, Any]], *,
     with _fonts():
         fig = _figure(8.0, 3.4)
         axes = fig.subplots(1, 2, sharey=True)
-        edges = np.linspace(0.0, 1.0, bins + 1)
+        edges = (np.linspace(0.0, 1.0, int(bins) + 1) if isinstance(bins, int)
+                 else np.asarray([_num(v) for v in bins], dtype=float))
         for ax, stage, name in zip(axes, ("before", "after"), ("Before adjustment",
                                                                  "After adjustment"), strict=True):
             for group, sign, color in (("treated", 1, TREATED_COLOR), ("control", -1,
                                                                          CONTROL_COLOR)):
                 for row in distribution:
-                    if row["group"] != group or row["stage"] != stage or not row["ps"]:
+                    drawn = (_histogram(row, edges) if row["group"] == group
+                             and row["stage"] == stage else None)
+                    if drawn is None:
                         continue
-                    ps = np.asarray([_num(v) for v in row["ps"]], dtype=float)
-                    w = row.get("weights")
-                    wts = None if w is None else np.asarray([_num(v) for v in w], dtype=float)
-                    ok = ~np.isnan(ps) if wts is None else ~(np.isnan(ps) | np.isnan(wts))
-                    dens, _ = np.histogram(ps[ok], bins=edges, density=True,
-                                           weights=None if wts is None else wts[ok])
+                    dens, n = drawn
                     ax.stairs(sign * dens, edges, fill=True, color=color, alpha=0.75,
-                              label=f"{group.capitalize()} (n = {ok.sum()})")
+                              label=f"{group.capitalize()} (n = {n})")
                     ax.stairs(sign * dens, edges, color=color, lw=0.8)
             ax.axhline(0, color="black", lw=0.8)
             ax.set_xlim(0, 1)

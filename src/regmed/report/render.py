@@ -140,6 +140,7 @@ def _designs(doc: Mapping[str, Any], L: Mapping[str, str]) -> list[dict[str, Any
         g["love_plot"] = _data_uri(figures.love_plot(a["balance"], title=f"Balance: {short}"))
         g["ps_distribution"] = None if a["propensity"] is None else _data_uri(
             figures.ps_distribution(a["propensity"]["distribution"],
+                                    bins=a["propensity"].get("bins", 25),
                                     title=f"Propensity scores: {short}"))
     return out
 
