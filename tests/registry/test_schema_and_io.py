@@ -56,7 +56,7 @@ def test_migration_0011_upgrades_and_downgrades(fresh_url: str) -> None:
         with reg.session_scope(engine) as s:
             reg.add_user("ana", "admin", session=s, actor="t", language="en",
                          date_style="wareki")
-        assert reg.current_revision(engine) == "0011" == reg.head_revision()
+        assert reg.current_revision(engine) == reg.head_revision()
         has, columns = shape()
         assert has and {"language", "date_style"} <= columns
         with engine.begin() as conn:
@@ -66,7 +66,7 @@ def test_migration_0011_upgrades_and_downgrades(fresh_url: str) -> None:
         assert not has and not {"language", "date_style"} & columns
         with engine.connect() as conn:
             assert conn.execute(text("SELECT username FROM users")).scalars().all() == ["ana"]
-        assert reg.upgrade(engine) == "0011"
+        assert reg.upgrade(engine) == reg.head_revision()
         has, columns = shape()
         assert has and {"language", "date_style"} <= columns
         with engine.connect() as conn:
@@ -186,3 +186,30 @@ def test_key_file_is_created_next_to_sqlite_and_used(
     other.write_text("file-key\n")
     monkeypatch.setenv("REGMED_PSEUDONYM_KEY_FILE", str(other))
     assert reg.load_key(url) == b"file-key"
+
+
+def test_migration_0012_indexes_the_audit_trail_by_record(fresh_url: str) -> None:
+    """0012 adds the (table, record id, seq) index that the last-change queries use; down to
+    0011 drops it, up again restores it, and the models match the schema."""
+    from alembic import command
+
+    from regmed.registry.db import _alembic_config
+
+    name = "ix_audit_events_table_name_record_id_seq"
+    engine = reg.make_engine(fresh_url)
+    try:
+        def indexes() -> dict[str, list[str]]:
+            with engine.connect() as conn:
+                return {i["name"]: list(i["column_names"])
+                        for i in inspect(conn).get_indexes("audit_events")}
+
+        assert indexes()[name] == ["table_name", "record_id", "seq"]
+        with engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0011")
+        assert name not in indexes()
+        assert reg.upgrade(engine) == "0012" == reg.head_revision()
+        assert name in indexes()
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), reg.Base.metadata) == []
+    finally:
+        engine.dispose()
