@@ -30,7 +30,7 @@ import pandas as pd
 
 from regmed.errors import DataError, Problem
 from regmed.evidence.matching import Matching, match
-from regmed.evidence.partials import compute_partial, design_of
+from regmed.evidence.partials import compute_partial, linear_predictor
 from regmed.evidence.partitioned import (
     Mapper,
     PartitionedFit,
@@ -130,10 +130,7 @@ def candidates(df: pd.DataFrame, model: dict[str, Any], treatment: str,
     the treated rows, and (given the sorted distances of every treated row and the caliper
     ``width``) the controls within ``width`` of one of them. ``treated=None``: treated rows
     only. ``columns``: the columns to keep besides the treatment (default: all)."""
-    x = design_of(df, [tuple(t) for t in model["terms"]])  # type: ignore[misc]
-    x -= np.asarray(model["centre"])
-    x /= np.asarray(model["scale"])
-    d = x @ np.asarray(model["beta"])
+    d = linear_predictor(df, model)
     is_t = df[treatment].to_numpy().astype(float) == 1
     keep = is_t.copy()
     if treated is not None and len(treated):

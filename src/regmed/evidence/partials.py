@@ -56,7 +56,7 @@ from regmed.evidence._design import check_columns, fill_columns, is_categorical,
 from regmed.evidence.propensity import _pass, _qr_r
 from regmed.evidence.weighting import ps_weights
 
-__all__ = ["compute_partial", "design_of", "OPS"]
+__all__ = ["compute_partial", "design_of", "linear_predictor", "OPS"]
 
 OPS = ("describe", "moments", "qr", "irls", "distance", "wsums", "wresid")
 
@@ -117,6 +117,12 @@ def _standardized(df: pd.DataFrame, request: Mapping[str, Any]) -> np.ndarray:
     return x
 
 
+def linear_predictor(df: pd.DataFrame, model: Mapping[str, Any]) -> np.ndarray:
+    """The logit of the propensity score of ``df``'s rows under a fitted model (``terms``,
+    ``centre``, ``scale`` and ``beta`` of the standardized design)."""
+    return np.asarray(_standardized(df, model) @ np.asarray(model["beta"], dtype=np.float64))
+
+
 def _response(df: pd.DataFrame, request: Mapping[str, Any]) -> np.ndarray:
     t, _ = treatment_array(df, str(request["treatment"]))
     return t.astype(np.float64)
@@ -166,7 +172,7 @@ def compute_partial(df: pd.DataFrame, request: Mapping[str, Any]) -> dict[str, A
         dev, a, score = _pass(x, _response(df, request), b, np.empty(len(df)))
         return {"deviance": dev, "xwx": a.tolist(), "xwz": score.tolist(), "n": len(df)}
     if op == "distance":
-        eta = _standardized(df, request) @ np.asarray(request["beta"], dtype=np.float64)
+        eta = linear_predictor(df, request)
         return {"sum": float(eta.sum()), "sumsq": float(np.sum((eta - eta.mean()) ** 2)),
                 "n": len(df)}
     if op in ("wsums", "wresid"):
@@ -179,7 +185,7 @@ def _weights(df: pd.DataFrame, request: Mapping[str, Any]
     """Treatment, weights and outcome of the rows kept (as :func:`regmed.evidence.weight`
     computes them: ATE ``t/e + (1-t)/(1-e)``, ATT ``t + (1-t) e/(1-e)``, ATO; trimming; the
     stabilizing share of the pooled data)."""
-    eta = _standardized(df, request) @ np.asarray(request["beta"], dtype=np.float64)
+    eta = linear_predictor(df, request)
     e = 1.0 / (1.0 + np.exp(-eta))
     t = _response(df, request)
     keep = np.ones(len(df), dtype=bool)

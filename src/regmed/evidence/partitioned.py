@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from regmed.errors import DataError, Problem
-from regmed.evidence.partials import Term, compute_partial
+from regmed.evidence.partials import Term, compute_partial, linear_predictor
 from regmed.evidence.propensity import _EPS, _drop_aliased, _estimates, _irls
 from regmed.results import Result, format_table
 
@@ -94,12 +94,7 @@ class PartitionedFit(Result):
 
     def linear_predictor(self, df: pd.DataFrame) -> np.ndarray:
         """The logit of the propensity score of ``df``'s rows (MatchIt's ``linear.logit``)."""
-        from regmed.evidence.partials import design_of
-
-        x = design_of(df, [tuple(t) for t in self.model["terms"]])  # type: ignore[misc]
-        x -= np.asarray(self.model["centre"])
-        x /= np.asarray(self.model["scale"])
-        return np.asarray(x @ np.asarray(self.model["beta"]))
+        return linear_predictor(df, self.model)
 
     def summary(self) -> str:
         head = (f"Propensity model from {self.n_partitions} partition(s): n={self.n} "

@@ -76,10 +76,6 @@ def checked_write(data: Mapping[str, Any], dates: Iterable[str], settings: WebSe
     return result
 
 
-def _today(settings: WebSettings) -> dt.date:
-    return settings.today()
-
-
 def due_visits(session: Session, user: User, settings: WebSettings,
                ahead_days: int = DUE_AHEAD_DAYS) -> list[dict[str, Any]]:
     """The scheduled visits without an assessment whose window is open, past, or opens within
@@ -89,7 +85,7 @@ def due_visits(session: Session, user: User, settings: WebSettings,
     Each row: ``patient_id, site_code, visit, due_on, opens_on, closes_on, status`` (``overdue``,
     ``due`` or ``upcoming``) and ``days`` (days past the window's end, or until its start).
     """
-    today = _today(settings)
+    today = settings.today()
     visits = schedule(session, settings)
     rows = session.execute(
         select(Patient.id, Site.site_code, Enrollment.index_on)
